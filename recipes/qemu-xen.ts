@@ -1,0 +1,102 @@
+import { shellWords } from "../src/config/shell-words.js";
+import type { PlannedStep, Recipe, RecipeContext } from "../src/recipe.js";
+
+const COMPAT_CFLAGS = [
+  "-DXC_WANT_COMPAT_EVTCHN_API=1",
+  "-DXC_WANT_COMPAT_GNTTAB_API=1",
+  "-DXC_WANT_COMPAT_MAP_FOREIGN_API=1",
+  "-DXC_WANT_COMPAT_DEVICEMODEL_API=1",
+];
+
+function sourceDir(ctx: RecipeContext): string {
+  return ctx.facts.locIsDir["qemu-xen"] ? ctx.v("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
+}
+
+/** QEMU's configure arguments, in the order of tools/Makefile's subdir-all-qemu-xen-dir. */
+export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
+  const v = ctx.v;
+  const args: string[] = ["--enable-xen", "--target-list=i386-softmmu"];
+  if (v("debug") === "y") args.push("--enable-debug");
+  const backend = ctx.facts.traceProbe ? (ctx.facts.traceBackend ?? "log") : "log";
+  if (backend !== "none") args.push(`${ctx.facts.traceFlag}=${backend}`);
+  // The rest of the glue's recipe, as make expands it and the shell then splits it.
+  const text = [
+    `--prefix=${v("prefix")}`,
+    `--libdir=${v("LIBEXEC_LIB")}`,
+    `--includedir=${v("LIBEXEC_INC")}`,
+    `--extra-cflags="${COMPAT_CFLAGS.join(" ")} ${v("EXTRA_CFLAGS_QEMU_XEN")}"`,
+    `--extra-ldflags="${v("QEMU_UPSTREAM_RPATH")}"`,
+    `--bindir=${v("LIBEXEC_BIN")}`,
+    `--datadir=${v("SHAREDIR")}/qemu-xen`,
+    `--localstatedir=${v("localstatedir")}`,
+    `--docdir=${v("LIBEXEC")}/share/doc`,
+    `--mandir=${v("LIBEXEC")}/share/man`,
+    `--libexecdir=${v("LIBEXEC")}/libexec`,
+    `--firmwarepath=${v("LIBEXEC")}/share/qemu-firmware`,
+    "--disable-kvm",
+    "--disable-docs",
+    "--disable-guest-agent",
+    `--python=${v("PYTHON")}`,
+    v("CONFIG_QEMUU_EXTRA_ARGS"),
+    `--cpu=${v("IOEMU_CPU_ARCH")}`,
+    v("IOEMU_CONFIGURE_CROSS"),
+  ].join(" ");
+  args.push(...shellWords(text, "qemu-xen's configure arguments (from prefix, EXTRA_CFLAGS_QEMU_XEN, CONFIG_QEMUU_EXTRA_ARGS, ...)"));
+  const ninep = v("CONFIG_9PFS");
+  if (ninep === "y") args.push("--enable-virtfs");
+  else if (ninep === "n") args.push("--disable-virtfs");
+  // xqbuild's own switches come after everything the glue passes.
+  const features = ctx.config.features;
+  if (features.libusb !== undefined) args.push(features.libusb ? "--enable-libusb" : "--disable-libusb");
+  if (features.spice !== undefined) args.push(features.spice ? "--enable-spice" : "--disable-spice");
+  args.push(...(ctx.config.settings.components?.["qemu-xen"]?.extraConfigureArgs ?? []));
+  return args;
+}
+
+function pkgConfigPath(ctx: RecipeContext): string {
+  const own = ctx.root("tools/pkg-config");
+  const inherited = ctx.config.env.PKG_CONFIG_PATH;
+  return inherited ? `${own}:${inherited}` : own;
+}
+
+export const qemuXen: Recipe = {
+  name: "qemu-xen",
+  enableVar: "CONFIG_QEMU_XEN",
+  sourceVars: { url: "QEMU_UPSTREAM_URL", revision: "QEMU_UPSTREAM_REVISION", loc: "QEMU_UPSTREAM_LOC", sha256: "QEMU_UPSTREAM_SHA256" },
+  dirs: { link: "tools/qemu-xen-dir", remote: "tools/qemu-xen-dir-remote", build: "tools/qemu-xen-build" },
+  distclean: ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/qemu-xen-build"],
+  source(ctx) {
+    if (ctx.facts.locIsDir["qemu-xen"]) return { kind: "local-source", dir: ctx.v("QEMU_UPSTREAM_LOC"), mkdir: ctx.root("tools/qemu-xen-dir") };
+    return {
+      kind: "git-checkout",
+      url: ctx.v("QEMU_UPSTREAM_LOC"),
+      revision: ctx.v("QEMU_UPSTREAM_REVISION"),
+      remoteDir: ctx.root("tools/qemu-xen-dir-remote"),
+      linkDir: ctx.root("tools/qemu-xen-dir"),
+    };
+  },
+  sourceDir,
+  buildDir: (ctx) => ctx.root("tools/qemu-xen-build"),
+  configure(ctx): PlannedStep[] {
+    return [
+      {
+        stage: "configure",
+        step: "configure",
+        kind: "run",
+        cwd: ctx.root("tools/qemu-xen-build"),
+        argv: [`${sourceDir(ctx)}/configure`, ...qemuXenConfigureArgs(ctx)],
+        env: { MAKELEVEL: null, PKG_CONFIG_PATH: pkgConfigPath(ctx) },
+      },
+    ];
+  },
+  build(ctx) {
+    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv: ["make", "all"], env: { MAKELEVEL: null } }];
+  },
+  install(ctx) {
+    const argv = ["make", "install", ...(ctx.destdir ? [`DESTDIR=${ctx.destdir}`] : [])];
+    return [{ stage: "install", step: "make-install", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv, env: {} }];
+  },
+  clean(ctx) {
+    return [{ stage: "clean", step: "make-clean", kind: "run", cwd: ctx.root("tools"), argv: ["make", "-C", "qemu-xen-build", "clean"], env: {} }];
+  },
+};

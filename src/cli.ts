@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { USAGE, helpText, parseArgs, type Args, type Command } from "./args.js";
+import { configCommand } from "./commands/config.js";
+import type { CommandContext } from "./commands/context.js";
+import { planCommand } from "./commands/plan.js";
+import { InterruptedError, UsageError, UserError } from "./errors.js";
+import { memoryOutput, paint, processOutput, type Output } from "./report/output.js";
+import { xqbuildVersion } from "./version.js";
+
+/** Which issue brings each command that is not there yet. */
+const NOT_YET: Partial<Record<Command, string>> = {
+  all: "#4 (the build pipeline)",
+  fetch: "#3 (sources)",
+  update: "#3 (sources)",
+  configure: "#4 (the build pipeline)",
+  build: "#4 (the build pipeline)",
+  install: "#4 (the build pipeline)",
+  clean: "#4 (the build pipeline)",
+  distclean: "#4 (the build pipeline)",
+  status: "#3 (sources)",
+  doctor: "#4 (the build pipeline)",
+  dist: "#3 (sources)",
+};
+
+async function dispatch(ctx: CommandContext): Promise<number> {
+  switch (ctx.args.command) {
+    case "config":
+      return configCommand(ctx);
+    case "plan":
+      return planCommand(ctx);
+    default: {
+      const issue = NOT_YET[ctx.args.command];
+      throw new UserError(`xqbuild ${ctx.args.command} is not implemented yet (issue ${issue ?? "?"}).`, "xqbuild plan shows what it will run; xqbuild config shows the configuration.");
+    }
+  }
+}
+
+function printError(o: Output, e: unknown): number {
+  if (e instanceof InterruptedError) {
+    o.err(`xqbuild: ${e.message}`);
+    return e.exitCode;
+  }
+  if (e instanceof UserError) {
+    o.err(`${paint(o, "1;31", "xqbuild: error:")} ${e.message}${e.hint ? `\n${e.hint}` : ""}`);
+    if (e instanceof UsageError) o.err(USAGE);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  o.err(
+    `xqbuild: internal error (a bug in xqbuild ${xqbuildVersion()}, node ${process.version}, ${process.platform}-${process.arch}); please report it with this output:\n${err.stack ?? err.message}`,
+  );
+  return 70;
+}
+
+/** Runs xqbuild with the given arguments and returns its exit code; nothing else exits the process. */
+export async function main(argv: readonly string[], opts: { cwd?: string; env?: Readonly<Record<string, string | undefined>>; output?: Output } = {}): Promise<number> {
+  const env = opts.env ?? process.env;
+  const output = opts.output ?? processOutput(env);
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    return printError(output, e);
+  }
+  if (args.version) {
+    output.out(`xqbuild ${xqbuildVersion()}`);
+    return 0;
+  }
+  if (args.help) {
+    output.out(helpText(argv.some((a) => a === args.command) ? args.command : undefined));
+    return 0;
+  }
+  try {
+    return await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output });
+  } catch (e) {
+    return printError(output, e);
+  }
+}
+
+export { memoryOutput };
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`xqbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

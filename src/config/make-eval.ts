@@ -1,0 +1,200 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { UserError } from "../errors.js";
+
+/** make's own answer for one variable: `$(origin)`, `$(flavor)`, the expanded value, and where it was last set. */
+export interface MakeVar {
+  readonly name: string;
+  readonly value: string;
+  /** `$(origin VAR)`: file, environment, command line, override, default, automatic, environment override or undefined. */
+  readonly origin: string;
+  readonly flavor: string;
+  /** For variables set in a makefile, the absolute file and line of the last assignment, from make's database. */
+  readonly file?: string;
+  readonly line?: number;
+}
+
+/** Where a variable was last assigned in a makefile, for every variable in make's database. */
+export interface MakeDefinition {
+  readonly name: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface MakeEvalOptions {
+  /** The GNU make to run. */
+  readonly make: string;
+  /** Directory make runs in (`-C`). */
+  readonly cwd: string;
+  /** Makefiles read in order (`-f`), relative to cwd or absolute; the printer is read after them. */
+  readonly makefiles: readonly string[];
+  /** Variables whose values are wanted. */
+  readonly variables: readonly string[];
+  /** `VAR=value` definitions given to make as command-line variables. */
+  readonly commandLine: Readonly<Record<string, string>>;
+  /** The environment make runs with. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** How to name the makefile set in error messages ("the Xen tree's configuration"). */
+  readonly what: string;
+  /** Directory that file names in error messages are made relative to. */
+  readonly relativeTo: string;
+}
+
+export interface MakeEvalResult {
+  readonly vars: ReadonlyMap<string, MakeVar>;
+  /** Every variable make's database says was set in a makefile, with its file and line. */
+  readonly definitions: readonly MakeDefinition[];
+}
+
+const MARK = "__XQBUILD_VAR__";
+/**
+ * The goal the printer makefile answers. Xen's tools/Rules.mk defines a rule for a missing
+ * config/Tools.mk that stops with "You have to run ./configure" unless every goal matches its
+ * no-configure-targets, one of which is the pattern `%-dir-force-update`; a goal of that shape lets a
+ * tree be read (with built-in stand-ins) before it has been configured. Nothing else in the glue
+ * looks at this name.
+ */
+export const PRINT_GOAL = "xqbuild-print-dir-force-update";
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+function printerMakefile(variables: readonly string[]): string {
+  for (const v of variables) {
+    if (!NAME_RE.test(v)) throw new Error(`internal: bad make variable name ${JSON.stringify(v)}`);
+  }
+  // Values are escaped so that one line carries one variable: backslash first, then newline.
+  return [
+    "define XQBUILD_NL",
+    "",
+    "",
+    "endef",
+    `$(foreach v,${variables.join(" ")},$(info ${MARK}\t$(v)\t$(origin $(v))\t$(flavor $(v))\t$(subst $(XQBUILD_NL),\\n,$(subst \\,\\\\,$($(v))))))`,
+    ".PHONY: " + PRINT_GOAL,
+    `${PRINT_GOAL}: ; @:`,
+    "",
+  ].join("\n");
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\(n|\\)/g, (_m, c: string) => (c === "n" ? "\n" : "\\"));
+}
+
+/** Reads `make -p`'s database for the file (made absolute against make's cwd) and line of each variable's last assignment. */
+export function parseDatabase(text: string, cwd: string): MakeDefinition[] {
+  const out: MakeDefinition[] = [];
+  const lines = text.split("\n");
+  const fromRe = /^# makefile \(from '(.*)', line (\d+)\)$/;
+  const nameRe = /^(?:override |export |define )*([^\s:=#]+)\s*(?:(?::{1,3}|\?|\+|!)?=|$)/;
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const m = fromRe.exec(lines[i] ?? "");
+    if (!m) continue;
+    const n = nameRe.exec(lines[i + 1] ?? "");
+    if (!n?.[1]) continue;
+    out.push({ name: n[1], file: path.resolve(cwd, m[1] ?? ""), line: Number(m[2]) });
+  }
+  return out;
+}
+
+/** Removes the jobserver part of an inherited MAKEFLAGS: the evaluation runs no jobs, and its fds are not ours to pass. */
+export function makeflagsForEvaluation(makeflags: string | undefined): string | undefined {
+  if (makeflags === undefined) return undefined;
+  return makeflags
+    .split(" ")
+    .filter((w) => !/^--jobserver-(auth|fds)=/.test(w) && !/^-j\d*$/.test(w))
+    .join(" ");
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], cwd: string, env: Record<string, string | undefined>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+    );
+  });
+}
+
+/**
+ * Asks GNU make itself for the values of variables, exactly as make computes them when it reads the
+ * given makefiles with the given environment and command line: make is the reference implementation
+ * of Xen's Config.mk, .config and config/Tools.mk, so nothing here re-implements its language.
+ */
+export async function evaluateMake(opts: MakeEvalOptions): Promise<MakeEvalResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), "xqbuild-make-"));
+  try {
+    const printer = path.join(dir, "print.mk");
+    await writeFile(printer, printerMakefile(opts.variables));
+    const args = ["--no-print-directory", "-p"];
+    for (const f of opts.makefiles) args.push("-f", f);
+    args.push("-f", printer);
+    for (const [k, v] of Object.entries(opts.commandLine)) args.push(`${k}=${v}`);
+    args.push(PRINT_GOAL);
+    const env: Record<string, string | undefined> = { ...opts.env };
+    const mf = makeflagsForEvaluation(env.MAKEFLAGS);
+    if (mf === undefined) delete env.MAKEFLAGS;
+    else env.MAKEFLAGS = mf;
+    delete env.MFLAGS;
+    delete env.MAKELEVEL;
+    let res: RunResult;
+    try {
+      res = await run(opts.make, args, opts.cwd, env);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "ENOENT") {
+        throw new UserError(
+          `GNU make ("${opts.make}") was not found; xqbuild asks make to read ${opts.what}.`,
+          "Install GNU make (Debian/Ubuntu: apt-get install make; Fedora: dnf install make) or set MAKE to its path.",
+        );
+      }
+      throw e;
+    }
+    if (res.code !== 0) throw makeFailure(res.stderr, opts);
+    const definitions = parseDatabase(res.stdout, opts.cwd);
+    const where = new Map<string, MakeDefinition>();
+    for (const d of definitions) where.set(d.name, d);
+    const vars = new Map<string, MakeVar>();
+    for (const line of res.stdout.split("\n")) {
+      if (!line.startsWith(MARK + "\t")) continue;
+      const parts = line.split("\t");
+      const name = parts[1] ?? "";
+      const origin = parts[2] ?? "undefined";
+      const flavor = parts[3] ?? "undefined";
+      const value = unescape(parts.slice(4).join("\t"));
+      const def = where.get(name);
+      const v: MakeVar =
+        def && (origin === "file" || origin === "override")
+          ? { name, value, origin, flavor, file: def.file, line: def.line }
+          : { name, value, origin, flavor };
+      vars.set(name, v);
+    }
+    return { vars, definitions };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function makeFailure(stderr: string, opts: MakeEvalOptions): UserError {
+  const lines = stderr.split("\n").filter((l) => l.trim() !== "");
+  const m = lines.map((l) => /^(.*?):(\d+): \*\*\* (.*?)\.?\s*(?:Stop\.)?$/.exec(l)).find((x) => x);
+  if (m) {
+    const file = path.relative(opts.relativeTo, path.resolve(opts.cwd, m[1] ?? ""));
+    return new UserError(
+      `${file}:${m[2]}: make cannot read ${opts.what}: ${m[3]}.`,
+      `Fix line ${m[2]} of ${file} (it is read by GNU make, as Xen's own build reads it).`,
+    );
+  }
+  const tail = lines.slice(-5).join("\n");
+  return new UserError(`make failed to read ${opts.what}:\n${tail}`, "Check the makefiles named above.");
+}

@@ -1,0 +1,281 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import path from "node:path";
+import { UserError } from "../errors.js";
+import type { ComponentName } from "../components.js";
+import { toolsMkStandIn, standaloneMakefile } from "./builtin-mk.js";
+import { evaluateMake, type MakeDefinition, type MakeVar } from "./make-eval.js";
+import { releaseProfile, type XenVersion } from "./release.js";
+import { loadSettings, type FeatureName, type Settings } from "./settings.js";
+import type { Mode, Origin, ResolvedConfig, ResolvedVar } from "./types.js";
+import { formatOrigin } from "./types.js";
+import { validateSourceVars } from "./validate.js";
+import { KNOWN_NAMES, KNOWN_VARIABLES, closestName } from "./variables.js";
+import { checkXenRoot, findXenRoot, parseXenVersionOption, readXenVersion } from "./xen-tree.js";
+
+export interface ResolveOptions {
+  readonly cwd: string;
+  /** -C/--xen-root as given. */
+  readonly xenRoot?: string;
+  readonly standalone?: boolean;
+  /** --xen-version, standalone mode only. */
+  readonly xenVersion?: string;
+  /** `VAR=value` arguments, in the order given. */
+  readonly commandLine: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly configFile?: string;
+  readonly selected?: readonly ComponentName[];
+  readonly jobs?: number;
+  readonly offline?: boolean;
+  /** --with/--without FEATURE. */
+  readonly features?: Readonly<Partial<Record<FeatureName, boolean>>>;
+}
+
+/** Features that are glue variables: switching them sets the variable as the glue's users do. */
+const FEATURE_VARS: Partial<Record<FeatureName, (on: boolean) => [string, string]>> = {
+  "9pfs": (on) => ["CONFIG_9PFS", on ? "y" : "n"],
+  debug: (on) => ["debug", on ? "y" : "n"],
+};
+
+const DEFAULT_STANDALONE_VERSION = "4.22";
+
+/** Refuses a .config that make would misread silently: NUL bytes, a byte-order mark, DOS line endings. */
+export function checkDotConfig(file: string, shown: string): void {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return;
+  }
+  const lineOf = (idx: number): number => buf.subarray(0, idx).toString("latin1").split("\n").length;
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+    throw new UserError(`${shown}:1 starts with a UTF-8 byte-order mark, which make reads as part of the first variable's name.`, `Save ${shown} without a BOM.`);
+  }
+  const nul = buf.indexOf(0);
+  if (nul >= 0) throw new UserError(`${shown}:${lineOf(nul)} contains a NUL byte; make cannot read such a file reliably.`, `Remove the NUL byte from ${shown}.`);
+  const cr = buf.indexOf(0x0d);
+  if (cr >= 0) {
+    throw new UserError(
+      `${shown}:${lineOf(cr)} ends in a carriage return (a DOS line ending); make would keep it as part of the value.`,
+      `Convert ${shown} to Unix line endings (for example: sed -i 's/\\r$//' ${shown}).`,
+    );
+  }
+}
+
+interface Evaluation {
+  readonly vars: ReadonlyMap<string, MakeVar>;
+  readonly definitions: readonly MakeDefinition[];
+}
+
+function escapeMakePath(p: string): string {
+  return p.replace(/\$/g, "$$$$");
+}
+
+export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfig> {
+  let mode: Mode;
+  let root: string;
+  let version: XenVersion;
+  if (opts.standalone) {
+    if (opts.xenRoot !== undefined) throw new UserError("--standalone and -C/--xen-root cannot be used together.", "Use one or the other.");
+    mode = "standalone";
+    root = path.resolve(opts.cwd, "build");
+    version = parseXenVersionOption(opts.xenVersion ?? DEFAULT_STANDALONE_VERSION);
+  } else {
+    if (opts.xenVersion !== undefined) {
+      throw new UserError("--xen-version is for standalone mode; in a Xen tree the release is read from xen/Makefile.", "Add --standalone, or drop --xen-version.");
+    }
+    const found = opts.xenRoot !== undefined ? checkXenRoot(path.resolve(opts.cwd, opts.xenRoot), opts.xenRoot) : findXenRoot(opts.cwd);
+    if (!found) {
+      throw new UserError(
+        `${opts.cwd} is not inside a Xen source tree (no directory above it has Config.mk, xen/Makefile and tools/Makefile).`,
+        "Run xqbuild inside a Xen checkout, point at one with -C DIR, or build without a tree with --standalone [--xen-version X.Y] (outputs go to ./build).",
+      );
+    }
+    mode = "tree";
+    root = found;
+    version = readXenVersion(root);
+  }
+  const release = releaseProfile(version.major, version.minor);
+  const loaded = await loadSettings(mode === "tree" ? root : opts.cwd, opts.configFile);
+  const settings: Settings = loaded.settings;
+  const settingsFile = loaded.file ? path.relative(mode === "tree" ? root : opts.cwd, loaded.file) || loaded.file : undefined;
+
+  // The xqbuild config file's variables and features act as command-line variables below the real
+  // command line: at the environment's level the := assignments of config/Tools.mk would hide them.
+  const fromSettings = new Map<string, string>();
+  for (const [k, v] of Object.entries(settings.variables ?? {})) fromSettings.set(k, v);
+  for (const [f, on] of Object.entries(settings.features ?? {})) {
+    const mk = FEATURE_VARS[f as FeatureName];
+    if (mk && on !== undefined) {
+      const [k, v] = mk(on);
+      fromSettings.set(k, v);
+    }
+  }
+  const cliVars = new Map<string, string>(Object.entries(opts.commandLine));
+  for (const [f, on] of Object.entries(opts.features ?? {})) {
+    const mk = FEATURE_VARS[f as FeatureName];
+    if (mk && on !== undefined) {
+      const [k, v] = mk(on);
+      if (!cliVars.has(k)) cliVars.set(k, v);
+    }
+  }
+  const commandLine: Record<string, string> = {};
+  for (const [k, v] of fromSettings) if (!cliVars.has(k)) commandLine[k] = v;
+  for (const [k, v] of cliVars) commandLine[k] = v;
+  const settingsVarNames = new Set([...fromSettings.keys()].filter((k) => !cliVars.has(k)));
+
+  const dotConfig = path.join(root, ".config");
+  if (mode === "tree") checkDotConfig(dotConfig, ".config");
+
+  const make = opts.env.XQBUILD_MAKE || "make";
+  const toolsVars = KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name);
+  const fwVars = KNOWN_VARIABLES.filter((v) => v.context === "firmware").map((v) => v.name);
+  const tmp = await mkdtemp(path.join(tmpdir(), "xqbuild-config-"));
+  const builtinFiles = new Set<string>();
+  let unconfigured = false;
+  let tools: Evaluation;
+  let firmware: Evaluation;
+  try {
+    const standIn = path.join(tmp, "Tools.mk");
+    builtinFiles.add(standIn);
+    await writeFile(standIn, toolsMkStandIn());
+    const env = { ...opts.env };
+    if (mode === "tree") {
+      unconfigured = !existsSync(path.join(root, "config", "Tools.mk"));
+      const pre = unconfigured ? [standIn] : [];
+      const common = { make, commandLine, env, what: "the Xen tree's configuration", relativeTo: root };
+      [tools, firmware] = await Promise.all([
+        evaluateMake({ ...common, cwd: path.join(root, "tools"), makefiles: [...pre, "Makefile"], variables: toolsVars }),
+        evaluateMake({ ...common, cwd: path.join(root, "tools", "firmware"), makefiles: [...pre, "Makefile"], variables: fwVars }),
+      ]);
+    } else {
+      const mk = path.join(tmp, "standalone.mk");
+      builtinFiles.add(mk);
+      await writeFile(mk, `XEN_ROOT := ${escapeMakePath(root)}\n` + standaloneMakefile(release, version));
+      tools = await evaluateMake({
+        make,
+        commandLine,
+        env,
+        cwd: opts.cwd,
+        makefiles: [standIn, mk],
+        variables: [...toolsVars, ...fwVars],
+        what: "xqbuild's built-in defaults",
+        relativeTo: opts.cwd,
+      });
+      firmware = tools;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  const originOf = (mv: MakeVar): Origin => {
+    switch (mv.origin) {
+      case "file":
+      case "override":
+        if (mv.file === undefined || builtinFiles.has(mv.file)) return { kind: "built-in default" };
+        return { kind: "file", file: path.resolve(mv.file), line: mv.line ?? 0 };
+      case "environment":
+      case "environment override":
+        return { kind: "environment" };
+      case "command line":
+        return settingsVarNames.has(mv.name) ? { kind: "xqbuild config", file: settingsFile ?? "" } : { kind: "command line" };
+      case "default":
+        return { kind: "make default" };
+      default:
+        return { kind: "undefined" };
+    }
+  };
+
+  const vars = new Map<string, ResolvedVar>();
+  for (const kv of KNOWN_VARIABLES) {
+    const mv = (kv.context === "tools" ? tools : firmware).vars.get(kv.name);
+    if (!mv) continue;
+    vars.set(kv.name, { value: mv.value, origin: originOf(mv) });
+  }
+  addDerivations(vars, root);
+
+  const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, dotConfig, settingsFile, commandLine, settingsVarNames);
+  if (unconfigured) {
+    warnings.push("config/Tools.mk is missing (the Xen tree has not been configured): ./configure's defaults stand in for it. Run ./configure in the Xen tree to use its real settings.");
+  }
+  validateSourceVars(vars, root);
+
+  const jobs = opts.jobs ?? settings.jobs ?? availableParallelism();
+  const offline = opts.offline === true || opts.env.XQBUILD_OFFLINE === "1" || settings.offline === true;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+  return {
+    mode,
+    xenRoot: root,
+    xenVersion: version,
+    release,
+    unconfigured,
+    vars,
+    settings,
+    features: { ...settings.features, ...opts.features },
+    ...(settingsFile !== undefined ? { settingsFile } : {}),
+    selected: opts.selected ?? [],
+    jobs,
+    offline,
+    warnings,
+    env,
+  };
+}
+
+/** Notes on values reached through a legacy alias or a default computed from another variable. */
+function addDerivations(vars: Map<string, ResolvedVar>, root: string): void {
+  const aliases: Array<[string, string]> = [
+    ["SEABIOS_UPSTREAM_REVISION", "SEABIOS_UPSTREAM_TAG"],
+    ["QEMU_TRADITIONAL_URL", "QEMU_REMOTE"],
+    ["QEMU_TRADITIONAL_LOC", "CONFIG_QEMU"],
+    ["QEMU_TRADITIONAL_REVISION", "QEMU_TAG"],
+  ];
+  const fromDefault = (v: ResolvedVar): boolean => v.origin.kind === "file" || v.origin.kind === "built-in default";
+  for (const [target, legacy] of aliases) {
+    const t = vars.get(target);
+    const l = vars.get(legacy);
+    if (t && l && l.value !== "" && t.value === l.value && fromDefault(t) && !(l.origin.kind === "file" && t.origin.kind === "file" && l.origin.file === t.origin.file && l.origin.line === t.origin.line)) {
+      vars.set(target, { ...t, via: `from legacy ${legacy} (${formatOrigin(l.origin, root)})` });
+    }
+  }
+  for (const [loc, url, intree] of [
+    ["QEMU_UPSTREAM_LOC", "QEMU_UPSTREAM_URL", "QEMU_UPSTREAM_INTREE"],
+    ["QEMU_TRADITIONAL_LOC", "QEMU_TRADITIONAL_URL", "QEMU_TRADITIONAL_INTREE"],
+  ] as const) {
+    const l = vars.get(loc);
+    if (!l || !fromDefault(l) || l.via) continue;
+    const u = vars.get(url);
+    const i = vars.get(intree);
+    if (i && i.value !== "" && l.value === i.value) vars.set(loc, { ...l, via: `the in-tree directory ${intree} exists` });
+    else if (u && l.value === u.value) vars.set(loc, { ...l, via: `from ${url} (${formatOrigin(u.origin, root)})` });
+  }
+}
+
+function typoWarnings(
+  toolsDefs: readonly MakeDefinition[],
+  fwDefs: readonly MakeDefinition[],
+  fromSettings: ReadonlyMap<string, string>,
+  dotConfig: string,
+  settingsFile: string | undefined,
+  commandLine: Readonly<Record<string, string>>,
+  settingsVarNames: ReadonlySet<string>,
+): string[] {
+  const known = new Set<string>(KNOWN_NAMES);
+  const userSet: Array<{ name: string; where: string }> = [];
+  for (const d of [...toolsDefs, ...fwDefs]) {
+    if (path.resolve(d.file) === dotConfig) userSet.push({ name: d.name, where: `.config:${d.line}` });
+    else known.add(d.name);
+  }
+  for (const name of fromSettings.keys()) if (settingsVarNames.has(name)) userSet.push({ name, where: `xqbuild config ${settingsFile ?? ""}` });
+  for (const name of Object.keys(commandLine)) if (!settingsVarNames.has(name)) userSet.push({ name, where: "the command line" });
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const { name, where } of userSet) {
+    if (known.has(name) || seen.has(name)) continue;
+    seen.add(name);
+    const guess = closestName(name, known);
+    if (guess) out.push(`${name} (set in ${where}) is not a variable Xen's build or xqbuild reads; did you mean ${guess}? make ignores unknown variables silently.`);
+  }
+  return out;
+}

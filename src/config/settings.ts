@@ -1,0 +1,169 @@
+import path from "node:path";
+import { cosmiconfig } from "cosmiconfig";
+import { UserError } from "../errors.js";
+import { COMPONENT_NAMES, type ComponentName } from "../components.js";
+
+/** Per-component settings of the xqbuild config file. */
+export interface ComponentSettings {
+  /** Overrides CONFIG_QEMU_XEN / CONFIG_QEMU_TRAD / CONFIG_SEABIOS. */
+  readonly enabled?: boolean;
+  /** Appended to QEMU's configure (or xen-setup) after the glue's own arguments. */
+  readonly extraConfigureArgs?: readonly string[];
+  /** A directory of patches (with an optional quilt `series`), or a list of patch files. */
+  readonly patches?: string | readonly string[];
+}
+
+/** Switches for optional QEMU features; undefined means "as the glue does" (QEMU's own default). */
+export interface Features {
+  readonly "9pfs"?: boolean;
+  readonly libusb?: boolean;
+  readonly spice?: boolean;
+  readonly debug?: boolean;
+}
+
+export const FEATURE_NAMES = ["9pfs", "libusb", "spice", "debug"] as const;
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/**
+ * The structured settings of xqbuild's own config file (xqbuild.config.*, .xqbuildrc*,
+ * package.json#xqbuild), searched for only in the Xen tree's root.
+ */
+export interface Settings {
+  readonly jobs?: number;
+  readonly cacheDir?: string;
+  readonly offline?: boolean;
+  /** URL prefix → replacement, applied to every clone and fetch. */
+  readonly mirrors?: Readonly<Record<string, string>>;
+  /** make variables, with the precedence of the environment (see README). */
+  readonly variables?: Readonly<Record<string, string>>;
+  readonly features?: Features;
+  readonly components?: Readonly<Partial<Record<ComponentName, ComponentSettings>>>;
+}
+
+export interface LoadedSettings {
+  readonly settings: Settings;
+  /** The file the settings came from, if any. */
+  readonly file?: string;
+}
+
+export const MODULE_NAME = "xqbuild";
+export const SEARCH_PLACES = [
+  "package.json",
+  ".xqbuildrc",
+  ".xqbuildrc.json",
+  ".xqbuildrc.yaml",
+  ".xqbuildrc.yml",
+  ".xqbuildrc.js",
+  ".xqbuildrc.mjs",
+  ".xqbuildrc.cjs",
+  "xqbuild.config.js",
+  "xqbuild.config.mjs",
+  "xqbuild.config.cjs",
+  "xqbuild.config.ts",
+  "xqbuild.config.json",
+];
+
+/**
+ * Loads the xqbuild config file from exactly one directory: the Xen tree's root (or, in standalone
+ * mode, the working directory). The search never goes up or down, so a file inside a fetched source
+ * tree is never loaded.
+ */
+export async function loadSettings(dir: string, explicitFile?: string): Promise<LoadedSettings> {
+  const explorer = cosmiconfig(MODULE_NAME, {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: "none",
+    cache: false,
+  });
+  let result;
+  try {
+    result = explicitFile ? await explorer.load(path.resolve(explicitFile)) : await explorer.search(dir);
+  } catch (e) {
+    const err = e as Error & { filepath?: string; code?: string };
+    if (err.code === "ENOENT") throw new UserError(`--config-file ${explicitFile}: no such file.`);
+    throw new UserError(
+      `cannot load the xqbuild config file${err.filepath ? " " + err.filepath : ""}: ${err.message.split("\n")[0]}`,
+      "Fix the file or move it away.",
+    );
+  }
+  if (!result || result.isEmpty) return result?.filepath ? { settings: {}, file: result.filepath } : { settings: {} };
+  const settings = validateSettings(result.config, result.filepath);
+  return { settings, file: result.filepath };
+}
+
+function fail(file: string, key: string, what: string): never {
+  throw new UserError(`${file}: "${key}" ${what}.`, "See the configuration section of xqbuild's README for the expected shape.");
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Checks the shape of the config file's contents; every mistake names the file and key. */
+export function validateSettings(raw: unknown, file: string): Settings {
+  const rel = path.basename(file);
+  if (!isObj(raw)) fail(rel, "(top level)", "must be an object");
+  const known = ["jobs", "cacheDir", "offline", "mirrors", "variables", "features", "components"];
+  for (const k of Object.keys(raw)) {
+    if (!known.includes(k)) fail(rel, k, `is not a setting xqbuild knows (known: ${known.join(", ")})`);
+  }
+  const out: Record<string, unknown> = {};
+  if (raw.jobs !== undefined) {
+    if (!Number.isInteger(raw.jobs) || (raw.jobs as number) < 1) fail(rel, "jobs", "must be a whole number of at least 1");
+    out.jobs = raw.jobs;
+  }
+  if (raw.cacheDir !== undefined) {
+    if (typeof raw.cacheDir !== "string" || raw.cacheDir === "") fail(rel, "cacheDir", "must be a path");
+    out.cacheDir = path.resolve(path.dirname(file), raw.cacheDir);
+  }
+  if (raw.offline !== undefined) {
+    if (typeof raw.offline !== "boolean") fail(rel, "offline", "must be true or false");
+    out.offline = raw.offline;
+  }
+  for (const key of ["mirrors", "variables"] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (!isObj(v)) fail(rel, key, "must be an object of strings");
+    for (const [k, s] of Object.entries(v)) {
+      if (typeof s !== "string") fail(rel, `${key}.${k}`, "must be a string");
+      if (key === "variables" && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(rel, `${key}.${k}`, "is not a make variable name");
+    }
+    out[key] = v;
+  }
+  if (raw.features !== undefined) {
+    if (!isObj(raw.features)) fail(rel, "features", "must be an object");
+    for (const [k, v] of Object.entries(raw.features)) {
+      if (!(FEATURE_NAMES as readonly string[]).includes(k)) fail(rel, `features.${k}`, `is not a feature (known: ${FEATURE_NAMES.join(", ")})`);
+      if (typeof v !== "boolean") fail(rel, `features.${k}`, "must be true or false");
+    }
+    out.features = raw.features;
+  }
+  if (raw.components !== undefined) {
+    if (!isObj(raw.components)) fail(rel, "components", "must be an object keyed by component name");
+    const comps: Record<string, ComponentSettings> = {};
+    for (const [name, c] of Object.entries(raw.components)) {
+      if (!(COMPONENT_NAMES as readonly string[]).includes(name)) {
+        fail(rel, `components.${name}`, `is not a component (known: ${COMPONENT_NAMES.join(", ")})`);
+      }
+      if (!isObj(c)) fail(rel, `components.${name}`, "must be an object");
+      for (const k of Object.keys(c)) {
+        if (!["enabled", "extraConfigureArgs", "patches"].includes(k)) fail(rel, `components.${name}.${k}`, "is not a component setting (known: enabled, extraConfigureArgs, patches)");
+      }
+      if (c.enabled !== undefined && typeof c.enabled !== "boolean") fail(rel, `components.${name}.enabled`, "must be true or false");
+      if (c.extraConfigureArgs !== undefined && (!Array.isArray(c.extraConfigureArgs) || !c.extraConfigureArgs.every((a) => typeof a === "string"))) {
+        fail(rel, `components.${name}.extraConfigureArgs`, "must be an array of strings (one argument each)");
+      }
+      let patches: string | string[] | undefined;
+      if (c.patches !== undefined) {
+        if (typeof c.patches === "string") patches = path.resolve(path.dirname(file), c.patches);
+        else if (Array.isArray(c.patches) && c.patches.every((p) => typeof p === "string")) {
+          patches = (c.patches as string[]).map((p) => path.resolve(path.dirname(file), p));
+        } else fail(rel, `components.${name}.patches`, "must be a directory or an array of patch files");
+      }
+      comps[name] = {
+        ...(c.enabled !== undefined ? { enabled: c.enabled as boolean } : {}),
+        ...(c.extraConfigureArgs !== undefined ? { extraConfigureArgs: c.extraConfigureArgs as string[] } : {}),
+        ...(patches !== undefined ? { patches } : {}),
+      };
+    }
+    out.components = comps;
+  }
+  return out as Settings;
+}

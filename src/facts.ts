@@ -1,0 +1,60 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import type { ComponentName } from "./components.js";
+import type { ResolvedConfig } from "./config/types.js";
+import type { PlanFacts } from "./recipe.js";
+
+const LOC_VARS: Record<ComponentName, string> = {
+  "qemu-xen": "QEMU_UPSTREAM_LOC",
+  "qemu-xen-traditional": "QEMU_TRADITIONAL_LOC",
+  seabios: "SEABIOS_UPSTREAM_LOC",
+};
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** How the tree's tools/Makefile spells QEMU's trace flag, and whether it probes tracetool first. */
+export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceProbe: boolean } {
+  if (config.mode === "standalone") return { traceFlag: "--enable-trace-backends", traceProbe: true };
+  let text = "";
+  try {
+    text = readFileSync(path.join(config.xenRoot, "tools", "Makefile"), "utf8");
+  } catch {
+    return { traceFlag: "--enable-trace-backends", traceProbe: true };
+  }
+  const traceFlag = /--enable-trace-backends=/.test(text) ? "--enable-trace-backends" : /--enable-trace-backend=/.test(text) ? "--enable-trace-backend" : "--enable-trace-backends";
+  return { traceFlag, traceProbe: /tracetool\.py --check-backend/.test(text) };
+}
+
+/** Asks the fetched QEMU's tracetool which backend it has, as the glue does before configure. */
+export function probeTraceBackend(sourceDir: string, env: Readonly<Record<string, string>>): PlanFacts["traceBackend"] {
+  const tool = path.join(sourceDir, "scripts", "tracetool.py");
+  if (!existsSync(tool)) return undefined;
+  for (const backend of ["log", "stderr"] as const) {
+    const r = spawnSync(tool, ["--check-backend", "--backend", backend], { cwd: sourceDir, env, stdio: "ignore", timeout: 60_000 });
+    if (r.status === 0) return backend;
+  }
+  return "none";
+}
+
+/** The facts a plan needs from the file system: which *_LOC are directories, the trace backend. */
+export function gatherFacts(config: ResolvedConfig): PlanFacts {
+  const locIsDir: Partial<Record<ComponentName, boolean>> = {};
+  for (const [name, v] of Object.entries(LOC_VARS) as Array<[ComponentName, string]>) {
+    const loc = config.vars.get(v)?.value ?? "";
+    // The glue tests `test -d $(LOC)` from tools/ (or tools/firmware/).
+    const base = path.join(config.xenRoot, name === "seabios" ? "tools/firmware" : "tools");
+    locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
+  }
+  const { traceFlag, traceProbe } = traceFlagOf(config);
+  const qemuLoc = config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "";
+  const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
+  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env) : undefined;
+  return { locIsDir, traceFlag, traceProbe, ...(traceBackend !== undefined ? { traceBackend } : {}) };
+}

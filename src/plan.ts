@@ -1,0 +1,93 @@
+import path from "node:path";
+import { COMPONENT_NAMES, type ComponentName } from "./components.js";
+import { UserError } from "./errors.js";
+import type { ResolvedConfig } from "./config/types.js";
+import type { Enablement, PlanFacts, PlannedStep, Recipe, RecipeContext, Step } from "./recipe.js";
+import { RECIPES } from "../recipes/index.js";
+
+export interface ComponentPlan {
+  readonly name: ComponentName;
+  readonly enabled: boolean;
+  readonly reason: string;
+  readonly sourceDir: string;
+  readonly buildDir: string;
+  readonly source: Step;
+  readonly stages: readonly PlannedStep[];
+}
+
+export interface Plan {
+  readonly xenRoot: string;
+  readonly xenVersion: string;
+  readonly release: string;
+  readonly mode: ResolvedConfig["mode"];
+  readonly components: readonly ComponentPlan[];
+}
+
+export interface PlanOptions {
+  readonly destdir?: string;
+}
+
+function releaseAtLeast(config: ResolvedConfig, r: { major: number; minor: number }): boolean {
+  const { major, minor } = config.xenVersion;
+  return major > r.major || (major === r.major && minor >= r.minor);
+}
+
+export function enablement(recipe: Recipe, config: ResolvedConfig): Enablement {
+  const explicit = config.selected.includes(recipe.name);
+  if (recipe.removedIn && releaseAtLeast(config, recipe.removedIn)) {
+    const why = `Xen ${recipe.removedIn.major}.${recipe.removedIn.minor} removed ${recipe.name} (this tree is Xen ${config.xenVersion.full})`;
+    if (explicit) throw new UserError(`${why}; it cannot be built with this release's glue.`, `Use an older Xen tree for ${recipe.name}, or leave it out.`);
+    return { enabled: false, reason: why };
+  }
+  if (config.selected.length > 0) return { enabled: explicit, reason: explicit ? "named on the command line" : "not named on the command line" };
+  const setting = config.settings.components?.[recipe.name]?.enabled;
+  if (setting !== undefined) return { enabled: setting, reason: `components.${recipe.name}.enabled in ${config.settingsFile ?? "the xqbuild config"}` };
+  const value = config.vars.get(recipe.enableVar)?.value ?? "";
+  return { enabled: value === "y", reason: `${recipe.enableVar}=${value === "" ? "(empty)" : value}` };
+}
+
+export function recipeContext(config: ResolvedConfig, facts: PlanFacts, opts: PlanOptions = {}): RecipeContext {
+  return {
+    config,
+    facts,
+    v: (name) => config.vars.get(name)?.value ?? "",
+    root: (rel) => path.join(config.xenRoot, rel),
+    destdir: opts.destdir ? path.resolve(opts.destdir) : "",
+  };
+}
+
+/** Every step of a component, in stage order. */
+export function componentSteps(recipe: Recipe, ctx: RecipeContext): PlannedStep[] {
+  const src = recipe.source(ctx);
+  return [
+    { ...src, stage: "fetch", step: src.kind },
+    ...(src.kind === "git-checkout" && recipe.postCheckout ? recipe.postCheckout(ctx) : []),
+    ...(recipe.configure?.(ctx) ?? []),
+    ...recipe.build(ctx),
+    ...recipe.install(ctx),
+    ...recipe.clean(ctx),
+  ];
+}
+
+/**
+ * The dry run: recipes × resolved configuration → what each stage would run. Pure: everything that
+ * depends on the file system or the host arrives in `facts`.
+ */
+export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOptions = {}): Plan {
+  const ctx = recipeContext(config, facts, opts);
+  const names = config.selected.length > 0 ? config.selected : COMPONENT_NAMES;
+  const components = COMPONENT_NAMES.filter((n) => names.includes(n)).map((name): ComponentPlan => {
+    const recipe = RECIPES[name];
+    const { enabled, reason } = enablement(recipe, config);
+    return {
+      name,
+      enabled,
+      reason,
+      sourceDir: recipe.sourceDir(ctx),
+      buildDir: recipe.buildDir(ctx),
+      source: recipe.source(ctx),
+      stages: componentSteps(recipe, ctx),
+    };
+  });
+  return { xenRoot: config.xenRoot, xenVersion: config.xenVersion.full, release: config.release.id, mode: config.mode, components };
+}

@@ -1,0 +1,100 @@
+import type { ComponentName } from "./components.js";
+import type { ResolvedConfig } from "./config/types.js";
+
+/** The stages every component goes through, in order. */
+export const STAGE_NAMES = ["fetch", "patch", "configure", "build", "install", "clean"] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Environment changes for a command: a string sets the variable, null unsets it. */
+export type EnvChanges = Readonly<Record<string, string | null>>;
+
+/**
+ * One unit of work, a plain value. The executor switches on `kind` (never on a component's name),
+ * so a recipe is data that any of these can describe.
+ */
+export type Step =
+  | {
+      readonly kind: "run";
+      readonly cwd: string;
+      readonly argv: readonly string[];
+      readonly env: EnvChanges;
+    }
+  | {
+      /** scripts/git-checkout.sh: clone URL at REVISION into `remoteDir`, then symlink `linkDir` to it. */
+      readonly kind: "git-checkout";
+      readonly url: string;
+      readonly revision: string;
+      readonly remoteDir: string;
+      readonly linkDir: string;
+    }
+  | {
+      /** A local source directory used in place (a *_LOC that is a directory): nothing is fetched. */
+      readonly kind: "local-source";
+      readonly dir: string;
+      /** The directory the glue creates (`mkdir -p NAME-dir`) next to it, if any. */
+      readonly mkdir?: string;
+    }
+  | { readonly kind: "copy"; readonly from: string; readonly to: string; readonly mode?: number }
+  | { readonly kind: "write"; readonly path: string; readonly content: string };
+
+/** A step with the stage it belongs to and a name that says what it is within that stage. */
+export type PlannedStep = Step & { readonly stage: StageName; readonly step: string };
+
+/** Facts about the host and the fetched sources that the plan depends on; gathered by the caller. */
+export interface PlanFacts {
+  /** `test -d $(*_LOC)` for each component's LOC variable. */
+  readonly locIsDir: Readonly<Partial<Record<ComponentName, boolean>>>;
+  /** The trace backend QEMU's tracetool accepts, once the source is present; undefined before. */
+  readonly traceBackend?: "log" | "stderr" | "none";
+  /** How this tree's tools/Makefile spells the trace flag and whether it probes tracetool. */
+  readonly traceFlag: string;
+  readonly traceProbe: boolean;
+}
+
+/** What a recipe is given: resolved values and facts, no I/O. */
+export interface RecipeContext {
+  readonly config: ResolvedConfig;
+  readonly facts: PlanFacts;
+  /** A make variable's value, "" when undefined. */
+  v(name: string): string;
+  /** An absolute path inside the Xen tree (or standalone root). */
+  root(rel: string): string;
+  /** The DESTDIR of an install, or "" for none. */
+  readonly destdir: string;
+}
+
+/** Why a component is or is not built. */
+export interface Enablement {
+  readonly enabled: boolean;
+  readonly reason: string;
+}
+
+/**
+ * A component described as data: where its source comes from, where it lives and is built, and the
+ * commands of each stage as pure functions of the resolved configuration.
+ */
+export interface Recipe {
+  readonly name: ComponentName;
+  /** The Tools.mk variable that turns it on (y). */
+  readonly enableVar: string;
+  /** The make variables naming its source. */
+  readonly sourceVars: { readonly url: string; readonly revision: string; readonly loc: string; readonly sha256: string };
+  /** Paths relative to the Xen tree's root: the glue's symlink, clone and build directories. */
+  readonly dirs: { readonly link: string; readonly remote: string; readonly build?: string };
+  /** Paths relative to the root that distclean removes. */
+  readonly distclean: readonly string[];
+  /** The first release whose glue no longer has it. */
+  readonly removedIn?: { readonly major: number; readonly minor: number };
+  /** Source location: a local directory used in place, or a git checkout. */
+  source(ctx: RecipeContext): Step;
+  /** The source directory the commands read. */
+  sourceDir(ctx: RecipeContext): string;
+  /** The directory the build runs in. */
+  buildDir(ctx: RecipeContext): string;
+  /** Steps after checkout that the glue's fetch target runs (SeaBIOS's .config). */
+  postCheckout?(ctx: RecipeContext): PlannedStep[];
+  configure?(ctx: RecipeContext): PlannedStep[];
+  build(ctx: RecipeContext): PlannedStep[];
+  install(ctx: RecipeContext): PlannedStep[];
+  clean(ctx: RecipeContext): PlannedStep[];
+}

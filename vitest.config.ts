@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export const config = defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/e2e/**"],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    pool: "forks"
+  }
+});
+// vitest loads the default export of its config file; the rule against default exports does not apply here.
+// eslint-disable-next-line no-restricted-syntax
+export default config;
