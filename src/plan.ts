@@ -42,7 +42,8 @@ export function enablement(recipe: Recipe, config: ResolvedConfig): Enablement {
   if (config.selected.length > 0) return { enabled: explicit, reason: explicit ? "named on the command line" : "not named on the command line" };
   const setting = config.settings.components?.[recipe.name]?.enabled;
   if (setting !== undefined) return { enabled: setting, reason: `components.${recipe.name}.enabled in ${config.settingsFile ?? "the xqbuild config"}` };
-  const value = config.vars.get(recipe.enableVar)?.value ?? "";
+  // The glue tests these through SUBDIRS-$(CONFIG_...), a variable name, in which make drops blanks.
+  const value = (config.vars.get(recipe.enableVar)?.value ?? "").trim();
   return { enabled: value === "y", reason: `${recipe.enableVar}=${value === "" ? "(empty)" : value}` };
 }
 

@@ -196,6 +196,13 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   addDerivations(vars, root);
 
   const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, dotConfig, settingsFile, commandLine, settingsVarNames);
+  for (const [name, v] of vars) {
+    if (v.origin.kind === "file" && v.origin.file === dotConfig && v.value !== v.value.trim()) {
+      warnings.push(
+        `${name} (.config:${v.origin.line}) is ${JSON.stringify(v.value)}, with blanks around it (a comment after the value?). make keeps them, and the glue's tests such as ifeq ($(debug),y) then fail; put comments on their own line.`,
+      );
+    }
+  }
   if (unconfigured) {
     warnings.push("config/Tools.mk is missing (the Xen tree has not been configured): ./configure's defaults stand in for it. Run ./configure in the Xen tree to use its real settings.");
   }
