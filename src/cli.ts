@@ -11,17 +11,17 @@ import { xqbuildVersion } from "./version.js";
 
 /** Which issue brings each command that is not there yet. */
 const NOT_YET: Partial<Record<Command, string>> = {
-  all: "#4 (the build pipeline)",
-  fetch: "#3 (sources)",
-  update: "#3 (sources)",
-  configure: "#4 (the build pipeline)",
-  build: "#4 (the build pipeline)",
-  install: "#4 (the build pipeline)",
-  clean: "#4 (the build pipeline)",
-  distclean: "#4 (the build pipeline)",
-  status: "#3 (sources)",
-  doctor: "#4 (the build pipeline)",
-  dist: "#3 (sources)",
+  all: "#4, the build pipeline",
+  fetch: "#3, sources",
+  update: "#3, sources",
+  configure: "#4, the build pipeline",
+  build: "#4, the build pipeline",
+  install: "#4, the build pipeline",
+  clean: "#4, the build pipeline",
+  distclean: "#4, the build pipeline",
+  status: "#3, sources",
+  doctor: "#4, the build pipeline",
+  dist: "#3, sources",
 };
 
 async function dispatch(ctx: CommandContext): Promise<number> {

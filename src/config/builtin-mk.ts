@@ -38,7 +38,7 @@ CONFIG_9PFS :=
 }
 
 function urlBlock(profile: ReleaseProfile): string {
-  const names = ["QEMU_UPSTREAM_URL:qemu-xen", "QEMU_TRADITIONAL_URL:qemu-xen-traditional", "SEABIOS_UPSTREAM_URL:seabios"];
+  const names = ["QEMU_UPSTREAM_URL:qemu-xen", ...(profile.hasQemuTraditional ? ["QEMU_TRADITIONAL_URL:qemu-xen-traditional"] : []), "SEABIOS_UPSTREAM_URL:seabios"];
   const lines = (base: string): string =>
     names
       .map((n) => {
@@ -50,6 +50,22 @@ function urlBlock(profile: ReleaseProfile): string {
     return `ifeq ($(GIT_HTTP),y)\n${lines("http://xenbits.xen.org/git-http/")}\nelse\n${lines("git://xenbits.xen.org/")}\nendif`;
   }
   return lines("https://xenbits.xen.org/git-http/");
+}
+
+const TRADITIONAL_ALIASES = `ifneq (,$(QEMU_REMOTE))
+QEMU_TRADITIONAL_URL ?= $(QEMU_REMOTE)
+endif
+ifneq (,$(CONFIG_QEMU))
+QEMU_TRADITIONAL_LOC ?= $(CONFIG_QEMU)
+endif
+ifneq (,$(QEMU_TAG))
+QEMU_TRADITIONAL_REVISION ?= $(QEMU_TAG)
+endif`;
+
+function traditionalDefaults(rev: string): string {
+  return `QEMU_TRADITIONAL_INTREE ?= $(XEN_ROOT)/tools/qemu-xen-traditional
+QEMU_TRADITIONAL_REVISION ?= ${rev}
+QEMU_TRADITIONAL_LOC ?= $(call or,$(wildcard $(QEMU_TRADITIONAL_INTREE)),$(QEMU_TRADITIONAL_URL))`;
 }
 
 /**
@@ -82,25 +98,15 @@ CC = $(CROSS_COMPILE)gcc
 GIT ?= git
 DESTDIR ?= /
 QEMU_UPSTREAM_INTREE ?= $(XEN_ROOT)/tools/qemu-xen
-QEMU_TRADITIONAL_INTREE ?= $(XEN_ROOT)/tools/qemu-xen-traditional
 or = $(if $(strip $(1)),$(1),$(if $(strip $(2)),$(2),$(if $(strip $(3)),$(3),$(if $(strip $(4)),$(4)))))
 ifneq (,$(SEABIOS_UPSTREAM_TAG))
 SEABIOS_UPSTREAM_REVISION ?= $(SEABIOS_UPSTREAM_TAG)
 endif
-ifneq (,$(QEMU_REMOTE))
-QEMU_TRADITIONAL_URL ?= $(QEMU_REMOTE)
-endif
-ifneq (,$(CONFIG_QEMU))
-QEMU_TRADITIONAL_LOC ?= $(CONFIG_QEMU)
-endif
-ifneq (,$(QEMU_TAG))
-QEMU_TRADITIONAL_REVISION ?= $(QEMU_TAG)
-endif
+${profile.hasQemuTraditional ? TRADITIONAL_ALIASES : ""}
 ${urlBlock(profile)}
 QEMU_UPSTREAM_REVISION ?= ${qemuRev}
 SEABIOS_UPSTREAM_REVISION ?= ${profile.seabiosRevision}
-QEMU_TRADITIONAL_REVISION ?= ${tradRev}
-QEMU_TRADITIONAL_LOC ?= $(call or,$(wildcard $(QEMU_TRADITIONAL_INTREE)),$(QEMU_TRADITIONAL_URL))
+${profile.hasQemuTraditional ? traditionalDefaults(tradRev) : ""}
 QEMU_UPSTREAM_LOC ?= $(call or,$(wildcard $(QEMU_UPSTREAM_INTREE)),$(QEMU_UPSTREAM_URL))
 debug ?= n
 ifneq ($(CROSS_COMPILE),)
