@@ -1,0 +1,711 @@
+#!/usr/bin/env node
+// Fetch, unpack and configure the real upstream sources that xqbuild's end-to-end tests build against.
+//
+//   node scripts/real-sources.mjs [--all] [--print]
+//
+// Cache: $XQBUILD_E2E_CACHE, else $HOME/.cache/xqbuild-e2e.
+//   <cache>/debian/          Debian source packages (apt-get source --download-only)
+//   <cache>/src/<pkg>-<ver>/ unpacked upstream trees (orig tarball; qemu also gets its debian/ dir)
+//   <cache>/xen-configured/  a copy of the Xen tree, configured with CONFIGURE_ARGS below
+//
+// By default: xen and seabios are downloaded, the Xen tree is unpacked and configured.
+// --all:   also download qemu and meson, and unpack seabios, qemu (+ debian/) and meson.
+// --print: print a JSON summary on stdout (progress always goes to stderr).
+//
+// Idempotent: every tree is made in a temporary directory and renamed into place when complete, so
+// an interrupted run never leaves a half tree, and a run with everything cached only stats a few
+// files. Concurrent runs (parallel test workers) serialise on <cache>/.lock.
+// See shared/REAL-SOURCES.md for where these steps come from.
+
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const CONFIGURE_ARGS = ["--disable-docs", "--disable-stubdom", "--disable-xen", "--disable-ocamltools"];
+const MARKER = ".xqbuild-configured";
+
+// REAL-SOURCES.md: what building QEMU 7.2 with Xen support and SeaBIOS needed, then what Xen 4.17's
+// own ./configure also needs. pkg-config is added because configure's PKG_CHECK_MODULES needs it.
+const BUILD_DEPS = [
+  "libxen-dev", "libglib2.0-dev", "libpixman-1-dev", "libfdt-dev", "libslirp-dev", "meson",
+  "ninja-build", "flex", "bison", "python3-venv", "libusb-1.0-0-dev", "libcap-ng-dev", "libattr1-dev",
+  "bzip2", "iasl",
+  "uuid-dev", "libyajl-dev", "libnl-3-dev", "libnl-route-3-dev", "libncurses-dev", "python3-dev",
+  "zlib1g-dev", "liblzma-dev", "libzstd-dev", "libbz2-dev", "liblzo2-dev", "acpica-tools",
+  "pkg-config"
+];
+// Virtual packages: dpkg never reports them installed (iasl is provided by acpica-tools).
+const VIRTUAL_PACKAGES = new Set(["iasl"]);
+
+const DEBIAN_SOURCES = "/etc/apt/sources.list.d/debian.sources";
+const DEB_SRC_SOURCES = "/etc/apt/sources.list.d/deb-src.sources";
+const DEB_SRC_LIST = "/etc/apt/sources.list.d/deb-src.list";
+const AWK_DEB_SRC = 'BEGIN{RS="";ORS="\\n\\n"} NR==1{sub(/Types: deb/,"Types: deb-src"); print}';
+
+class Failure extends Error {}
+
+function log(message) {
+  process.stderr.write(`real-sources: ${message}\n`);
+}
+
+function usage() {
+  return "usage: node scripts/real-sources.mjs [--all] [--print]";
+}
+
+function parseArgs(argv) {
+  const opts = { all: false, print: false };
+  for (const arg of argv) {
+    if (arg === "--all") opts.all = true;
+    else if (arg === "--print") opts.print = true;
+    else if (arg === "-h" || arg === "--help") {
+      process.stdout.write(`${usage()}\n`);
+      process.exit(0);
+    } else throw new Failure(`unknown argument ${JSON.stringify(arg)}\n${usage()}`);
+  }
+  return opts;
+}
+
+function cacheDir() {
+  const fromEnv = process.env.XQBUILD_E2E_CACHE;
+  if (fromEnv) return path.resolve(fromEnv);
+  return path.join(process.env.HOME || os.homedir(), ".cache", "xqbuild-e2e");
+}
+
+/** The environment for child processes: no make state leaking in from a calling make. */
+function childEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  for (const name of ["MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"]) delete env[name];
+  return env;
+}
+
+/**
+ * Run a program (argv array, never a shell string). Its stdout goes to our stderr so that --print's
+ * stdout stays pure JSON. With logFile, both of its streams go to that file instead.
+ */
+function run(cmd, args, { cwd, env, logFile } = {}) {
+  let fd;
+  let stdio = ["ignore", 2, 2];
+  if (logFile) {
+    fd = fs.openSync(logFile, "a");
+    stdio = ["ignore", fd, fd];
+  }
+  try {
+    const res = spawnSync(cmd, args, { cwd, env: env ?? childEnv(), stdio });
+    if (res.error) {
+      if (res.error.code === "ENOENT") return { ok: false, status: 127, why: `${cmd}: command not found` };
+      return { ok: false, status: -1, why: `${cmd}: ${res.error.message}` };
+    }
+    const why = res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`;
+    return { ok: res.status === 0, status: res.status ?? -1, why: `${cmd} ${args.join(" ")}: ${why}` };
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Run a program and return its stdout, or undefined when it fails. */
+function capture(cmd, args, { cwd } = {}) {
+  const res = spawnSync(cmd, args, { cwd, env: childEnv(), stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (res.error || res.status !== 0) return undefined;
+  return res.stdout;
+}
+
+function which(cmd) {
+  for (const dir of (process.env.PATH || "").split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, cmd);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function exists(p) {
+  return fs.existsSync(p);
+}
+
+function isRoot() {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function rmrf(p) {
+  fs.rmSync(p, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locking: a directory made with mkdir (atomic), holding the owner's pid.
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
+function acquireLock(cache) {
+  const lock = path.join(cache, ".lock");
+  const ownerFile = path.join(lock, "pid");
+  const deadline = Date.now() + 60 * 60 * 1000;
+  let told = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(ownerFile, `${process.pid}\n`);
+      const release = () => rmrf(lock);
+      process.on("exit", release);
+      return release;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+    }
+    let pid;
+    let age = 0;
+    try {
+      pid = Number.parseInt(fs.readFileSync(ownerFile, "utf8"), 10);
+    } catch {
+      pid = undefined;
+    }
+    try {
+      age = Date.now() - fs.statSync(lock).mtimeMs;
+    } catch {
+      continue; // just released
+    }
+    const stale = pid !== undefined && Number.isFinite(pid) ? !pidAlive(pid) : age > 10_000;
+    if (stale) {
+      log(`removing stale lock ${lock}${pid ? ` (pid ${pid} is gone)` : ""}`);
+      rmrf(lock);
+      continue;
+    }
+    if (Date.now() > deadline) throw new Failure(`timed out waiting for ${lock} (held by pid ${pid})`);
+    if (!told) {
+      log(`waiting for another run (pid ${pid ?? "?"}) holding ${lock}`);
+      told = true;
+    }
+    sleep(500);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debian source packages
+
+/** Parse a .dsc (possibly PGP-signed): Source, Version and the files with size and sha256. */
+function parseDsc(file) {
+  const text = fs.readFileSync(file, "utf8");
+  const fields = {};
+  const lists = { "Checksums-Sha256": [], Files: [] };
+  let current;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("-----BEGIN PGP SIGNATURE")) break;
+    if (/^\s/.test(line) && current && line.trim()) {
+      if (current in lists) lists[current].push(line.trim().split(/\s+/));
+      continue;
+    }
+    const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+    if (m) {
+      current = m[1];
+      fields[current] = m[2];
+    } else current = undefined;
+  }
+  const version = fields.Version;
+  if (!fields.Source || !version) throw new Failure(`${file}: not a Debian source control file`);
+  let files;
+  if (lists["Checksums-Sha256"].length > 0) {
+    files = lists["Checksums-Sha256"].map(([sha256, size, name]) => ({ name, size: Number(size), sha256 }));
+  } else {
+    files = lists.Files.map(([, size, name]) => ({ name, size: Number(size), sha256: undefined }));
+  }
+  if (files.length === 0) throw new Failure(`${file}: lists no files`);
+  // upstream version: drop the epoch and the Debian revision
+  const upstream = version.replace(/^\d+:/, "").replace(/-[^-]*$/, "");
+  return { source: fields.Source, version, upstream, dsc: file, files };
+}
+
+/**
+ * The files of a source package that the trees here are made from: the orig tarball(s) and, only
+ * when asked, the Debian tarball. (The archive may lack a file that is not needed: meson's
+ * .debian.tar.xz was seen answering 404 while its .dsc and orig tarball were there.)
+ */
+function neededFiles(info, withDebian) {
+  return info.files.filter(
+    (f) =>
+      /\.orig(-[A-Za-z0-9][A-Za-z0-9-]*)?\.tar\.[a-z0-9]+$/.test(f.name) ||
+      (withDebian && (/\.debian\.tar\.[a-z0-9]+$/.test(f.name) || /\.diff\.gz$/.test(f.name)))
+  );
+}
+
+function filesPresent(dir, info, withDebian) {
+  return neededFiles(info, withDebian).every((f) => {
+    try {
+      return fs.statSync(path.join(dir, f.name)).size === f.size;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The newest download of a source package in dir that has the needed files, or undefined. */
+function findPackage(dir, pkg, withDebian) {
+  let names = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const candidates = names
+    .filter((n) => n.startsWith(`${pkg}_`) && n.endsWith(".dsc"))
+    .map((n) => path.join(dir, n))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  for (const dsc of candidates) {
+    let info;
+    try {
+      info = parseDsc(dsc);
+    } catch {
+      continue;
+    }
+    if (info.source === pkg && filesPresent(dir, info, withDebian)) return info;
+  }
+  return undefined;
+}
+
+function sha256File(file) {
+  const hash = createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+function verifyChecksums(dir, info, withDebian) {
+  for (const f of neededFiles(info, withDebian)) {
+    if (!f.sha256) continue;
+    const got = sha256File(path.join(dir, f.name));
+    if (got !== f.sha256) throw new Failure(`${f.name}: sha256 ${got} does not match ${info.dsc} (${f.sha256})`);
+  }
+}
+
+function hasDebSrc() {
+  const files = [];
+  if (exists("/etc/apt/sources.list")) files.push("/etc/apt/sources.list");
+  try {
+    for (const n of fs.readdirSync("/etc/apt/sources.list.d")) files.push(path.join("/etc/apt/sources.list.d", n));
+  } catch {
+    // no directory
+  }
+  for (const file of files) {
+    let text;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    if (file.endsWith(".sources") && /^Types:.*\bdeb-src\b/m.test(text)) return true;
+    if (file.endsWith(".list") && /^\s*deb-src\s/m.test(text)) return true;
+  }
+  return false;
+}
+
+/** Make a deb-src source list from the machine's own one when there is none. True when created. */
+function ensureDebSrc() {
+  if (hasDebSrc()) return false;
+  if (!isRoot()) {
+    throw new Failure("no deb-src entry in /etc/apt and not root: add one (see shared/REAL-SOURCES.md) or run as root");
+  }
+  if (exists(DEBIAN_SOURCES)) {
+    // REAL-SOURCES.md's recipe: the first stanza of the machine's list, with Types turned into deb-src.
+    const res = spawnSync("awk", [AWK_DEB_SRC, DEBIAN_SOURCES], { encoding: "utf8", env: childEnv() });
+    if (res.error || res.status !== 0 || !/deb-src/.test(res.stdout)) {
+      throw new Failure(`could not derive a deb-src stanza from ${DEBIAN_SOURCES}: ${res.stderr || res.error}`);
+    }
+    fs.writeFileSync(DEB_SRC_SOURCES, res.stdout);
+    log(`wrote ${DEB_SRC_SOURCES}`);
+    return true;
+  }
+  if (exists("/etc/apt/sources.list")) {
+    const lines = fs
+      .readFileSync("/etc/apt/sources.list", "utf8")
+      .split("\n")
+      .filter((l) => /^\s*deb\s/.test(l))
+      .map((l) => l.replace(/^\s*deb\s/, "deb-src "));
+    if (lines.length > 0) {
+      fs.writeFileSync(DEB_SRC_LIST, `${lines.join("\n")}\n`);
+      log(`wrote ${DEB_SRC_LIST}`);
+      return true;
+    }
+  }
+  throw new Failure(`found neither ${DEBIAN_SOURCES} nor deb lines in /etc/apt/sources.list to derive deb-src from`);
+}
+
+function aptUpdate() {
+  log("apt-get update");
+  const res = run("apt-get", ["update"]);
+  if (!res.ok) throw new Failure(`apt-get update failed (${res.why})`);
+}
+
+function downloadSources(debianDir, pkgs) {
+  let updated = false;
+  if (ensureDebSrc()) {
+    aptUpdate();
+    updated = true;
+  }
+  const args = ["source", "--download-only", ...pkgs];
+  log(`apt-get ${args.join(" ")} (in ${debianDir})`);
+  let res = run("apt-get", args, { cwd: debianDir });
+  if (!res.ok && !updated) {
+    log("apt-get source failed; updating the package lists and trying again");
+    aptUpdate();
+    res = run("apt-get", args, { cwd: debianDir });
+  }
+  if (!res.ok) log(`warning: ${res.why}; carrying on if the files needed here did arrive`);
+  return res;
+}
+
+/** pkgs: source package -> whether its Debian tarball is needed too. */
+function ensurePackages(debianDir, pkgs) {
+  const infos = {};
+  const missing = [];
+  for (const [pkg, withDebian] of Object.entries(pkgs)) {
+    const info = findPackage(debianDir, pkg, withDebian);
+    if (info) infos[pkg] = info;
+    else missing.push(pkg);
+  }
+  if (missing.length === 0) return infos;
+  fs.mkdirSync(debianDir, { recursive: true });
+  const res = downloadSources(debianDir, missing);
+  for (const pkg of missing) {
+    const info = findPackage(debianDir, pkg, pkgs[pkg]);
+    if (!info) {
+      throw new Failure(
+        `could not download the Debian source package ${pkg} into ${debianDir}` + (res.ok ? "" : ` (${res.why})`)
+      );
+    }
+    verifyChecksums(debianDir, info, pkgs[pkg]);
+    infos[pkg] = info;
+  }
+  return infos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// apt-get install of build dependencies
+
+function installedPackages(pkgs) {
+  const res = spawnSync("dpkg-query", ["-W", "-f", "${Package} ${db:Status-Status}\\n", ...pkgs], {
+    encoding: "utf8",
+    env: childEnv()
+  });
+  const installed = new Set();
+  for (const line of (res.stdout || "").split("\n")) {
+    const [name, status] = line.trim().split(/\s+/);
+    if (name && status === "installed") installed.add(name.replace(/:.*$/, ""));
+  }
+  return installed;
+}
+
+function missingBuildDeps() {
+  const real = BUILD_DEPS.filter((p) => !VIRTUAL_PACKAGES.has(p));
+  const installed = installedPackages(real);
+  return real.filter((p) => !installed.has(p));
+}
+
+function aptInstall(pkgs) {
+  if (!isRoot()) throw new Failure(`missing packages ${pkgs.join(" ")}: install them (needs root)`);
+  const env = childEnv({ DEBIAN_FRONTEND: "noninteractive" });
+  const args = ["install", "-y", ...pkgs];
+  log(`apt-get ${args.join(" ")}`);
+  let res = run("apt-get", args, { env });
+  if (!res.ok) {
+    log("apt-get install failed; updating the package lists and trying again");
+    aptUpdate();
+    res = run("apt-get", args, { env });
+  }
+  if (!res.ok) throw new Failure(`apt-get install ${pkgs.join(" ")} failed (${res.why})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unpacking
+
+function needTool(archive) {
+  if (/\.tar\.xz$/.test(archive) && !which("xz")) aptInstall(["xz-utils"]);
+  if (/\.tar\.bz2$/.test(archive) && !which("bzip2")) aptInstall(["bzip2"]);
+}
+
+function untar(archive, dest) {
+  needTool(archive);
+  const res = run("tar", ["-xf", archive, "-C", dest, "--no-same-owner"]);
+  if (!res.ok) throw new Failure(`could not unpack ${archive} (${res.why})`);
+}
+
+/**
+ * Unpack a source package into <srcDir>/<pkg>-<upstream version>, through a temporary directory.
+ * withDebian: also unpack the .debian.tar.* into the tree (as dpkg-source does, without patching).
+ */
+function unpack(debianDir, srcDir, info, withDebian) {
+  const target = path.join(srcDir, `${info.source}-${info.upstream}`);
+  if (exists(target)) return target;
+  const orig = info.files.find((f) => /\.orig\.tar\.[a-z0-9]+$/.test(f.name));
+  if (!orig) throw new Failure(`${info.dsc}: no .orig.tar.* (native package?)`);
+  fs.mkdirSync(srcDir, { recursive: true });
+  const tmp = path.join(srcDir, `.tmp-${info.source}-${process.pid}`);
+  rmrf(tmp);
+  fs.mkdirSync(tmp);
+  try {
+    log(`unpacking ${orig.name}`);
+    untar(path.join(debianDir, orig.name), tmp);
+    const entries = fs.readdirSync(tmp);
+    const only = entries.length === 1 ? path.join(tmp, entries[0]) : undefined;
+    const root = only && fs.statSync(only).isDirectory() ? only : tmp;
+    for (const f of info.files) {
+      const m = /\.orig-([A-Za-z0-9][A-Za-z0-9-]*)\.tar\.[a-z0-9]+$/.exec(f.name);
+      if (!m) continue;
+      const dir = path.join(root, m[1]);
+      rmrf(dir);
+      fs.mkdirSync(dir);
+      log(`unpacking ${f.name} into ${m[1]}/`);
+      untar(path.join(debianDir, f.name), dir);
+      // component tarballs, like the orig one, usually hold one top directory: flatten it
+      const inner = fs.readdirSync(dir);
+      if (inner.length === 1 && fs.statSync(path.join(dir, inner[0])).isDirectory()) {
+        const moved = `${dir}.flatten`;
+        fs.renameSync(path.join(dir, inner[0]), moved);
+        fs.rmdirSync(dir);
+        fs.renameSync(moved, dir);
+      }
+    }
+    if (withDebian) {
+      const deb = info.files.find((f) => /\.debian\.tar\.[a-z0-9]+$/.test(f.name));
+      if (!deb) throw new Failure(`${info.dsc}: no .debian.tar.*`);
+      log(`unpacking ${deb.name}`);
+      untar(path.join(debianDir, deb.name), root);
+    }
+    fs.renameSync(root, target);
+  } finally {
+    rmrf(tmp);
+  }
+  log(`unpacked ${target}`);
+  return target;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The configured Xen tree
+
+function readMarker(tree) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(tree, MARKER), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function shellQuoteArgs(args) {
+  return args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+}
+
+function configuredOk(tree, source) {
+  const marker = readMarker(tree);
+  return marker !== undefined && marker.source === source && shellQuoteArgs(marker.args ?? []) === shellQuoteArgs(CONFIGURE_ARGS);
+}
+
+function writeMarker(tree, source, how) {
+  const marker = { source, args: CONFIGURE_ARGS, how, date: new Date().toISOString() };
+  fs.writeFileSync(path.join(tree, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+}
+
+/** An existing configured tree without our marker (made by hand): adopt it when it matches. */
+function adoptable(tree, source) {
+  if (!exists(path.join(tree, "config", "Tools.mk")) || !exists(path.join(tree, "config.status"))) return false;
+  const have = capture("./config.status", ["--config"], { cwd: tree });
+  if (have === undefined || have.trim() !== shellQuoteArgs(CONFIGURE_ARGS)) return false;
+  // same Xen release as the source tree?
+  const a = readOr(path.join(tree, "xen", "Makefile"));
+  const b = readOr(path.join(source, "xen", "Makefile"));
+  return a !== undefined && a === b;
+}
+
+function readOr(file) {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function removeTree(cache, tree) {
+  const trash = path.join(cache, `.trash-${path.basename(tree)}-${process.pid}`);
+  fs.renameSync(tree, trash);
+  rmrf(trash);
+}
+
+function ensureConfigured(cache, source) {
+  const tree = path.join(cache, "xen-configured");
+  if (configuredOk(tree, source)) return tree;
+  if (exists(tree)) {
+    if (adoptable(tree, source)) {
+      log(`adopting the existing configured tree ${tree}`);
+      writeMarker(tree, source, "adopted");
+      return tree;
+    }
+    log(`replacing ${tree} (configured from another source or with other options)`);
+    removeTree(cache, tree);
+  }
+  const tmp = path.join(cache, `.xen-configured.tmp-${process.pid}`);
+  const logFile = path.join(cache, "xen-configure.log");
+  rmrf(tmp);
+  try {
+    const cp = run("cp", ["-a", source, tmp]);
+    if (!cp.ok) throw new Failure(`could not copy ${source} (${cp.why})`);
+    fs.writeFileSync(logFile, "");
+    const configure = () => {
+      log(`./configure ${CONFIGURE_ARGS.join(" ")} (log: ${logFile})`);
+      return run("./configure", CONFIGURE_ARGS, { cwd: tmp, logFile });
+    };
+    let res = configure();
+    if (!res.ok) {
+      const missing = missingBuildDeps();
+      if (missing.length === 0) throw new Failure(`Xen's configure failed (${res.why}):\n${tail(logFile, 30)}`);
+      log(`configure failed; installing missing build dependencies: ${missing.join(" ")}`);
+      aptInstall(missing);
+      res = configure();
+      if (!res.ok) throw new Failure(`Xen's configure failed again after installing packages (${res.why}):\n${tail(logFile, 30)}`);
+    }
+    writeMarker(tmp, source, "configured");
+    fs.renameSync(tmp, tree);
+  } finally {
+    rmrf(tmp);
+  }
+  log(`configured ${tree}`);
+  return tree;
+}
+
+function tail(file, n) {
+  const lines = (readOr(file) ?? "").trimEnd().split("\n");
+  return lines.slice(-n).join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function cleanStale(cache) {
+  // Only called with the lock held: every temporary tree left now belongs to an interrupted run.
+  const dirs = [cache, path.join(cache, "src")];
+  for (const dir of dirs) {
+    let names = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (/^\.(tmp-|trash-|xen-configured\.tmp-)/.test(n)) {
+        log(`removing leftover ${path.join(dir, n)}`);
+        rmrf(path.join(dir, n));
+      }
+    }
+  }
+}
+
+function wanted(opts) {
+  // package -> whether its Debian tarball is needed (unpacked into the tree) too
+  const download = opts.all ? { xen: false, seabios: false, qemu: true, meson: false } : { xen: false, seabios: false };
+  const unpack = opts.all ? download : { xen: false };
+  return { download, unpack };
+}
+
+/** Everything already in place? Only stats files; no lock, no network. */
+function quickState(cache, opts) {
+  const debianDir = path.join(cache, "debian");
+  const srcDir = path.join(cache, "src");
+  const want = wanted(opts);
+  const infos = {};
+  for (const [pkg, withDebian] of Object.entries(want.download)) {
+    const info = findPackage(debianDir, pkg, withDebian);
+    if (!info) return undefined;
+    infos[pkg] = info;
+  }
+  const trees = {};
+  for (const pkg of Object.keys(want.unpack)) {
+    const info = infos[pkg];
+    const tree = path.join(srcDir, `${info.source}-${info.upstream}`);
+    if (!exists(tree)) return undefined;
+    trees[pkg] = tree;
+  }
+  const configured = path.join(cache, "xen-configured");
+  if (!configuredOk(configured, trees.xen)) return undefined;
+  return { infos, trees, configured };
+}
+
+function summary(cache, state) {
+  const out = {
+    cache,
+    xenTree: state.configured,
+    xenSource: state.trees.xen,
+    xenVersion: state.infos.xen.upstream,
+    debianDir: path.join(cache, "debian"),
+    packages: {}
+  };
+  for (const [pkg, info] of Object.entries(state.infos)) {
+    out.packages[pkg] = {
+      version: info.version,
+      dsc: info.dsc,
+      files: info.files.map((f) => path.join(out.debianDir, f.name)).filter((f) => exists(f))
+    };
+  }
+  if (state.trees.seabios) out.seabiosSource = state.trees.seabios;
+  if (state.trees.qemu) out.qemuSource = state.trees.qemu;
+  if (state.trees.meson) out.mesonSource = state.trees.meson;
+  return out;
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const cache = cacheDir();
+  let state = quickState(cache, opts);
+  if (state) {
+    log(`everything is cached in ${cache}`);
+  } else {
+    fs.mkdirSync(cache, { recursive: true });
+    const release = acquireLock(cache);
+    try {
+      cleanStale(cache);
+      const debianDir = path.join(cache, "debian");
+      const srcDir = path.join(cache, "src");
+      const want = wanted(opts);
+      const infos = ensurePackages(debianDir, want.download);
+      const trees = {};
+      for (const [pkg, withDebian] of Object.entries(want.unpack)) {
+        trees[pkg] = unpack(debianDir, srcDir, infos[pkg], withDebian);
+      }
+      const configured = ensureConfigured(cache, trees.xen);
+      state = { infos, trees, configured };
+    } finally {
+      release();
+    }
+  }
+  if (opts.print) process.stdout.write(`${JSON.stringify(summary(cache, state), null, 2)}\n`);
+}
+
+try {
+  main();
+} catch (err) {
+  if (err instanceof Failure) {
+    log(`error: ${err.message}`);
+  } else {
+    log(`error: ${err && err.stack ? err.stack : String(err)}`);
+  }
+  process.exit(1);
+}
