@@ -17,6 +17,11 @@ export default tseslint.config(
     }
   },
   {
+    // Tool configuration files must default-export.
+    files: ["eslint.config.js", "vitest.config.ts"],
+    rules: { "no-restricted-syntax": "off" }
+  },
+  {
     files: ["scripts/**/*.mjs", "fixtures/**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly" } }
   }

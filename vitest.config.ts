@@ -9,6 +9,5 @@ export const config = defineConfig({
     pool: "forks"
   }
 });
-// vitest loads the default export of its config file; the rule against default exports does not apply here.
-// eslint-disable-next-line no-restricted-syntax
+// vitest loads the default export of its config file.
 export default config;

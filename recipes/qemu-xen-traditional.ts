@@ -43,17 +43,17 @@ export const qemuXenTraditional: Recipe = {
   removedIn: { major: 4, minor: 21 },
   source(ctx) {
     if (ctx.facts.locIsDir["qemu-xen-traditional"]) {
-      return { kind: "local-source", dir: ctx.v("QEMU_TRADITIONAL_LOC"), mkdir: ctx.root(LINK) };
+      return { kind: "local-source", dir: ctx.word("QEMU_TRADITIONAL_LOC"), mkdir: ctx.root(LINK) };
     }
     return {
       kind: "git-checkout",
-      url: ctx.v("QEMU_TRADITIONAL_LOC"),
-      revision: ctx.v("QEMU_TRADITIONAL_REVISION"),
+      url: ctx.word("QEMU_TRADITIONAL_LOC"),
+      revision: ctx.word("QEMU_TRADITIONAL_REVISION"),
       remoteDir: ctx.root(`${LINK}-remote`),
       linkDir: ctx.root(LINK),
     };
   },
-  sourceDir: (ctx) => (ctx.facts.locIsDir["qemu-xen-traditional"] ? ctx.v("QEMU_TRADITIONAL_LOC") : ctx.root(LINK)),
+  sourceDir: (ctx) => (ctx.facts.locIsDir["qemu-xen-traditional"] ? ctx.word("QEMU_TRADITIONAL_LOC") : ctx.root(LINK)),
   buildDir: (ctx) => ctx.root(LINK),
   configure(ctx): PlannedStep[] {
     const qemuRoot = ctx.v("QEMU_ROOT") || ".";

@@ -9,7 +9,7 @@ const COMPAT_CFLAGS = [
 ];
 
 function sourceDir(ctx: RecipeContext): string {
-  return ctx.facts.locIsDir["qemu-xen"] ? ctx.v("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
+  return ctx.facts.locIsDir["qemu-xen"] ? ctx.word("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
 }
 
 /** QEMU's configure arguments, in the order of tools/Makefile's subdir-all-qemu-xen-dir. */
@@ -65,12 +65,14 @@ export const qemuXen: Recipe = {
   sourceVars: { url: "QEMU_UPSTREAM_URL", revision: "QEMU_UPSTREAM_REVISION", loc: "QEMU_UPSTREAM_LOC", sha256: "QEMU_UPSTREAM_SHA256" },
   dirs: { link: "tools/qemu-xen-dir", remote: "tools/qemu-xen-dir-remote", build: "tools/qemu-xen-build" },
   distclean: ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/qemu-xen-build"],
+  // What QEMU's configure (scripts/git-submodule.sh) would otherwise fetch over the network.
+  submodules: ["meson", "ui/keycodemapdb", "tests/fp/berkeley-softfloat-3", "tests/fp/berkeley-testfloat-3", "dtc"],
   source(ctx) {
-    if (ctx.facts.locIsDir["qemu-xen"]) return { kind: "local-source", dir: ctx.v("QEMU_UPSTREAM_LOC"), mkdir: ctx.root("tools/qemu-xen-dir") };
+    if (ctx.facts.locIsDir["qemu-xen"]) return { kind: "local-source", dir: ctx.word("QEMU_UPSTREAM_LOC"), mkdir: ctx.root("tools/qemu-xen-dir") };
     return {
       kind: "git-checkout",
-      url: ctx.v("QEMU_UPSTREAM_LOC"),
-      revision: ctx.v("QEMU_UPSTREAM_REVISION"),
+      url: ctx.word("QEMU_UPSTREAM_LOC"),
+      revision: ctx.word("QEMU_UPSTREAM_REVISION"),
       remoteDir: ctx.root("tools/qemu-xen-dir-remote"),
       linkDir: ctx.root("tools/qemu-xen-dir"),
     };

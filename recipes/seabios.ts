@@ -15,16 +15,16 @@ export const seabios: Recipe = {
   dirs: { link: `${FW}/seabios-dir`, remote: `${FW}/seabios-dir-remote` },
   distclean: [`${FW}/seabios-dir`, `${FW}/seabios-dir-remote`],
   source(ctx) {
-    if (ctx.facts.locIsDir.seabios) return { kind: "local-source", dir: ctx.v("SEABIOS_UPSTREAM_LOC") };
+    if (ctx.facts.locIsDir.seabios) return { kind: "local-source", dir: ctx.word("SEABIOS_UPSTREAM_LOC") };
     return {
       kind: "git-checkout",
-      url: ctx.v("SEABIOS_UPSTREAM_URL"),
-      revision: ctx.v("SEABIOS_UPSTREAM_REVISION"),
+      url: ctx.word("SEABIOS_UPSTREAM_URL"),
+      revision: ctx.word("SEABIOS_UPSTREAM_REVISION"),
       remoteDir: ctx.root(`${FW}/seabios-dir-remote`),
       linkDir: ctx.root(`${FW}/seabios-dir`),
     };
   },
-  sourceDir: (ctx) => (ctx.facts.locIsDir.seabios ? ctx.v("SEABIOS_UPSTREAM_LOC") : ctx.root(`${FW}/seabios-dir`)),
+  sourceDir: (ctx) => (ctx.facts.locIsDir.seabios ? ctx.word("SEABIOS_UPSTREAM_LOC") : ctx.root(`${FW}/seabios-dir`)),
   buildDir: (ctx) => seabios.sourceDir(ctx),
   postCheckout(ctx): PlannedStep[] {
     // tools/firmware/Makefile's seabios-dir target, after git-checkout.sh.

@@ -47,13 +47,13 @@ export function probeTraceBackend(sourceDir: string, env: Readonly<Record<string
 export function gatherFacts(config: ResolvedConfig): PlanFacts {
   const locIsDir: Partial<Record<ComponentName, boolean>> = {};
   for (const [name, v] of Object.entries(LOC_VARS) as Array<[ComponentName, string]>) {
-    const loc = config.vars.get(v)?.value ?? "";
+    const loc = (config.vars.get(v)?.value ?? "").trim();
     // The glue tests `test -d $(LOC)` from tools/ (or tools/firmware/).
     const base = path.join(config.xenRoot, name === "seabios" ? "tools/firmware" : "tools");
     locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
   }
   const { traceFlag, traceProbe } = traceFlagOf(config);
-  const qemuLoc = config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "";
+  const qemuLoc = (config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "").trim();
   const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
   const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env) : undefined;
   return { locIsDir, traceFlag, traceProbe, ...(traceBackend !== undefined ? { traceBackend } : {}) };

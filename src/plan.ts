@@ -52,6 +52,7 @@ export function recipeContext(config: ResolvedConfig, facts: PlanFacts, opts: Pl
     config,
     facts,
     v: (name) => config.vars.get(name)?.value ?? "",
+    word: (name) => (config.vars.get(name)?.value ?? "").trim(),
     root: (rel) => path.join(config.xenRoot, rel),
     destdir: opts.destdir ? path.resolve(opts.destdir) : "",
   };

@@ -57,6 +57,8 @@ export interface RecipeContext {
   readonly facts: PlanFacts;
   /** A make variable's value, "" when undefined. */
   v(name: string): string;
+  /** A value the glue passes unquoted as one shell word (a URL, revision or path): blanks dropped. */
+  word(name: string): string;
   /** An absolute path inside the Xen tree (or standalone root). */
   root(rel: string): string;
   /** The DESTDIR of an install, or "" for none. */
@@ -83,6 +85,8 @@ export interface Recipe {
   readonly dirs: { readonly link: string; readonly remote: string; readonly build?: string };
   /** Paths relative to the root that distclean removes. */
   readonly distclean: readonly string[];
+  /** Git submodules QEMU's configure would fetch itself; xqbuild fetches them up front. */
+  readonly submodules?: readonly string[];
   /** The first release whose glue no longer has it. */
   readonly removedIn?: { readonly major: number; readonly minor: number };
   /** Source location: a local directory used in place, or a git checkout. */

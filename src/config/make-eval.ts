@@ -85,7 +85,7 @@ function unescape(s: string): string {
 export function parseDatabase(text: string, cwd: string): MakeDefinition[] {
   const out: MakeDefinition[] = [];
   const lines = text.split("\n");
-  const fromRe = /^# makefile \(from '(.*)', line (\d+)\)$/;
+  const fromRe = /^# (?:makefile|'override' directive) \(from '(.*)', line (\d+)\)$/;
   const nameRe = /^(?:override |export |define )*([^\s:=#]+)\s*(?:(?::{1,3}|\?|\+|!)?=|$)/;
   for (let i = 0; i + 1 < lines.length; i++) {
     const m = fromRe.exec(lines[i] ?? "");

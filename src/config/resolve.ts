@@ -129,8 +129,8 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   if (mode === "tree") checkDotConfig(dotConfig, ".config");
 
   const make = opts.env.XQBUILD_MAKE || "make";
-  const toolsVars = KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name);
-  const fwVars = KNOWN_VARIABLES.filter((v) => v.context === "firmware").map((v) => v.name);
+  const toolsVars = [...KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name), "MAKEFILE_LIST"];
+  const fwVars = [...KNOWN_VARIABLES.filter((v) => v.context === "firmware").map((v) => v.name), "MAKEFILE_LIST"];
   const tmp = await mkdtemp(path.join(tmpdir(), "xqbuild-config-"));
   const builtinFiles = new Set<string>();
   let unconfigured = false;
@@ -173,7 +173,8 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
     switch (mv.origin) {
       case "file":
       case "override":
-        if (mv.file === undefined || builtinFiles.has(mv.file)) return { kind: "built-in default" };
+        if (mv.file !== undefined && builtinFiles.has(mv.file)) return { kind: "built-in default" };
+        if (mv.file === undefined) return { kind: "undefined" };
         return { kind: "file", file: path.resolve(mv.file), line: mv.line ?? 0 };
       case "environment":
       case "environment override":
@@ -195,7 +196,8 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   }
   addDerivations(vars, root);
 
-  const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, dotConfig, settingsFile, commandLine, settingsVarNames);
+  const mentioned = wordsOfMakefiles([...(tools.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/), ...(firmware.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/)], [tools, firmware], dotConfig, builtinFiles);
+  const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, dotConfig, settingsFile, commandLine, settingsVarNames, mentioned);
   for (const [name, v] of vars) {
     if (v.origin.kind === "file" && v.origin.file === dotConfig && v.value !== v.value.trim()) {
       warnings.push(
@@ -212,6 +214,10 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   const offline = opts.offline === true || opts.env.XQBUILD_OFFLINE === "1" || settings.offline === true;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+  const cacheDir =
+    settings.cacheDir ??
+    (opts.env.XQBUILD_CACHE_DIR ? path.resolve(opts.cwd, opts.env.XQBUILD_CACHE_DIR) : undefined) ??
+    (opts.env.XDG_CACHE_HOME ? path.join(opts.env.XDG_CACHE_HOME, "xqbuild") : path.join(opts.env.HOME ?? tmpdir(), ".cache", "xqbuild"));
   return {
     mode,
     xenRoot: root,
@@ -225,6 +231,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
     selected: opts.selected ?? [],
     jobs,
     offline,
+    cacheDir,
     warnings,
     env,
   };
@@ -259,6 +266,30 @@ function addDerivations(vars: Map<string, ResolvedVar>, root: string): void {
   }
 }
 
+/**
+ * Every name the makefiles make read mention (other than .config): a variable set in .config that one
+ * of them mentions is read by something, even if make's database shows only the .config line (an
+ * unused `?=` default, as for OVMF_UPSTREAM_URL).
+ */
+function wordsOfMakefiles(list: readonly string[], evals: readonly Evaluation[], dotConfig: string, builtin: ReadonlySet<string>): Set<string> {
+  const words = new Set<string>();
+  const files = new Set<string>();
+  for (const ev of evals) for (const d of ev.definitions) files.add(d.file);
+  for (const f of list) if (f) files.add(f);
+  for (const f of files) {
+    const abs = path.resolve(f);
+    if (abs === dotConfig || builtin.has(abs)) continue;
+    let text = "";
+    try {
+      text = readFileSync(abs, "utf8");
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) words.add(m[0]);
+  }
+  return words;
+}
+
 function typoWarnings(
   toolsDefs: readonly MakeDefinition[],
   fwDefs: readonly MakeDefinition[],
@@ -267,8 +298,10 @@ function typoWarnings(
   settingsFile: string | undefined,
   commandLine: Readonly<Record<string, string>>,
   settingsVarNames: ReadonlySet<string>,
+  mentioned: ReadonlySet<string>,
 ): string[] {
   const known = new Set<string>(KNOWN_NAMES);
+  for (const w of mentioned) known.add(w);
   const userSet: Array<{ name: string; where: string }> = [];
   for (const d of [...toolsDefs, ...fwDefs]) {
     if (path.resolve(d.file) === dotConfig) userSet.push({ name: d.name, where: `.config:${d.line}` });

@@ -55,14 +55,15 @@ function describe(name: string, v: ResolvedVar, xenRoot: string): string {
 export function validateSourceVars(vars: ReadonlyMap<string, ResolvedVar>, xenRoot: string): void {
   for (const name of URL_VARS) {
     const v = vars.get(name);
-    if (!v || v.value === "") continue;
-    const p = urlProblem(v.value);
+    // The glue passes these unquoted to the shell, which drops blanks around them (a trailing comment).
+    if (!v || v.value.trim() === "") continue;
+    const p = urlProblem(v.value.trim());
     if (p) throw new UserError(`${describe(name, v, xenRoot)} ${p}.`, `Set ${name} to a git://, http(s)://, ssh:// or file:// URL or a local path.`);
   }
   for (const name of REV_VARS) {
     const v = vars.get(name);
     if (!v) continue;
-    const p = revisionProblem(v.value);
+    const p = revisionProblem(v.value.trim());
     if (p) throw new UserError(`${describe(name, v, xenRoot)} ${p}.`, `Set ${name} to a branch, tag or commit.`);
   }
 }
