@@ -40,6 +40,9 @@ export interface Args {
   readonly configFile?: string;
   readonly all: boolean;
   readonly force: boolean;
+  readonly locked: boolean;
+  readonly updateLock: boolean;
+  readonly lockTimeoutMs?: number;
   readonly features: Partial<Record<FeatureName, boolean>>;
 }
 
@@ -69,6 +72,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "without", value: "FEATURE", help: "disable a feature" },
   { long: "all", help: "show every variable, not only the main ones", commands: ["config"] },
   { long: "force", help: "allow an operation that would discard local work (a backup ref is kept)", commands: ["update", "fetch", "all"] },
+  { long: "locked", help: "fail if a revision would resolve to another commit than xqbuild.lock records", commands: ["fetch", "update", "all"] },
+  { long: "update-lock", help: "resolve the revisions again and rewrite xqbuild.lock", commands: ["fetch", "all"] },
+  { long: "lock-timeout", value: "SECONDS", help: "give up waiting for another xqbuild's lock after this long" },
   { long: "help", short: "h", help: "show help" },
   { long: "version", short: "V", help: "show xqbuild's version" },
 ];
@@ -193,6 +199,13 @@ export function parseArgs(argv: readonly string[]): Args {
   }
   if (components.length > 0 && cmd === "config") throw new UsageError("xqbuild config takes variable names, not components.");
   const jobs = values.has("jobs") ? parseJobs(values.get("jobs") as string) : undefined;
+  if (flags.has("locked") && flags.has("update-lock")) throw new UsageError("--locked and --update-lock cannot be used together.");
+  let lockTimeoutMs: number | undefined;
+  if (values.has("lock-timeout")) {
+    const t = values.get("lock-timeout") as string;
+    if (!/^\d+(\.\d+)?$/.test(t)) throw new UsageError(`--lock-timeout ${JSON.stringify(t)}: expected a number of seconds.`);
+    lockTimeoutMs = Number(t) * 1000;
+  }
   const opt = (k: string): string | undefined => values.get(k);
   const out: Args = {
     command: cmd,
@@ -208,9 +221,12 @@ export function parseArgs(argv: readonly string[]): Args {
     standalone: flags.has("standalone"),
     all: flags.has("all"),
     force: flags.has("force"),
+    locked: flags.has("locked"),
+    updateLock: flags.has("update-lock"),
     features,
     ...(opt("xen-root") !== undefined ? { xenRoot: opt("xen-root") as string } : {}),
     ...(jobs !== undefined ? { jobs } : {}),
+    ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
     ...(opt("destdir") !== undefined ? { destdir: opt("destdir") as string } : {}),
     ...(opt("xen-version") !== undefined ? { xenVersion: opt("xen-version") as string } : {}),
     ...(opt("config-file") !== undefined ? { configFile: opt("config-file") as string } : {}),

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { USAGE, helpText, parseArgs, type Args, type Command } from "./args.js";
 import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./commands/context.js";
+import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
 import { memoryOutput, paint, processOutput, type Output } from "./report/output.js";
@@ -12,8 +13,6 @@ import { xqbuildVersion } from "./version.js";
 /** Which issue brings each command that is not there yet. */
 const NOT_YET: Partial<Record<Command, string>> = {
   all: "#4, the build pipeline",
-  fetch: "#3, sources",
-  update: "#3, sources",
   configure: "#4, the build pipeline",
   build: "#4, the build pipeline",
   install: "#4, the build pipeline",
@@ -30,6 +29,10 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return configCommand(ctx);
     case "plan":
       return planCommand(ctx);
+    case "fetch":
+      return fetchCommand(ctx, { update: false });
+    case "update":
+      return fetchCommand(ctx, { update: true });
     default: {
       const issue = NOT_YET[ctx.args.command];
       throw new UserError(`xqbuild ${ctx.args.command} is not implemented yet (issue ${issue ?? "?"}).`, "xqbuild plan shows what it will run; xqbuild config shows the configuration.");

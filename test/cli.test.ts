@@ -58,9 +58,9 @@ describe("the command line", () => {
   });
 
   it("says clearly that a command is not there yet", async () => {
-    const r = await run(["fetch", "--standalone"], tmp());
+    const r = await run(["dist", "--standalone"], tmp());
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/xqbuild fetch is not implemented yet \(issue #3/);
+    expect(r.stderr).toMatch(/xqbuild dist is not implemented yet \(issue #3/);
   });
 });
 

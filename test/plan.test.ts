@@ -56,6 +56,7 @@ function config(over: Record<string, string> = {}, extra: Partial<ResolvedConfig
     selected: [],
     jobs: 2,
     offline: false,
+    cacheDir: "/cache",
     warnings: [],
     env: {},
     ...extra,

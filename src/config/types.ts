@@ -40,6 +40,8 @@ export interface ResolvedConfig {
   readonly selected: readonly ComponentName[];
   readonly jobs: number;
   readonly offline: boolean;
+  /** Mirrors, downloads and artifacts shared by every tree on the machine. */
+  readonly cacheDir: string;
   readonly warnings: readonly string[];
   /** The environment the build runs with (the caller's, minus what xqbuild refuses to pass on). */
   readonly env: Readonly<Record<string, string>>;

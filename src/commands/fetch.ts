@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { ComponentName } from "../components.js";
+import { formatOrigin, type ResolvedConfig } from "../config/types.js";
+import { UserError } from "../errors.js";
+import { executeFileOrRunStep } from "../engine/steps.js";
+import { gatherFacts } from "../facts.js";
+import { makePlan, type ComponentPlan } from "../plan.js";
+import { RECIPES } from "../../recipes/index.js";
+import { checkoutTree } from "../source/checkout.js";
+import { withLock } from "../source/lock.js";
+import { LOCK_FILE, readLockFile, writeLockFile, type LockEntry, type LockFile } from "../source/lockfile.js";
+import type { MirrorOptions } from "../source/mirror.js";
+import { loadConfig, type CommandContext } from "./context.js";
+
+/** xqbuild's own state in a tree: locks, logs, stamps. */
+export function stateDir(config: ResolvedConfig): string {
+  return path.join(config.xenRoot, ".xqbuild");
+}
+
+function isLocalPath(url: string): boolean {
+  return !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !/^[^/:]+:/.test(url);
+}
+
+export interface FetchOptions {
+  /** `update`: re-resolve branches and move trees (with --force, even over local work). */
+  readonly update: boolean;
+}
+
+/** Fetches every enabled component's source into the glue's layout; returns the lock entries. */
+export async function fetchSources(ctx: CommandContext, config: ResolvedConfig, opts: FetchOptions): Promise<void> {
+  const plan = makePlan(config, gatherFacts(config));
+  const enabled = plan.components.filter((c) => c.enabled);
+  const say = (m: string): void => {
+    if (!ctx.args.quiet) ctx.output.err(m);
+  };
+  const mirrorOpts: MirrorOptions = {
+    env: config.env,
+    git: config.vars.get("GIT")?.value || "git",
+    cacheDir: config.cacheDir,
+    offline: config.offline,
+    mirrors: config.settings.mirrors ?? {},
+    log: say,
+    ...(ctx.args.lockTimeoutMs !== undefined ? { lockTimeoutMs: ctx.args.lockTimeoutMs } : {}),
+  };
+  await mkdir(stateDir(config), { recursive: true });
+  await withLock(path.join(stateDir(config), "lock"), `the tree ${config.xenRoot}`, { ...(ctx.args.lockTimeoutMs !== undefined ? { timeoutMs: ctx.args.lockTimeoutMs } : {}), onWait: say }, async () => {
+    const lock = readLockFile(config.xenRoot);
+    const next: Record<string, LockEntry> = { ...lock.components };
+    for (const c of enabled) {
+      const entry = await fetchComponent(ctx, config, c, lock, mirrorOpts, opts, say);
+      if (entry) next[c.name] = entry;
+    }
+    const changed = JSON.stringify(next) !== JSON.stringify(lock.components);
+    if (changed && !ctx.args.locked) {
+      await writeLockFile(config.xenRoot, { version: 1, components: next as LockFile["components"] });
+      say(`xqbuild: wrote ${LOCK_FILE}`);
+    }
+  });
+}
+
+async function fetchComponent(
+  ctx: CommandContext,
+  config: ResolvedConfig,
+  c: ComponentPlan,
+  lock: LockFile,
+  mirrorOpts: MirrorOptions,
+  opts: FetchOptions,
+  say: (m: string) => void,
+): Promise<LockEntry | undefined> {
+  const recipe = RECIPES[c.name];
+  const src = c.source;
+  if (src.kind === "local-source") {
+    if (src.mkdir) await mkdir(src.mkdir, { recursive: true });
+    say(`${c.name}: using ${src.dir} in place (${recipe.sourceVars.loc})`);
+    return undefined;
+  }
+  if (src.kind !== "git-checkout") throw new Error(`internal: unexpected source ${src.kind}`);
+  const locVar = recipe.sourceVars.loc;
+  const urlVar = config.vars.get(locVar)?.value === src.url ? locVar : recipe.sourceVars.url;
+  if (src.url === "") {
+    throw new UserError(`${c.name}: ${recipe.sourceVars.url} is empty, so there is nowhere to fetch it from.`, `Set ${recipe.sourceVars.url} in .config, or leave ${c.name} out.`);
+  }
+  if (isLocalPath(src.url) && !existsSync(path.resolve(config.xenRoot, "tools", src.url))) {
+    const v = config.vars.get(urlVar);
+    throw new UserError(
+      `${urlVar} (${v ? formatOrigin(v.origin, config.xenRoot) : "?"}) = ${JSON.stringify(src.url)} is neither a URL nor an existing directory.`,
+      `Create that directory, or set ${urlVar} to a git URL.`,
+    );
+  }
+  const pinned = lock.components[c.name as ComponentName];
+  const pinMatches = pinned !== undefined && pinned.url === src.url && pinned.revision === src.revision;
+  const usePin = pinMatches && !ctx.args.updateLock && !opts.update;
+  if (ctx.args.locked && !pinMatches) {
+    throw new UserError(
+      `--locked: ${LOCK_FILE} ${pinned ? `pins ${c.name} to ${pinned.url} at ${pinned.revision}` : `has no entry for ${c.name}`}, but the configuration asks for ${src.url} at ${src.revision}.`,
+      "Run xqbuild fetch --update-lock to record the new resolution, or restore the configuration.",
+    );
+  }
+  const result = await checkoutTree(
+    {
+      url: src.url,
+      revision: src.revision,
+      ...(usePin ? { commit: pinned.commit } : {}),
+      remoteDir: src.remoteDir,
+      linkDir: src.linkDir,
+      submodules: recipe.submodules ?? [],
+      force: opts.update && ctx.args.force,
+    },
+    mirrorOpts,
+  );
+  if (ctx.args.locked && pinned && result.commit !== pinned.commit) {
+    throw new UserError(`--locked: ${c.name} ${src.revision} now resolves to ${result.commit.slice(0, 12)}, but ${LOCK_FILE} records ${pinned.commit.slice(0, 12)}.`, "Run xqbuild fetch --update-lock to accept it.");
+  }
+  const short = result.commit.slice(0, 12);
+  if (result.action === "cloned") say(`${c.name}: cloned ${src.url} at ${src.revision || "(default branch)"} (${short}) into ${path.relative(config.xenRoot, src.remoteDir)}`);
+  else if (result.action === "moved") say(`${c.name}: moved ${path.relative(config.xenRoot, src.remoteDir)} to ${src.revision} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`);
+  else say(`${c.name}: ${path.relative(config.xenRoot, src.remoteDir)} is at ${src.revision} (${short})`);
+  const post = c.stages.filter((s) => s.stage === "fetch" && s.kind !== "git-checkout" && s.kind !== "local-source");
+  const versionStep = post.find((s) => s.kind === "write");
+  const needPost = result.action !== "unchanged" || (versionStep?.kind === "write" && !existsSync(versionStep.path));
+  if (needPost) {
+    for (const step of post) {
+      await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name });
+    }
+  }
+  return { url: src.url, revision: src.revision, commit: result.commit };
+}
+
+/** `xqbuild fetch [component...]` and `xqbuild update [--force]`. */
+export async function fetchCommand(ctx: CommandContext, opts: FetchOptions): Promise<number> {
+  const config = await loadConfig(ctx);
+  await fetchSources(ctx, config, opts);
+  return 0;
+}

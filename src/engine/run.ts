@@ -1,0 +1,105 @@
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { FailureError, InterruptedError } from "../errors.js";
+import type { EnvChanges } from "../recipe.js";
+import { shellQuote } from "../report/output.js";
+
+export interface RunOptions {
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Full output goes here. */
+  readonly logFile: string;
+  /** Called with each line of output (for progress and -v). */
+  readonly onLine?: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** What to call the command in messages ("qemu-xen configure"). */
+  readonly label: string;
+}
+
+const TAIL_LINES = 40;
+
+export function applyEnv(base: Readonly<Record<string, string>>, changes: EnvChanges): Record<string, string> {
+  const env = { ...base };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/**
+ * Runs one command in its own process group, its output appended to a log file and kept in a
+ * bounded tail; a failure reports the command, exit status, the last lines and the log's path.
+ */
+export async function runCommand(cwd: string, argv: readonly string[], env: EnvChanges, opts: RunOptions): Promise<void> {
+  await mkdir(path.dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile, { flags: "a" });
+  const cmdline = argv.map(shellQuote).join(" ");
+  log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
+  const tail: string[] = [];
+  let partial = "";
+  const take = (chunk: Buffer): void => {
+    log.write(chunk);
+    const text = partial + chunk.toString("utf8");
+    const lines = text.split("\n");
+    partial = lines.pop() ?? "";
+    if (partial.length > 4096) partial = partial.slice(-4096);
+    for (const l of lines) {
+      tail.push(l);
+      if (tail.length > TAIL_LINES) tail.shift();
+      opts.onLine?.(l);
+    }
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const [cmd, ...args] = argv;
+      if (cmd === undefined) return reject(new Error("internal: empty argv"));
+      const child = spawn(cmd, args, { cwd, env: applyEnv(opts.baseEnv, env), stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const kill = (): void => {
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, "SIGTERM");
+          } catch {
+            // already gone
+          }
+          setTimeout(() => {
+            try {
+              if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+            } catch {
+              // gone
+            }
+          }, 3000).unref();
+        }
+      };
+      opts.signal?.addEventListener("abort", kill, { once: true });
+      child.stdout.on("data", take);
+      child.stderr.on("data", take);
+      child.on("error", (e: NodeJS.ErrnoException) => {
+        opts.signal?.removeEventListener("abort", kill);
+        reject(
+          e.code === "ENOENT"
+            ? new FailureError(`${opts.label}: cannot run ${cmd}: not found (cwd ${cwd}).`, "Install it (xqbuild doctor lists what is needed).")
+            : e,
+        );
+      });
+      child.on("close", (code, signal) => {
+        opts.signal?.removeEventListener("abort", kill);
+        if (partial) take(Buffer.from("\n"));
+        if (opts.signal?.aborted) {
+          const reason = opts.signal.reason;
+          return reject(reason instanceof InterruptedError ? reason : new InterruptedError("SIGINT"));
+        }
+        if (code === 0) return resolve();
+        const status = signal ? `was killed by ${signal}${signal === "SIGKILL" ? " (out of memory?)" : ""}` : `failed with exit code ${code}`;
+        reject(
+          new FailureError(
+            `${opts.label} ${status}.\n  command: ${cmdline}\n  in: ${cwd}\n${tail.length ? `  last ${tail.length} lines of output:\n${tail.map((l) => "    " + l).join("\n")}\n` : ""}  full log: ${opts.logFile}`,
+          ),
+        );
+      });
+    });
+  } finally {
+    await new Promise<void>((r) => log.end(r));
+  }
+}

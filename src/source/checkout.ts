@@ -1,0 +1,164 @@
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { mkdir, rename, rm, symlink, unlink } from "node:fs/promises";
+import path from "node:path";
+import { UserError } from "../errors.js";
+import { gitAt, gitFailure, gitMessage } from "./git.js";
+import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
+
+export interface CheckoutRequest {
+  readonly url: string;
+  readonly revision: string;
+  /** The commit to check out when already known (from the lock file); else the revision is resolved. */
+  readonly commit?: string;
+  readonly remoteDir: string;
+  readonly linkDir: string;
+  /** Submodule paths to fetch up front through the mirror cache (QEMU's meson, dtc, ...). */
+  readonly submodules?: readonly string[];
+  /** Move a tree with local work anyway, after saving it in a backup ref. */
+  readonly force?: boolean;
+}
+
+export interface CheckoutResult {
+  readonly commit: string;
+  /** What happened: a new clone, a move to another commit, or nothing. */
+  readonly action: "cloned" | "moved" | "unchanged";
+  readonly backupRef?: string;
+}
+
+const TMP_SUFFIX = ".xqbuild-tmp";
+
+/** `ln -sf $(basename DIR-remote) DIR`, as git-checkout.sh leaves it. */
+async function ensureLink(linkDir: string, remoteDir: string): Promise<void> {
+  const target = path.basename(remoteDir);
+  try {
+    const st = lstatSync(linkDir);
+    if (st.isSymbolicLink() && readlinkSync(linkDir) === target) return;
+    if (!st.isSymbolicLink()) {
+      throw new UserError(`${linkDir} exists and is not a symbolic link to ${target}.`, `Move it away (it may hold your work), or point the *_LOC variable at it to build it in place.`);
+    }
+    await unlink(linkDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  await symlink(target, linkDir);
+}
+
+/** What a move away from HEAD would lose: modified tracked files and commits no upstream ref has. */
+export async function localWork(dir: string, opts: MirrorOptions): Promise<{ changes: string[]; commits: string[] }> {
+  const git = gitAt(dir, opts);
+  const status = await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty"]);
+  const changes = status.split("\n").filter((l) => l.trim() !== "");
+  const log = await git.raw(["log", "--format=%h %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
+  const commits = log.split("\n").filter((l) => l.trim() !== "" && !l.includes("[xqbuild patch]"));
+  return { changes, commits };
+}
+
+async function checkoutSubmodules(dir: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<void> {
+  if (paths.length === 0 || !existsSync(path.join(dir, ".gitmodules"))) return;
+  const git = gitAt(dir, opts);
+  let listing = "";
+  try {
+    listing = await git.raw(["config", "--file", ".gitmodules", "--get-regexp", "^submodule\\..*\\.(path|url)$"]);
+  } catch {
+    return;
+  }
+  const byName = new Map<string, { path?: string; url?: string }>();
+  for (const line of listing.split("\n")) {
+    const m = /^submodule\.(.+)\.(path|url) (.*)$/.exec(line);
+    if (!m) continue;
+    const e = byName.get(m[1] as string) ?? {};
+    e[m[2] as "path" | "url"] = m[3] as string;
+    byName.set(m[1] as string, e);
+  }
+  for (const [name, sm] of byName) {
+    if (!sm.path || !sm.url || !paths.includes(sm.path)) continue;
+    const subUrl = sm.url.startsWith("./") || sm.url.startsWith("../") ? new URL(sm.url, url.endsWith("/") ? url : url + "/").toString() : sm.url;
+    const tree = await git.raw(["ls-tree", "HEAD", "--", sm.path]);
+    const sha = /^160000 commit ([0-9a-f]{40})\t/.exec(tree)?.[1];
+    if (!sha) continue;
+    const r = await ensureRevision(subUrl, sha, opts);
+    await git.raw(["config", `submodule.${name}.url`, r.mirrorDir]);
+    try {
+      await git.raw(["submodule", "update", "--init", "--quiet", "--", sm.path]);
+    } catch (e) {
+      throw gitFailure(`checking out the submodule ${sm.path} (${subUrl})`, e);
+    }
+    await git.raw(["config", `submodule.${name}.url`, subUrl]);
+    await gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", subUrl]);
+  }
+}
+
+/**
+ * scripts/git-checkout.sh done so that nothing is lost: the clone goes through a temporary
+ * directory renamed into place only when complete; an existing tree is moved to the wanted commit
+ * (which the glue never does) unless it holds local work, which only `force` moves, after saving it.
+ */
+export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): Promise<CheckoutResult> {
+  const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts) : await ensureRevision(req.url, req.revision, opts);
+  const commit = wanted.commit;
+  const tmp = req.remoteDir + TMP_SUFFIX;
+  await rm(tmp, { recursive: true, force: true });
+  if (!existsSync(req.remoteDir)) {
+    await mkdir(path.dirname(req.remoteDir), { recursive: true });
+    try {
+      await gitAt(path.dirname(req.remoteDir), opts).raw(["clone", "--quiet", "--no-checkout", "--end-of-options", wanted.mirrorDir, tmp]);
+      const git = gitAt(tmp, opts);
+      await git.raw(["remote", "set-url", "origin", req.url]);
+      await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);
+      await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
+      await checkoutSubmodules(tmp, req.url, req.submodules ?? [], opts);
+      await rename(tmp, req.remoteDir);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      if (e instanceof UserError) throw e;
+      throw gitFailure(`cloning ${req.url} into ${req.remoteDir}`, e);
+    }
+    await ensureLink(req.linkDir, req.remoteDir);
+    return { commit, action: "cloned" };
+  }
+
+  const git = gitAt(req.remoteDir, opts);
+  let head: string;
+  try {
+    head = (await git.raw(["rev-parse", "--verify", "HEAD"])).trim();
+  } catch (e) {
+    throw new UserError(`${req.remoteDir} exists but is not a usable git checkout: ${gitMessage(e).split("\n")[0]}`, "Move it away; xqbuild will clone it again.");
+  }
+  if (head === commit) {
+    await ensureLink(req.linkDir, req.remoteDir);
+    return { commit, action: "unchanged" };
+  }
+  // Bring the wanted commit in from the mirror (a local fetch: nothing crosses the network).
+  await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
+    await git.raw(["fetch", "--quiet", "--end-of-options", wanted.mirrorDir, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
+  });
+  const work = await localWork(req.remoteDir, opts);
+  let backupRef: string | undefined;
+  if (work.changes.length > 0 || work.commits.length > 0) {
+    if (!req.force) {
+      const lines = [
+        ...work.changes.slice(0, 20).map((c) => `  changed: ${c.trim()}`),
+        ...work.commits.slice(0, 20).map((c) => `  local commit: ${c}`),
+      ];
+      throw new UserError(
+        `${req.remoteDir} is at ${head.slice(0, 12)} but ${req.revision || commit} is ${commit.slice(0, 12)}, and moving it would lose local work:\n${lines.join("\n")}`,
+        "Commit or save that work elsewhere, or run `xqbuild update --force`, which keeps the old state in a backup ref (refs/xqbuild/backup/...) before moving. The tree was left untouched.",
+        1,
+      );
+    }
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    backupRef = `refs/xqbuild/backup/${stamp}`;
+    await git.raw(["update-ref", backupRef, head]);
+    if (work.changes.length > 0) {
+      const stash = (await git.raw(["stash", "create", "xqbuild: uncommitted work before update --force"])).trim();
+      if (stash) await git.raw(["update-ref", `${backupRef}-worktree`, stash]);
+    }
+    await git.raw(["reset", "--quiet", "--hard"]);
+  }
+  await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
+  await checkoutSubmodules(req.remoteDir, req.url, req.submodules ?? [], opts);
+  await ensureLink(req.linkDir, req.remoteDir);
+  return { commit, action: "moved", ...(backupRef ? { backupRef } : {}) };
+}
+
+export { mirrorPath };

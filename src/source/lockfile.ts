@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { ComponentName } from "../components.js";
+import { UserError } from "../errors.js";
+import { writeFileAtomic } from "../fsutil.js";
+
+/** One component's pin: the source asked for and the commit it resolved to. */
+export interface LockEntry {
+  readonly url: string;
+  readonly revision: string;
+  readonly commit: string;
+}
+
+export interface LockFile {
+  readonly version: 1;
+  readonly components: Partial<Record<ComponentName, LockEntry>>;
+}
+
+export const LOCK_FILE = "xqbuild.lock";
+
+export function lockFilePath(root: string): string {
+  return path.join(root, LOCK_FILE);
+}
+
+export function readLockFile(root: string): LockFile {
+  const file = lockFilePath(root);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, components: {} };
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${LOCK_FILE} is not valid JSON: ${(e as Error).message}.`, `Fix it, or delete it and run xqbuild fetch --update-lock to write it again.`);
+  }
+  const obj = raw as { version?: unknown; components?: unknown };
+  if (obj.version !== 1 || typeof obj.components !== "object" || obj.components === null) {
+    throw new UserError(`${LOCK_FILE} is not an xqbuild lock file of version 1.`, "Delete it and run xqbuild fetch --update-lock.");
+  }
+  for (const [name, e] of Object.entries(obj.components as Record<string, unknown>)) {
+    const ent = e as Partial<LockEntry>;
+    if (typeof ent.url !== "string" || typeof ent.revision !== "string" || typeof ent.commit !== "string" || !/^[0-9a-f]{40}$/.test(ent.commit)) {
+      throw new UserError(`${LOCK_FILE}: the entry for ${name} needs url, revision and a 40-hex commit.`, "Delete it and run xqbuild fetch --update-lock.");
+    }
+  }
+  return obj as LockFile;
+}
+
+export async function writeLockFile(root: string, lock: LockFile): Promise<void> {
+  const sorted: Record<string, LockEntry> = {};
+  for (const k of Object.keys(lock.components).sort()) sorted[k] = lock.components[k as ComponentName] as LockEntry;
+  await writeFileAtomic(lockFilePath(root), JSON.stringify({ version: 1, components: sorted }, null, 2) + "\n");
+}
