@@ -71,7 +71,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "with", value: "FEATURE", help: `enable a feature: ${FEATURE_NAMES.join(", ")}` },
   { long: "without", value: "FEATURE", help: "disable a feature" },
   { long: "all", help: "show every variable, not only the main ones", commands: ["config"] },
-  { long: "force", help: "allow an operation that would discard local work (a backup ref is kept)", commands: ["update", "fetch", "all"] },
+  { long: "force", help: "allow an operation that would discard local work (update keeps a backup ref)", commands: ["update", "distclean"] },
   { long: "locked", help: "fail if a revision would resolve to another commit than xqbuild.lock records", commands: ["fetch", "update", "all"] },
   { long: "update-lock", help: "resolve the revisions again and rewrite xqbuild.lock", commands: ["fetch", "all"] },
   { long: "lock-timeout", value: "SECONDS", help: "give up waiting for another xqbuild's lock after this long" },

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { USAGE, helpText, parseArgs, type Args, type Command } from "./args.js";
 import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./commands/context.js";
+import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
 import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
@@ -12,12 +13,6 @@ import { xqbuildVersion } from "./version.js";
 
 /** Which issue brings each command that is not there yet. */
 const NOT_YET: Partial<Record<Command, string>> = {
-  all: "#4, the build pipeline",
-  configure: "#4, the build pipeline",
-  build: "#4, the build pipeline",
-  install: "#4, the build pipeline",
-  clean: "#4, the build pipeline",
-  distclean: "#4, the build pipeline",
   status: "#3, sources",
   doctor: "#4, the build pipeline",
   dist: "#3, sources",
@@ -33,6 +28,15 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return fetchCommand(ctx, { update: false });
     case "update":
       return fetchCommand(ctx, { update: true });
+    case "all":
+    case "configure":
+    case "build":
+    case "install":
+      return buildCommand(ctx, ctx.args.command);
+    case "clean":
+      return cleanCommand(ctx);
+    case "distclean":
+      return distcleanCommand(ctx);
     default: {
       const issue = NOT_YET[ctx.args.command];
       throw new UserError(`xqbuild ${ctx.args.command} is not implemented yet (issue ${issue ?? "?"}).`, "xqbuild plan shows what it will run; xqbuild config shows the configuration.");
@@ -58,7 +62,10 @@ function printError(o: Output, e: unknown): number {
 }
 
 /** Runs xqbuild with the given arguments and returns its exit code; nothing else exits the process. */
-export async function main(argv: readonly string[], opts: { cwd?: string; env?: Readonly<Record<string, string | undefined>>; output?: Output } = {}): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  opts: { cwd?: string; env?: Readonly<Record<string, string | undefined>>; output?: Output; signal?: AbortSignal } = {},
+): Promise<number> {
   const env = opts.env ?? process.env;
   const output = opts.output ?? processOutput(env);
   let args: Args;
@@ -76,7 +83,7 @@ export async function main(argv: readonly string[], opts: { cwd?: string; env?: 
     return 0;
   }
   try {
-    return await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output });
+    return await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output, ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (e) {
     return printError(output, e);
   }
@@ -95,7 +102,16 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
+  // Ctrl-C or SIGTERM (also when sent to xqbuild's pid alone, as CI runners do): stop every child's
+  // process group, write no stamp for the interrupted stage, exit 130 or 143.
+  const controller = new AbortController();
+  const onSignal = (sig: "SIGINT" | "SIGTERM"): void => {
+    if (controller.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
+    controller.abort(new InterruptedError(sig));
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  main(process.argv.slice(2), { signal: controller.signal }).then(
     (code) => {
       process.exitCode = code;
     },

@@ -9,6 +9,8 @@ export interface CommandContext {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly output: Output;
+  /** Aborted with an InterruptedError on SIGINT or SIGTERM. */
+  readonly signal?: AbortSignal;
 }
 
 /** Resolves the configuration for a command and prints its warnings. */

@@ -42,6 +42,7 @@ export async function fetchSources(ctx: CommandContext, config: ResolvedConfig, 
     offline: config.offline,
     mirrors: config.settings.mirrors ?? {},
     log: say,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.args.lockTimeoutMs !== undefined ? { lockTimeoutMs: ctx.args.lockTimeoutMs } : {}),
   };
   await mkdir(stateDir(config), { recursive: true });

@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, InterruptedError } from "../errors.js";
 import type { EnvChanges } from "../recipe.js";
+import type { JobServer } from "./jobserver.js";
 import { shellQuote } from "../report/output.js";
 
 export interface RunOptions {
@@ -15,6 +16,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** What to call the command in messages ("qemu-xen configure"). */
   readonly label: string;
+  /** The job pool: the command takes a slot, and makes below it share the pool through MAKEFLAGS. */
+  readonly jobserver?: JobServer;
 }
 
 const TAIL_LINES = 40;
@@ -51,11 +54,26 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       opts.onLine?.(l);
     }
   };
+  const release = opts.jobserver ? await opts.jobserver.acquire() : undefined;
+  if (opts.signal?.aborted) {
+    release?.();
+    log.end();
+    throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       const [cmd, ...args] = argv;
       if (cmd === undefined) return reject(new Error("internal: empty argv"));
-      const child = spawn(cmd, args, { cwd, env: applyEnv(opts.baseEnv, env), stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const childEnv = applyEnv(opts.baseEnv, env);
+      delete childEnv.MFLAGS;
+      const stdio: Array<"ignore" | "pipe" | number> = ["ignore", "pipe", "pipe"];
+      if (opts.jobserver) {
+        childEnv.MAKEFLAGS = opts.jobserver.makeflags();
+        stdio.push(...opts.jobserver.stdio());
+      } else {
+        delete childEnv.MAKEFLAGS;
+      }
+      const child = spawn(cmd, args, { cwd, env: childEnv, stdio, detached: true });
       const kill = (): void => {
         if (child.pid !== undefined) {
           try {
@@ -73,8 +91,8 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
         }
       };
       opts.signal?.addEventListener("abort", kill, { once: true });
-      child.stdout.on("data", take);
-      child.stderr.on("data", take);
+      child.stdout?.on("data", take);
+      child.stderr?.on("data", take);
       child.on("error", (e: NodeJS.ErrnoException) => {
         opts.signal?.removeEventListener("abort", kill);
         reject(
@@ -100,6 +118,7 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       });
     });
   } finally {
+    release?.();
     await new Promise<void>((r) => log.end(r));
   }
 }

@@ -3,6 +3,7 @@ import path from "node:path";
 import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
 import { FailureError } from "../errors.js";
 import type { PlannedStep } from "../recipe.js";
+import type { JobServer } from "./jobserver.js";
 import { runCommand } from "./run.js";
 
 export interface StepContext {
@@ -11,6 +12,7 @@ export interface StepContext {
   readonly component: string;
   readonly signal?: AbortSignal;
   readonly onLine?: (line: string) => void;
+  readonly jobserver?: JobServer;
 }
 
 /**
@@ -26,6 +28,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
         label: `${ctx.component} ${step.stage} (${step.step})`,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.onLine ? { onLine: ctx.onLine } : {}),
+        ...(ctx.jobserver ? { jobserver: ctx.jobserver } : {}),
       });
       return;
     case "copy": {

@@ -1,0 +1,123 @@
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { FailureError, UserError } from "../errors.js";
+import { JobServer } from "../engine/jobserver.js";
+import { runPipeline, type BuildStage } from "../engine/pipeline.js";
+import { Stamps } from "../engine/stamps.js";
+import { executeFileOrRunStep } from "../engine/steps.js";
+import { gatherFacts } from "../facts.js";
+import { makePlan } from "../plan.js";
+import { RECIPES } from "../../recipes/index.js";
+import type { Reporter } from "../report/events.js";
+import { jsonReporter, plainReporter } from "../report/plain.js";
+import { localWork } from "../source/checkout.js";
+import { withLock } from "../source/lock.js";
+import { COMPONENT_NAMES } from "../components.js";
+import type { ResolvedConfig } from "../config/types.js";
+import { loadConfig, type CommandContext } from "./context.js";
+import { fetchSources, stateDir } from "./fetch.js";
+
+export function makeReporter(ctx: CommandContext): Reporter {
+  if (ctx.args.json) return jsonReporter(ctx.output);
+  return plainReporter(ctx.output, { verbose: ctx.args.verbose, quiet: ctx.args.quiet });
+}
+
+/** The job pool: the enclosing make's when there is one, else a new one of -j slots. */
+export function jobServerFor(config: ResolvedConfig, explicitJobs: boolean): JobServer {
+  if (!explicitJobs) {
+    const joined = JobServer.join(config.env.MAKEFLAGS);
+    if (joined) return joined;
+  }
+  return JobServer.create(config.jobs);
+}
+
+const STAGES_FOR: Record<"all" | "configure" | "build" | "install", readonly BuildStage[]> = {
+  all: ["configure", "build"],
+  configure: ["configure"],
+  build: ["configure", "build"],
+  install: ["configure", "build", "install"],
+};
+
+/** `all`, `configure`, `build`, `install`: fetch, then the stages up to the one asked for. */
+export async function buildCommand(ctx: CommandContext, command: keyof typeof STAGES_FOR): Promise<number> {
+  const config = await loadConfig(ctx);
+  const reporter = makeReporter(ctx);
+  const started = Date.now();
+  let ok = false;
+  const jobserver = jobServerFor(config, ctx.args.jobs !== undefined);
+  try {
+    await fetchSources(ctx, config, { update: false });
+    // Facts (the trace backend probe) are read after the sources are there, as the glue does.
+    const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
+    const components = plan.components.filter((c) => c.enabled);
+    reporter.emit({ type: "run-start", command, components: components.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
+    const { failures } = await withLock(path.join(stateDir(config), "lock"), `the tree ${config.xenRoot}`, { onWait: (m) => reporter.emit({ type: "message", level: "info", text: m }) }, () =>
+      runPipeline({
+        config,
+        components,
+        stages: STAGES_FOR[command],
+        reporter,
+        stamps: new Stamps(path.join(stateDir(config), "stamps")),
+        logDir: path.join(stateDir(config), "logs"),
+        jobserver,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      }),
+    );
+    if (failures.length > 0) {
+      const text = failures.map((f) => f.message).join("\n\n");
+      throw failures.length === 1 && failures[0] instanceof UserError ? failures[0] : new FailureError(text);
+    }
+    ok = true;
+    return 0;
+  } finally {
+    jobserver.close();
+    reporter.emit({ type: "run-end", ok, seconds: (Date.now() - started) / 1000 });
+    await reporter.close();
+  }
+}
+
+/** `clean`: the components' own make clean, and their configure/build stamps. */
+export async function cleanCommand(ctx: CommandContext): Promise<number> {
+  const config = await loadConfig(ctx);
+  const plan = makePlan(config, gatherFacts(config));
+  const stamps = new Stamps(path.join(stateDir(config), "stamps"));
+  for (const c of plan.components.filter((x) => x.enabled)) {
+    await stamps.clear(c.name);
+    if (!existsSync(c.buildDir)) continue;
+    for (const step of c.stages.filter((s) => s.stage === "clean")) {
+      if (step.kind === "run" && !existsSync(step.cwd)) continue;
+      await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    }
+    if (!ctx.args.quiet) ctx.output.err(`${c.name}: cleaned`);
+  }
+  return 0;
+}
+
+/** `distclean`: what the glue's distclean removes, and xqbuild's state; never a tree with local work unless --force. */
+export async function distcleanCommand(ctx: CommandContext): Promise<number> {
+  const config = await loadConfig(ctx);
+  const names = config.selected.length > 0 ? config.selected : COMPONENT_NAMES;
+  const env = config.env;
+  for (const name of names) {
+    const recipe = RECIPES[name];
+    const remote = path.join(config.xenRoot, recipe.dirs.remote);
+    if (existsSync(path.join(remote, ".git")) && !ctx.args.force) {
+      const work = await localWork(remote, { env, cacheDir: config.cacheDir, offline: true });
+      if (work.changes.length > 0 || work.commits.length > 0) {
+        throw new UserError(
+          `${path.relative(config.xenRoot, remote)} holds local work (${work.changes.length} changed files, ${work.commits.length} local commits); distclean would delete it.`,
+          "Save that work elsewhere, or run xqbuild distclean --force to delete it anyway.",
+          1,
+        );
+      }
+    }
+  }
+  for (const name of names) {
+    for (const rel of RECIPES[name].distclean) await rm(path.join(config.xenRoot, rel), { recursive: true, force: true });
+    if (!ctx.args.quiet) ctx.output.err(`${name}: removed ${RECIPES[name].distclean.join(", ")}`);
+  }
+  if (config.selected.length === 0) await rm(stateDir(config), { recursive: true, force: true });
+  else for (const name of names) await rm(path.join(stateDir(config), "stamps", name), { recursive: true, force: true });
+  return 0;
+}

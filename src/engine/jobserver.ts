@@ -1,0 +1,129 @@
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, fstatSync, openSync, read, rmSync, writeSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/**
+ * A GNU make jobserver: one pool of job tokens shared by every make (and anything that speaks the
+ * protocol) that xqbuild starts. xqbuild owns a pool of N slots, or, when it runs under a make that
+ * has one (MAKEFLAGS carries --jobserver-auth), joins that make's pool so `make -j8` around it
+ * never oversubscribes.
+ *
+ * Every process xqbuild starts counts for one slot: the first runs on xqbuild's own implicit slot,
+ * each further one first takes a token from the pool and gives it back when it ends.
+ */
+export class JobServer {
+  private running = 0;
+  private queue: Array<(t: number) => void> = [];
+  private reading = false;
+  private closed = false;
+
+  private constructor(
+    readonly jobs: number,
+    private readonly readFd: number,
+    private readonly writeFd: number,
+    readonly owned: boolean,
+    private readonly fifo?: string,
+    private readonly authText?: string,
+  ) {}
+
+  /** A pool of `jobs` slots owned by this process (a FIFO opened read-write; make 4.3 gets its fd). */
+  static create(jobs: number): JobServer {
+    const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-jobserver-"));
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const fd = openSync(fifo, constants.O_RDWR);
+    const tokens = Buffer.alloc(Math.max(0, jobs - 1), "+");
+    if (tokens.length > 0) writeSync(fd, tokens);
+    return new JobServer(jobs, fd, fd, true, fifo);
+  }
+
+  /** Joins the jobserver of an enclosing make, if MAKEFLAGS names one whose descriptors are open. */
+  static join(makeflags: string | undefined): JobServer | undefined {
+    if (!makeflags) return undefined;
+    const m = /--jobserver-(?:auth|fds)=(?:(\d+),(\d+)|fifo:(\S+))/.exec(makeflags);
+    if (!m) return undefined;
+    const jobsMatch = /(?:^|\s)-j(\d+)/.exec(makeflags);
+    const jobs = jobsMatch ? Number(jobsMatch[1]) : 0;
+    try {
+      if (m[3]) {
+        const fd = openSync(m[3], constants.O_RDWR);
+        return new JobServer(jobs, fd, fd, false, undefined, `fifo:${m[3]}`);
+      }
+      const r = Number(m[1]);
+      const w = Number(m[2]);
+      fstatSync(r);
+      fstatSync(w);
+      return new JobServer(jobs, r, w, false, undefined, `${r},${w}`);
+    } catch {
+      // The enclosing make did not pass its descriptors to us (a recipe line without +/$(MAKE)).
+      return undefined;
+    }
+  }
+
+  /** The MAKEFLAGS a child gets, with the descriptors at 3 and 4 (see stdio()). */
+  makeflags(): string {
+    const j = this.jobs > 0 ? `-j${this.jobs} ` : "";
+    if (this.authText?.startsWith("fifo:")) return `${j}--jobserver-auth=${this.authText}`;
+    return `${j}--jobserver-auth=3,4`;
+  }
+
+  /** Descriptors to hand a child as its fds 3 and 4. */
+  stdio(): [number, number] {
+    return [this.readFd, this.writeFd];
+  }
+
+  /** Takes a slot for one process; the returned function gives it back. */
+  async acquire(): Promise<() => void> {
+    if (this.running === 0) {
+      this.running++;
+      return this.releaser(undefined);
+    }
+    const token = await new Promise<number>((resolve) => {
+      this.queue.push(resolve);
+      this.pump();
+    });
+    this.running++;
+    return this.releaser(token);
+  }
+
+  private releaser(token: number | undefined): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.running--;
+      if (token !== undefined && !this.closed) writeSync(this.writeFd, Buffer.from([token]));
+    };
+  }
+
+  private pump(): void {
+    if (this.reading || this.queue.length === 0 || this.closed) return;
+    this.reading = true;
+    const buf = Buffer.alloc(1);
+    read(this.readFd, buf, 0, 1, null, (err, n) => {
+      this.reading = false;
+      if (err || n !== 1) {
+        if (!this.closed) setTimeout(() => this.pump(), 50);
+        return;
+      }
+      const next = this.queue.shift();
+      if (next) next(buf[0] ?? 0x2b);
+      else writeSync(this.writeFd, buf);
+      this.pump();
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) {
+      try {
+        closeSync(this.readFd);
+      } catch {
+        // already closed
+      }
+      if (this.fifo) rmSync(path.dirname(this.fifo), { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { writeFileAtomic } from "../fsutil.js";
+
+/**
+ * A stage's stamp: the fingerprint of the inputs it last completed with. The old stamp is removed
+ * before a stage runs and a new one written only after it succeeds, so a failed or interrupted stage
+ * never looks done.
+ */
+export interface Stamp {
+  readonly fingerprint: string;
+  readonly finishedAt: string;
+  readonly inputs: unknown;
+}
+
+export class Stamps {
+  constructor(private readonly dir: string) {}
+
+  file(component: string, stage: string): string {
+    return path.join(this.dir, component, `${stage}.json`);
+  }
+
+  read(component: string, stage: string): Stamp | undefined {
+    try {
+      return JSON.parse(readFileSync(this.file(component, stage), "utf8")) as Stamp;
+    } catch {
+      return undefined;
+    }
+  }
+
+  upToDate(component: string, stage: string, fp: string): boolean {
+    return this.read(component, stage)?.fingerprint === fp;
+  }
+
+  async clear(component: string, stage?: string): Promise<void> {
+    await rm(stage ? this.file(component, stage) : path.join(this.dir, component), { recursive: true, force: true });
+  }
+
+  async write(component: string, stage: string, fp: string, inputs: unknown): Promise<void> {
+    const stamp: Stamp = { fingerprint: fp, finishedAt: new Date().toISOString(), inputs };
+    await writeFileAtomic(this.file(component, stage), JSON.stringify(stamp, null, 2) + "\n");
+  }
+}

@@ -1,0 +1,149 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli.js";
+import { memoryOutput } from "../../src/report/output.js";
+import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { readRecords, type FixtureRecord } from "../support/records.js";
+import { copyXenTree } from "../support/xen-tree.js";
+
+let repos: UpstreamRepos;
+beforeAll(() => {
+  repos = makeUpstreamRepos(mkdtempSync(path.join(tmpdir(), "xqbuild-pipe-up-")));
+});
+
+interface Tree {
+  root: string;
+  record: string;
+  env: Record<string, string | undefined>;
+}
+
+function setup(name: string): Tree {
+  const base = mkdtempSync(path.join(tmpdir(), `xqbuild-pipe-${name}-`));
+  const root = copyXenTree(path.join(base, "xen"), { hardlink: true });
+  writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${repos.qemuXen.url}\nSEABIOS_UPSTREAM_URL = ${repos.seabios.url}\nQEMU_TRADITIONAL_URL = ${repos.qemuTraditional.url}\n`);
+  const record = path.join(base, "record.jsonl");
+  return { root, record, env: { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(base, "cache"), XQ_RECORD: record } };
+}
+
+async function xq(t: Tree, argv: string[], env: Record<string, string | undefined> = {}) {
+  const output = memoryOutput();
+  const code = await main([...argv, "-C", t.root], { cwd: t.root, env: { ...t.env, ...env }, output });
+  return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
+}
+
+function records(t: Tree): FixtureRecord[] {
+  return existsSync(t.record) ? readRecords(t.record) : [];
+}
+
+function takeRecords(t: Tree): FixtureRecord[] {
+  const r = records(t);
+  rmSync(t.record, { force: true });
+  return r;
+}
+
+const summary = (rs: FixtureRecord[]): string[] =>
+  rs.filter((r) => r.tool !== "tracetool").map((r) => (r.tool === "make" ? `make ${r.dir} ${r.goals}` : `${r.tool}`));
+
+describe("xqbuild all, then again", () => {
+  let t: Tree;
+  beforeAll(async () => {
+    t = setup("all");
+    const r = await xq(t, ["all"]);
+    expect(r.stderr).toMatch(/finished/);
+    expect(r.code).toBe(0);
+  });
+
+  it("fetched, configured and built both default components once", () => {
+    const rs = summary(takeRecords(t));
+    expect(rs.sort()).toEqual(["configure", "make qemu-xen-build all", "make seabios all", "make seabios olddefconfig"].sort());
+    expect(existsSync(path.join(t.root, "tools", "qemu-xen-build", "qemu-system-i386"))).toBe(true);
+    expect(readFileSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"), "utf8")).toMatch(/rel-1\.16\.0-Xen/);
+  });
+
+  it("does nothing on a rerun with nothing changed", async () => {
+    const r = await xq(t, ["all"]);
+    expect(r.code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual([]);
+    expect(r.stderr).toMatch(/\[qemu-xen configure\] up to date/);
+    expect(r.stderr).toMatch(/\[qemu-xen build\] up to date/);
+    expect(r.stderr).toMatch(/\[seabios build\] up to date/);
+  });
+
+  it("reconfigures and rebuilds only qemu-xen when its cflags change", async () => {
+    const r = await xq(t, ["all", "EXTRA_CFLAGS_QEMU_XEN=-O1"]);
+    expect(r.code).toBe(0);
+    const rs = takeRecords(t);
+    expect(summary(rs)).toEqual(["configure", "make qemu-xen-build all"]);
+    const conf = rs.find((x) => x.tool === "configure");
+    expect(conf && "argv" in conf ? conf.argv.find((a) => a.startsWith("--extra-cflags=")) : "").toMatch(/-O1$/);
+    expect(summary(takeRecords(t))).toEqual([]);
+    expect((await xq(t, ["all", "EXTRA_CFLAGS_QEMU_XEN=-O1"])).code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual([]);
+  });
+
+  it("rebuilds but does not reconfigure after an edit in the source tree", async () => {
+    const f = path.join(t.root, "tools", "qemu-xen-dir", "VERSION");
+    writeFileSync(f, readFileSync(f, "utf8") + "edited\n");
+    expect((await xq(t, ["all", "EXTRA_CFLAGS_QEMU_XEN=-O1"])).code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual(["make qemu-xen-build all"]);
+  });
+
+  it("refetches and rebuilds only SeaBIOS for a new SeaBIOS revision", async () => {
+    const r = await xq(t, ["all", "EXTRA_CFLAGS_QEMU_XEN=-O1", "SEABIOS_UPSTREAM_REVISION=rel-1.16.2"]);
+    expect(r.code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual(["make seabios olddefconfig", "make seabios all"]);
+    expect(readFileSync(path.join(t.root, "tools", "firmware", "seabios-dir", ".version"), "utf8")).toBe("rel-1.16.2\n");
+  });
+
+  it("installs into DESTDIR where the glue does", async () => {
+    const dest = path.join(path.dirname(t.root), "stage");
+    const r = await xq(t, ["install", "--destdir", dest, "EXTRA_CFLAGS_QEMU_XEN=-O1", "SEABIOS_UPSTREAM_REVISION=rel-1.16.2"]);
+    expect(r.code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual(["make qemu-xen-build install"]);
+    expect(existsSync(path.join(dest, "usr/local/lib/xen/bin/qemu-system-i386"))).toBe(true);
+    expect(readFileSync(path.join(dest, "usr/local/lib/xen/boot/seabios.bin"), "utf8")).toMatch(/rel-1\.16\.2-Xen/);
+  });
+
+  it("cleans with the components' make clean, and distclean removes the trees", async () => {
+    expect((await xq(t, ["clean"])).code).toBe(0);
+    expect(summary(takeRecords(t)).sort()).toEqual(["make qemu-xen-build clean", "make seabios clean"]);
+    // The edited VERSION from the test above is local work: distclean keeps it unless forced.
+    const refused = await xq(t, ["distclean"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/tools\/qemu-xen-dir-remote holds local work \(1 changed files, 0 local commits\)/);
+    expect(readFileSync(path.join(t.root, "tools", "qemu-xen-dir", "VERSION"), "utf8")).toMatch(/edited/);
+    expect((await xq(t, ["distclean", "--force"])).code).toBe(0);
+    for (const d of ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/qemu-xen-build", "tools/firmware/seabios-dir", "tools/firmware/seabios-dir-remote", ".xqbuild"]) {
+      expect(existsSync(path.join(t.root, d))).toBe(false);
+    }
+  });
+});
+
+describe("failures", () => {
+  it("reports a failed configure with the command, exit code, output tail and log, and writes no stamp", async () => {
+    const t = setup("fail");
+    const r = await xq(t, ["all", "qemu-xen"], { XQ_FAKE_CONFIGURE_FAIL: "1" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/qemu-xen configure \(configure\) failed with exit code \d+/);
+    expect(r.stderr).toMatch(/command: .*qemu-xen-dir\/configure --enable-xen/);
+    expect(r.stderr).toMatch(/full log: .*\.xqbuild\/logs\/qemu-xen-configure\.log/);
+    expect(existsSync(path.join(t.root, ".xqbuild", "stamps", "qemu-xen", "configure.json"))).toBe(false);
+    takeRecords(t);
+    const again = await xq(t, ["all", "qemu-xen"]);
+    expect(again.code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual(["configure", "make qemu-xen-build all"]);
+  });
+
+  it("refuses qemu-xen-traditional on a tree whose release removed it", async () => {
+    const t = setup("trad421");
+    const mk = path.join(t.root, "xen", "Makefile");
+    const text = readFileSync(mk, "utf8").replace(/^export XEN_SUBVERSION\s*=\s*17$/m, "export XEN_SUBVERSION    = 21");
+    rmSync(mk);
+    writeFileSync(mk, text);
+    const r = await xq(t, ["all", "qemu-xen-traditional"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Xen 4.21 removed qemu-xen-traditional/);
+  });
+});
