@@ -13,8 +13,8 @@ import path from "node:path";
  * each further one first takes a token from the pool and gives it back when it ends.
  */
 export class JobServer {
-  private running = 0;
-  private queue: Array<(t: number) => void> = [];
+  private implicitFree = true;
+  private queue: Array<(t: number | undefined) => void> = [];
   private reading = false;
   private closed = false;
 
@@ -75,15 +75,15 @@ export class JobServer {
 
   /** Takes a slot for one process; the returned function gives it back. */
   async acquire(): Promise<() => void> {
-    if (this.running === 0) {
-      this.running++;
+    if (this.implicitFree) {
+      this.implicitFree = false;
       return this.releaser(undefined);
     }
-    const token = await new Promise<number>((resolve) => {
+    // undefined: the implicit slot, handed over by a process that ended; a number: a pool token.
+    const token = await new Promise<number | undefined>((resolve) => {
       this.queue.push(resolve);
       this.pump();
     });
-    this.running++;
     return this.releaser(token);
   }
 
@@ -92,8 +92,13 @@ export class JobServer {
     return () => {
       if (done) return;
       done = true;
-      this.running--;
-      if (token !== undefined && !this.closed) writeSync(this.writeFd, Buffer.from([token]));
+      if (token !== undefined) {
+        if (!this.closed) writeSync(this.writeFd, Buffer.from([token]));
+        return;
+      }
+      const next = this.queue.shift();
+      if (next) next(undefined);
+      else this.implicitFree = true;
     };
   }
 
@@ -103,8 +108,12 @@ export class JobServer {
     const buf = Buffer.alloc(1);
     read(this.readFd, buf, 0, 1, null, (err, n) => {
       this.reading = false;
+      if (this.closed) {
+        // close() wrote one byte to end this read; what was read is not a token of ours.
+        return;
+      }
       if (err || n !== 1) {
-        if (!this.closed) setTimeout(() => this.pump(), 50);
+        setTimeout(() => this.pump(), 50);
         return;
       }
       const next = this.queue.shift();
@@ -117,6 +126,8 @@ export class JobServer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A read still waiting in the thread pool would keep the process alive: give it a byte to end on.
+    if (this.reading) writeSync(this.writeFd, Buffer.from("+"));
     if (this.owned) {
       try {
         closeSync(this.readFd);

@@ -147,3 +147,49 @@ describe("failures", () => {
     expect(r.stderr).toMatch(/Xen 4.21 removed qemu-xen-traditional/);
   });
 });
+
+/** The largest number of fake compile jobs running at once, from their start/end log. */
+function maxConcurrent(log: string): { max: number; total: number } {
+  const events = readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "))
+    .map(([sign, ts]) => ({ d: sign === "+" ? 1 : -1, t: Number(ts) }))
+    .sort((a, b) => a.t - b.t || a.d - b.d);
+  let cur = 0;
+  let max = 0;
+  for (const e of events) {
+    cur += e.d;
+    max = Math.max(max, cur);
+  }
+  return { max, total: events.length / 2 };
+}
+
+describe("one job budget", () => {
+  it.each([1, 2, 3])("never runs more than -j %i compile jobs across both components", async (n) => {
+    const t = setup(`jobs${n}`);
+    const joblog = path.join(path.dirname(t.root), "jobs.log");
+    const r = await xq(t, ["all", "-j", String(n)], { XQ_FAKE_JOBS: "6", XQ_JOBLOG: joblog });
+    expect(r.code).toBe(0);
+    const { max, total } = maxConcurrent(joblog);
+    expect(total).toBe(12);
+    expect(max).toBeLessThanOrEqual(n);
+    // The budget is used, not just respected: with n > 1 jobs do run side by side.
+    if (n > 1) expect(max).toBeGreaterThan(1);
+  }, 60_000);
+
+  it("joins the jobserver of an enclosing make instead of making its own", async () => {
+    const t = setup("outer");
+    const joblog = path.join(path.dirname(t.root), "jobs.log");
+    const mk = path.join(path.dirname(t.root), "outer.mk");
+    const cli = path.resolve("dist/src/cli.js");
+    writeFileSync(mk, `all:\n\t+@node ${cli} all -C ${t.root}\nother:\n\t@echo "+ $$(date +%s.%N) outer" >> ${joblog}; sleep 0.3; echo "- $$(date +%s.%N) outer" >> ${joblog}\n`);
+    const { spawnSync } = await import("node:child_process");
+    const res = spawnSync("make", ["-j2", "-f", mk, "all"], { env: { ...t.env, XQ_FAKE_JOBS: "6", XQ_JOBLOG: joblog } as NodeJS.ProcessEnv, encoding: "utf8" });
+    expect(res.stderr + res.stdout).toMatch(/jobs: 2/);
+    expect(res.status).toBe(0);
+    const { max, total } = maxConcurrent(joblog);
+    expect(total).toBe(12);
+    expect(max).toBeLessThanOrEqual(2);
+  }, 60_000);
+});
