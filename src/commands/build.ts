@@ -18,8 +18,12 @@ import type { ResolvedConfig } from "../config/types.js";
 import { loadConfig, type CommandContext } from "./context.js";
 import { fetchSources, stateDir } from "./fetch.js";
 
-export function makeReporter(ctx: CommandContext): Reporter {
+export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   if (ctx.args.json) return jsonReporter(ctx.output);
+  if (ctx.output.interactive && !ctx.args.verbose && !ctx.args.quiet) {
+    const { ttyReporter } = await import("../report/tty.js");
+    return ttyReporter(ctx.output);
+  }
   return plainReporter(ctx.output, { verbose: ctx.args.verbose, quiet: ctx.args.quiet });
 }
 
@@ -42,7 +46,7 @@ const STAGES_FOR: Record<"all" | "configure" | "build" | "install", readonly Bui
 /** `all`, `configure`, `build`, `install`: fetch, then the stages up to the one asked for. */
 export async function buildCommand(ctx: CommandContext, command: keyof typeof STAGES_FOR): Promise<number> {
   const config = await loadConfig(ctx);
-  const reporter = makeReporter(ctx);
+  const reporter = await makeReporter(ctx);
   const started = Date.now();
   let ok = false;
   const jobserver = jobServerFor(config, ctx.args.jobs !== undefined);

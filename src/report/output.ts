@@ -4,6 +4,8 @@ export interface Output {
   err(text: string): void;
   /** Whether ANSI colour may be used on stderr (a TTY, NO_COLOR unset). */
   readonly color: boolean;
+  /** Whether a person is watching a terminal (stdout and stderr TTYs, not CI): live progress then. */
+  readonly interactive: boolean;
 }
 
 let stdoutClosed = false;
@@ -15,7 +17,10 @@ export function processOutput(env: Readonly<Record<string, string | undefined>>)
     else throw e;
   });
   const color = Boolean(process.stderr.isTTY) && env.NO_COLOR === undefined && env.TERM !== "dumb";
+  // A terminal without a width (some pseudo-terminals) cannot hold a live task tree: plain lines then.
+  const interactive = Boolean(process.stderr.isTTY && process.stdout.isTTY) && (process.stdout.columns ?? 0) >= 40 && !env.CI && env.TERM !== "dumb";
   return {
+    interactive,
     out(text) {
       if (!stdoutClosed) process.stdout.write(text.endsWith("\n") ? text : text + "\n");
     },
@@ -36,6 +41,7 @@ export function memoryOutput(): Output & { stdout: string[]; stderr: string[] } 
     out: (t) => void stdout.push(t),
     err: (t) => void stderr.push(t),
     color: false,
+    interactive: false,
   };
 }
 

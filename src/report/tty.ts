@@ -1,0 +1,90 @@
+import { Listr, PRESET_TIMER, type ListrTaskWrapper } from "listr2";
+import type { Reporter, XqEvent } from "./events.js";
+import type { Output } from "./output.js";
+
+interface Handle {
+  task?: ListrTaskWrapper<unknown, never, never>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  stage: string;
+  /** The title to show, kept until listr2 has started the task. */
+  title: string;
+}
+
+/**
+ * A listr2 task tree for a person at a terminal: one line per component with its stage, the time it
+ * has taken and the last line of output below it. Only this file imports listr2; signals are
+ * xqbuild's own, not the renderer's.
+ */
+export function ttyReporter(o: Output): Reporter {
+  const handles = new Map<string, Handle>();
+  let run: Promise<unknown> | undefined;
+  return {
+    emit(e: XqEvent) {
+      switch (e.type) {
+        case "run-start": {
+          const tasks = e.components.map((name) => {
+            const h: Handle = { resolve: () => undefined, reject: () => undefined, stage: "waiting", title: `${name}: waiting` };
+            handles.set(name, h);
+            return {
+              title: `${name}: waiting`,
+              rendererOptions: { outputBar: 1, timer: PRESET_TIMER },
+              task: (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) =>
+                new Promise<void>((resolve, reject) => {
+                  h.task = task;
+                  task.title = h.title;
+                  h.resolve = resolve;
+                  h.reject = reject;
+                }),
+            };
+          });
+          const listr = new Listr(tasks as never, {
+            concurrent: true,
+            exitOnError: false,
+            registerSignalListeners: false,
+            rendererOptions: { collapseErrors: false },
+          });
+          run = listr.run().catch(() => undefined);
+          return;
+        }
+        case "stage-start":
+        case "stage-skip":
+        case "stage-done": {
+          const h = handles.get(e.component);
+          if (!h) return;
+          const state = e.type === "stage-start" ? `${e.stage}…` : e.type === "stage-skip" ? `${e.stage} up to date` : `${e.stage} done (${e.seconds.toFixed(1)} s)`;
+          h.title = `${e.component}: ${state}`;
+          if (h.task) h.task.title = h.title;
+          return;
+        }
+        case "output": {
+          const h = handles.get(e.component);
+          if (h?.task && e.line.trim() !== "") h.task.output = e.line.slice(0, 200);
+          return;
+        }
+        case "stage-fail": {
+          const h = handles.get(e.component);
+          if (h) {
+            h.stage = "failed";
+            h.reject(new Error(`${e.stage} failed`));
+          }
+          return;
+        }
+        case "message":
+          o.err(`${e.level === "warn" ? "warning: " : ""}${e.text}`);
+          return;
+        case "run-end":
+          for (const h of handles.values()) if (h.stage !== "failed") h.resolve();
+          return;
+        default: {
+          const never: never = e;
+          return never;
+        }
+      }
+    },
+    async close() {
+      for (const h of handles.values()) if (h.stage !== "failed") h.resolve();
+      await run;
+    },
+  };
+}
