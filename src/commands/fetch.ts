@@ -12,6 +12,7 @@ import { checkoutTree } from "../source/checkout.js";
 import { withLock } from "../source/lock.js";
 import { LOCK_FILE, readLockFile, writeLockFile, type LockEntry, type LockFile } from "../source/lockfile.js";
 import type { MirrorOptions } from "../source/mirror.js";
+import { loadPatchQueue } from "../source/patches.js";
 import { loadConfig, type CommandContext } from "./context.js";
 
 /** xqbuild's own state in a tree: locks, logs, stamps. */
@@ -74,6 +75,9 @@ async function fetchComponent(
   const src = c.source;
   if (src.kind === "local-source") {
     if (src.mkdir) await mkdir(src.mkdir, { recursive: true });
+    if (config.settings.components?.[c.name]?.patches !== undefined) {
+      say(`${c.name}: warning: the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`);
+    }
     say(`${c.name}: using ${src.dir} in place (${recipe.sourceVars.loc})`);
     return undefined;
   }
@@ -90,6 +94,7 @@ async function fetchComponent(
       `Create that directory, or set ${urlVar} to a git URL.`,
     );
   }
+  const patches = loadPatchQueue(config.settings.components?.[c.name]?.patches, `the patch queue of ${c.name}`);
   const pinned = lock.components[c.name as ComponentName];
   const pinMatches = pinned !== undefined && pinned.url === src.url && pinned.revision === src.revision;
   const usePin = pinMatches && !ctx.args.updateLock && !opts.update;
@@ -108,6 +113,7 @@ async function fetchComponent(
       linkDir: src.linkDir,
       submodules: recipe.submodules ?? [],
       force: opts.update && ctx.args.force,
+      patches,
     },
     mirrorOpts,
   );
@@ -118,6 +124,7 @@ async function fetchComponent(
   if (result.action === "cloned") say(`${c.name}: cloned ${src.url} at ${src.revision || "(default branch)"} (${short}) into ${path.relative(config.xenRoot, src.remoteDir)}`);
   else if (result.action === "moved") say(`${c.name}: moved ${path.relative(config.xenRoot, src.remoteDir)} to ${src.revision} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`);
   else say(`${c.name}: ${path.relative(config.xenRoot, src.remoteDir)} is at ${src.revision} (${short})`);
+  if (patches.length > 0 && result.action !== "unchanged") say(`${c.name}: applied ${patches.length} patch${patches.length === 1 ? "" : "es"} (${result.head.slice(0, 12)})`);
   const post = c.stages.filter((s) => s.stage === "fetch" && s.kind !== "git-checkout" && s.kind !== "local-source");
   const versionStep = post.find((s) => s.kind === "write");
   const needPost = result.action !== "unchanged" || (versionStep?.kind === "write" && !existsSync(versionStep.path));

@@ -4,6 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
+import { patchQueueHash, type Patch } from "./patches.js";
 
 export interface CheckoutRequest {
   readonly url: string;
@@ -16,13 +17,56 @@ export interface CheckoutRequest {
   readonly submodules?: readonly string[];
   /** Move a tree with local work anyway, after saving it in a backup ref. */
   readonly force?: boolean;
+  /** A patch queue applied as commits on top of the wanted commit. */
+  readonly patches?: readonly Patch[];
 }
 
 export interface CheckoutResult {
   readonly commit: string;
-  /** What happened: a new clone, a move to another commit, or nothing. */
+  /** What happened: a new clone, a move to another commit (or patch queue), or nothing. */
   readonly action: "cloned" | "moved" | "unchanged";
   readonly backupRef?: string;
+  /** The commit checked out once the patches are applied (= commit without patches). */
+  readonly head: string;
+}
+
+const PATCH_SUBJECT = "[xqbuild patch]";
+
+/**
+ * Applies a patch queue as commits on top of HEAD, with a fixed author and the base commit's date so
+ * the same queue on the same commit always gives the same commits. A patch that does not apply
+ * leaves the tree back at `base`.
+ */
+async function applyPatches(dir: string, base: string, patches: readonly Patch[], opts: MirrorOptions): Promise<string> {
+  const git = gitAt(dir, opts);
+  if (patches.length === 0) return base;
+  const date = (await git.raw(["show", "-s", "--format=%cI", base])).trim();
+  const env = { ...opts.env, GIT_AUTHOR_NAME: "xqbuild", GIT_AUTHOR_EMAIL: "xqbuild@localhost", GIT_COMMITTER_NAME: "xqbuild", GIT_COMMITTER_EMAIL: "xqbuild@localhost", GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+  const committer = gitAt(dir, { ...opts, env });
+  for (const p of patches) {
+    try {
+      await git.raw(["apply", "--index", `-p${p.strip}`, "--whitespace=nowarn", "--", p.file]);
+    } catch (e) {
+      await git.raw(["reset", "--quiet", "--hard", base]);
+      throw new UserError(`the patch ${p.name} (${p.file}) does not apply to ${base.slice(0, 12)}:\n${gitMessage(e)}`, "Refresh the patch for this revision, or drop it from the queue. The tree is back at the clean checkout.", 1);
+    }
+    await committer.raw(["commit", "--quiet", "--no-verify", "--allow-empty", "-m", `${PATCH_SUBJECT} ${p.name}`]);
+  }
+  const head = (await git.raw(["rev-parse", "HEAD"])).trim();
+  await git.raw(["config", "xqbuild.patchedKey", `${base}:${patchQueueHash(patches)}`]);
+  await git.raw(["config", "xqbuild.patchedHead", head]);
+  return head;
+}
+
+async function patchState(dir: string, opts: MirrorOptions): Promise<{ key: string; head: string } | undefined> {
+  const git = gitAt(dir, opts);
+  try {
+    const key = (await git.raw(["config", "--get", "xqbuild.patchedKey"])).trim();
+    const head = (await git.raw(["config", "--get", "xqbuild.patchedHead"])).trim();
+    return key && head ? { key, head } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const TMP_SUFFIX = ".xqbuild-tmp";
@@ -49,7 +93,7 @@ export async function localWork(dir: string, opts: MirrorOptions): Promise<{ cha
   const status = await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty"]);
   const changes = status.split("\n").filter((l) => l.trim() !== "");
   const log = await git.raw(["log", "--format=%h %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
-  const commits = log.split("\n").filter((l) => l.trim() !== "" && !l.includes("[xqbuild patch]"));
+  const commits = log.split("\n").filter((l) => l.trim() !== "" && !l.includes(PATCH_SUBJECT));
   return { changes, commits };
 }
 
@@ -96,6 +140,8 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
 export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): Promise<CheckoutResult> {
   const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts) : await ensureRevision(req.url, req.revision, opts);
   const commit = wanted.commit;
+  const patches = req.patches ?? [];
+  const patchKey = patches.length > 0 ? `${commit}:${patchQueueHash(patches)}` : undefined;
   const tmp = req.remoteDir + TMP_SUFFIX;
   await rm(tmp, { recursive: true, force: true });
   if (!existsSync(req.remoteDir)) {
@@ -107,14 +153,15 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);
       await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
       await checkoutSubmodules(tmp, req.url, req.submodules ?? [], opts);
+      const head = await applyPatches(tmp, commit, patches, opts);
       await rename(tmp, req.remoteDir);
+      await ensureLink(req.linkDir, req.remoteDir);
+      return { commit, action: "cloned", head };
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
       if (e instanceof UserError) throw e;
       throw gitFailure(`cloning ${req.url} into ${req.remoteDir}`, e);
     }
-    await ensureLink(req.linkDir, req.remoteDir);
-    return { commit, action: "cloned" };
   }
 
   const git = gitAt(req.remoteDir, opts);
@@ -124,9 +171,10 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   } catch (e) {
     throw new UserError(`${req.remoteDir} exists but is not a usable git checkout: ${gitMessage(e).split("\n")[0]}`, "Move it away; xqbuild will clone it again.");
   }
-  if (head === commit) {
+  const state = patchKey ? await patchState(req.remoteDir, opts) : undefined;
+  if ((!patchKey && head === commit) || (patchKey && state?.key === patchKey && state.head === head)) {
     await ensureLink(req.linkDir, req.remoteDir);
-    return { commit, action: "unchanged" };
+    return { commit, action: "unchanged", head };
   }
   // Bring the wanted commit in from the mirror (a local fetch: nothing crosses the network).
   await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
@@ -156,9 +204,11 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     await git.raw(["reset", "--quiet", "--hard"]);
   }
   await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
+  await git.raw(["config", "--unset-all", "xqbuild.patchedKey"]).catch(() => undefined);
   await checkoutSubmodules(req.remoteDir, req.url, req.submodules ?? [], opts);
+  const newHead = await applyPatches(req.remoteDir, commit, patches, opts);
   await ensureLink(req.linkDir, req.remoteDir);
-  return { commit, action: "moved", ...(backupRef ? { backupRef } : {}) };
+  return { commit, action: "moved", head: newHead, ...(backupRef ? { backupRef } : {}) };
 }
 
 export { mirrorPath };
