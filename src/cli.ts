@@ -5,6 +5,7 @@ import { USAGE, helpText, parseArgs, type Args, type Command } from "./args.js";
 import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./commands/context.js";
 import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
@@ -14,7 +15,6 @@ import { xqbuildVersion } from "./version.js";
 /** Which issue brings each command that is not there yet. */
 const NOT_YET: Partial<Record<Command, string>> = {
   status: "#3, sources",
-  doctor: "#4, the build pipeline",
   dist: "#3, sources",
 };
 
@@ -37,6 +37,8 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return cleanCommand(ctx);
     case "distclean":
       return distcleanCommand(ctx);
+    case "doctor":
+      return doctorCommand(ctx);
     default: {
       const issue = NOT_YET[ctx.args.command];
       throw new UserError(`xqbuild ${ctx.args.command} is not implemented yet (issue ${issue ?? "?"}).`, "xqbuild plan shows what it will run; xqbuild config shows the configuration.");

@@ -15,7 +15,9 @@ import { localWork } from "../source/checkout.js";
 import { withLock } from "../source/lock.js";
 import { COMPONENT_NAMES } from "../components.js";
 import type { ResolvedConfig } from "../config/types.js";
+import { missingReport } from "../doctor.js";
 import { loadConfig, type CommandContext } from "./context.js";
+import { hostChecks } from "./doctor.js";
 import { fetchSources, stateDir } from "./fetch.js";
 
 export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
@@ -51,6 +53,11 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
   let ok = false;
   const jobserver = jobServerFor(config, ctx.args.jobs !== undefined);
   try {
+    // Stop before spending minutes (fetching included) when the host lacks what the components need.
+    if (config.env.XQBUILD_NO_DOCTOR !== "1") {
+      const report = missingReport(hostChecks(config, makePlan(config, gatherFacts(config))));
+      if (report) throw new FailureError(report, "Install those packages (xqbuild doctor shows every check), or set XQBUILD_NO_DOCTOR=1 to try anyway.");
+    }
     await fetchSources(ctx, config, { update: false });
     // Facts (the trace backend probe) are read after the sources are there, as the glue does.
     const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
