@@ -43,6 +43,9 @@ export interface Args {
   readonly locked: boolean;
   readonly updateLock: boolean;
   readonly lockTimeoutMs?: number;
+  /** --with-system-qemu: "" for qemu-system-i386 from PATH. */
+  readonly systemQemu?: string;
+  readonly systemSeabios?: string;
   readonly features: Partial<Record<FeatureName, boolean>>;
 }
 
@@ -52,6 +55,8 @@ interface OptionSpec {
   readonly long: string;
   readonly short?: string;
   readonly value?: string;
+  /** The value may be left out (--opt or --opt=VALUE, never --opt VALUE). */
+  readonly optionalValue?: boolean;
   readonly help: string;
   /** Commands it applies to; undefined: all. */
   readonly commands?: readonly Command[];
@@ -68,6 +73,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "standalone", help: "no Xen tree: built-in defaults, outputs under ./build" },
   { long: "xen-version", value: "X.Y", help: "release whose glue to follow in standalone mode (default: 4.22)" },
   { long: "config-file", value: "FILE", help: "use this xqbuild config file instead of searching the Xen tree's root" },
+  { long: "with-system-qemu", value: "PATH", optionalValue: true, help: "use an installed QEMU with Xen support (default: qemu-system-i386 from PATH); build none" },
+  { long: "with-system-seabios", value: "PATH", help: "use an installed SeaBIOS image (absolute path); build none" },
   { long: "with", value: "FEATURE", help: `enable a feature: ${FEATURE_NAMES.join(", ")}` },
   { long: "without", value: "FEATURE", help: "disable a feature" },
   { long: "all", help: "show every variable, not only the main ones", commands: ["config"] },
@@ -125,7 +132,7 @@ export function parseArgs(argv: readonly string[]): Args {
       features[parseFeature(value, spec.long)] = spec.long === "with";
       return;
     }
-    if (value === "") throw new UsageError(`--${spec.long} needs a value (${spec.value}).`);
+    if (value === "" && !spec.optionalValue) throw new UsageError(`--${spec.long} needs a value (${spec.value}).`);
     values.set(spec.long, value);
   };
 
@@ -140,7 +147,9 @@ export function parseArgs(argv: readonly string[]): Args {
       const name = a.slice(2, eq < 0 ? undefined : eq);
       const spec = byLong.get(name);
       if (!spec) throw new UsageError(`unknown option ${a}.`, "Run xqbuild --help for the options.");
-      if (spec.value) {
+      if (spec.value && spec.optionalValue && eq < 0) {
+        values.set(spec.long, "");
+      } else if (spec.value) {
         const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
         if (v === undefined) throw new UsageError(`--${name} needs a value (${spec.value}).`);
         take(spec, v);
@@ -227,6 +236,8 @@ export function parseArgs(argv: readonly string[]): Args {
     ...(opt("xen-root") !== undefined ? { xenRoot: opt("xen-root") as string } : {}),
     ...(jobs !== undefined ? { jobs } : {}),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
+    ...(opt("with-system-qemu") !== undefined ? { systemQemu: opt("with-system-qemu") as string } : {}),
+    ...(opt("with-system-seabios") !== undefined ? { systemSeabios: opt("with-system-seabios") as string } : {}),
     ...(opt("destdir") !== undefined ? { destdir: opt("destdir") as string } : {}),
     ...(opt("xen-version") !== undefined ? { xenVersion: opt("xen-version") as string } : {}),
     ...(opt("config-file") !== undefined ? { configFile: opt("config-file") as string } : {}),

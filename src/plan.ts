@@ -39,6 +39,11 @@ export function enablement(recipe: Recipe, config: ResolvedConfig): Enablement {
     if (explicit) throw new UserError(`${why}; it cannot be built with this release's glue.`, `Use an older Xen tree for ${recipe.name}, or leave it out.`);
     return { enabled: false, reason: why };
   }
+  const sys = recipe.name === "qemu-xen" ? config.system.qemu : recipe.name === "seabios" ? config.system.seabios : undefined;
+  if (sys) {
+    if (explicit) throw new UserError(`${recipe.name} is not built: ${sys.from} names the installed ${sys.path}.`, `Leave ${recipe.name} out, or drop ${sys.from}.`);
+    return { enabled: false, reason: `the installed ${sys.path} is used (${sys.from})` };
+  }
   if (config.selected.length > 0) return { enabled: explicit, reason: explicit ? "named on the command line" : "not named on the command line" };
   const setting = config.settings.components?.[recipe.name]?.enabled;
   if (setting !== undefined) return { enabled: setting, reason: `components.${recipe.name}.enabled in ${config.settingsFile ?? "the xqbuild config"}` };

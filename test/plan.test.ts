@@ -53,6 +53,7 @@ function config(over: Record<string, string> = {}, extra: Partial<ResolvedConfig
     vars,
     settings,
     features: {},
+    system: {},
     selected: [],
     jobs: 2,
     offline: false,

@@ -16,6 +16,7 @@ import { withLock } from "../source/lock.js";
 import { COMPONENT_NAMES } from "../components.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { missingReport } from "../doctor.js";
+import { checkSystemComponents } from "../system.js";
 import { loadConfig, type CommandContext } from "./context.js";
 import { hostChecks } from "./doctor.js";
 import { fetchSources, stateDir } from "./fetch.js";
@@ -53,6 +54,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
   let ok = false;
   const jobserver = jobServerFor(config, ctx.args.jobs !== undefined);
   try {
+    for (const line of checkSystemComponents(config)) reporter.emit({ type: "message", level: "info", text: line });
     // Stop before spending minutes (fetching included) when the host lacks what the components need.
     if (config.env.XQBUILD_NO_DOCTOR !== "1") {
       const report = missingReport(hostChecks(config, makePlan(config, gatherFacts(config))));

@@ -28,6 +28,8 @@ export async function loadConfig(ctx: CommandContext): Promise<ResolvedConfig> {
     ...(a.jobs !== undefined ? { jobs: a.jobs } : {}),
     offline: a.offline,
     features: a.features,
+    ...(a.systemQemu !== undefined ? { systemQemu: a.systemQemu } : {}),
+    ...(a.systemSeabios !== undefined ? { systemSeabios: a.systemSeabios } : {}),
   });
   for (const w of config.warnings) ctx.output.err(`xqbuild: warning: ${w}`);
   return config;

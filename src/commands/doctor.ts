@@ -5,6 +5,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import { missingReport, requirements, runChecks, type Check } from "../doctor.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan, type Plan } from "../plan.js";
+import { checkSystemComponents } from "../system.js";
 import { loadConfig, type CommandContext } from "./context.js";
 
 /** The host checks for a plan's enabled components. */
@@ -20,6 +21,7 @@ export function hostChecks(config: ResolvedConfig, plan: Plan): Check[] {
 export async function doctorCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const plan = makePlan(config, gatherFacts(config));
+  for (const line of checkSystemComponents(config)) ctx.output.err(line);
   const checks = hostChecks(config, plan);
   if (ctx.args.json) {
     ctx.output.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));

@@ -28,6 +28,8 @@ export interface ResolveOptions {
   readonly selected?: readonly ComponentName[];
   readonly jobs?: number;
   readonly offline?: boolean;
+  readonly systemQemu?: string;
+  readonly systemSeabios?: string;
   /** --with/--without FEATURE. */
   readonly features?: Readonly<Partial<Record<FeatureName, boolean>>>;
 }
@@ -218,9 +220,11 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
     settings.cacheDir ??
     (opts.env.XQBUILD_CACHE_DIR ? path.resolve(opts.cwd, opts.env.XQBUILD_CACHE_DIR) : undefined) ??
     (opts.env.XDG_CACHE_HOME ? path.join(opts.env.XDG_CACHE_HOME, "xqbuild") : path.join(opts.env.HOME ?? tmpdir(), ".cache", "xqbuild"));
+  const system = systemComponents(opts, mode, root, vars);
   return {
     mode,
     xenRoot: root,
+    system,
     xenVersion: version,
     release,
     unconfigured,
@@ -235,6 +239,34 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
     warnings,
     env,
   };
+}
+
+/**
+ * Xen's ./configure --with-system-qemu[=PATH] / --with-system-seabios=PATH turn CONFIG_QEMU_XEN /
+ * CONFIG_SEABIOS off and write the path into tools/config.h; xqbuild's options of the same names
+ * say the same without a configured tree.
+ */
+function systemComponents(opts: ResolveOptions, mode: Mode, root: string, vars: ReadonlyMap<string, ResolvedVar>): ResolvedConfig["system"] {
+  const out: { qemu?: { path: string; from: string }; seabios?: { path: string; from: string } } = {};
+  if (opts.systemQemu !== undefined) out.qemu = { path: opts.systemQemu || "qemu-system-i386", from: "--with-system-qemu" };
+  if (opts.systemSeabios !== undefined) out.seabios = { path: opts.systemSeabios, from: "--with-system-seabios" };
+  if (mode === "tree") {
+    let h = "";
+    try {
+      h = readFileSync(path.join(root, "tools", "config.h"), "utf8");
+    } catch {
+      // not configured
+    }
+    const def = (name: string): string | undefined => new RegExp(`^#define ${name} "(.*)"$`, "m").exec(h)?.[1];
+    const qemuPath = def("QEMU_XEN_PATH");
+    if (!out.qemu && qemuPath && vars.get("CONFIG_QEMU_XEN")?.value.trim() !== "y") out.qemu = { path: qemuPath, from: "tools/config.h (./configure --with-system-qemu)" };
+    const biosPath = def("SEABIOS_PATH");
+    const own = `${vars.get("XENFIRMWAREDIR")?.value ?? ""}/seabios.bin`;
+    if (!out.seabios && biosPath && biosPath !== own && vars.get("CONFIG_SEABIOS")?.value.trim() !== "y") {
+      out.seabios = { path: biosPath, from: "tools/config.h (./configure --with-system-seabios)" };
+    }
+  }
+  return out;
 }
 
 /** Notes on values reached through a legacy alias or a default computed from another variable. */

@@ -2,6 +2,12 @@ import type { ComponentName } from "../components.js";
 import type { ReleaseProfile, XenVersion } from "./release.js";
 import type { Features, Settings } from "./settings.js";
 
+/** An installed QEMU or SeaBIOS named instead of a build, and where that choice was made. */
+export interface SystemComponent {
+  readonly path: string;
+  readonly from: string;
+}
+
 /** Where a variable's value came from, as `xqbuild config` reports it. */
 export type Origin =
   | { readonly kind: "file"; readonly file: string; readonly line: number }
@@ -33,6 +39,8 @@ export interface ResolvedConfig {
   readonly unconfigured: boolean;
   readonly vars: ReadonlyMap<string, ResolvedVar>;
   readonly settings: Settings;
+  /** Installed device models used instead of building them (--with-system-qemu/-seabios, tools/config.h). */
+  readonly system: { readonly qemu?: SystemComponent; readonly seabios?: SystemComponent };
   /** Feature switches: --with/--without over the config file's features. */
   readonly features: Features;
   readonly settingsFile?: string;

@@ -20,7 +20,7 @@ function tree(): { root: string; env: NodeJS.ProcessEnv } {
   const base = mkdtempSync(path.join(tmpdir(), "xqbuild-rep-"));
   const root = copyXenTree(path.join(base, "xen"), { hardlink: true });
   writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${repos.qemuXen.url}\nSEABIOS_UPSTREAM_URL = ${repos.seabios.url}\n`);
-  const env = { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(base, "cache") };
+  const env: NodeJS.ProcessEnv = { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(base, "cache") };
   delete env.CI;
   return { root, env };
 }
