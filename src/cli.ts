@@ -8,13 +8,13 @@ import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.j
 import { doctorCommand } from "./commands/doctor.js";
 import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
+import { statusCommand } from "./commands/status.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
 import { memoryOutput, paint, processOutput, type Output } from "./report/output.js";
 import { xqbuildVersion } from "./version.js";
 
 /** Which issue brings each command that is not there yet. */
 const NOT_YET: Partial<Record<Command, string>> = {
-  status: "#3, sources",
   dist: "#3, sources",
 };
 
@@ -39,6 +39,8 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return distcleanCommand(ctx);
     case "doctor":
       return doctorCommand(ctx);
+    case "status":
+      return statusCommand(ctx);
     default: {
       const issue = NOT_YET[ctx.args.command];
       throw new UserError(`xqbuild ${ctx.args.command} is not implemented yet (issue ${issue ?? "?"}).`, "xqbuild plan shows what it will run; xqbuild config shows the configuration.");

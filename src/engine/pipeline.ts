@@ -73,24 +73,32 @@ export async function runPipeline(opts: PipelineOptions): Promise<{ failures: Er
   return { failures };
 }
 
+/** One stage's steps and the fingerprint of everything it depends on. */
+export interface StageInputs {
+  readonly stage: BuildStage;
+  readonly steps: readonly PlannedStep[];
+  readonly fingerprint: string;
+}
+
+/**
+ * The fingerprints of a component's stages, each chained to the one before: configure depends on
+ * the commit, the build also on uncommitted edits (an edit rebuilds but does not reconfigure).
+ */
+export async function stageInputs(c: ComponentPlan, stages: readonly BuildStage[], env: Readonly<Record<string, string>>): Promise<StageInputs[]> {
+  const source = await sourceState(c.sourceDir, env);
+  let previous: string = fingerprint({ commit: source.commit });
+  return stages.map((stage) => {
+    const steps = stepsOf(c, stage);
+    const fp = fingerprint({ stage, after: previous, steps, env: relevantEnv(env), ...(stage === "build" ? { changes: source.changes } : {}) });
+    previous = fp;
+    return { stage, steps, fingerprint: fp };
+  });
+}
+
 async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<void> {
   const { config, reporter, stamps } = opts;
   const env = config.env;
-  const source = await sourceState(c.sourceDir, env);
-  // Configure depends on the commit; the build also on uncommitted edits (so an edit rebuilds, but
-  // does not reconfigure).
-  let previous: string = fingerprint({ commit: source.commit });
-  for (const stage of opts.stages) {
-    const steps = stepsOf(c, stage);
-    const inputs = {
-      stage,
-      after: previous,
-      steps,
-      env: relevantEnv(env),
-      ...(stage === "build" ? { changes: source.changes } : {}),
-    };
-    const fp = fingerprint(inputs);
-    previous = fp;
+  for (const { stage, steps, fingerprint: fp } of await stageInputs(c, opts.stages, env)) {
     if (steps.length === 0) continue;
     const always = stage === "install";
     if (!opts.force && !always && stamps.upToDate(c.name, stage, fp)) {
