@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { USAGE, helpText, parseArgs, type Args, type Command } from "./args.js";
+import { USAGE, helpText, parseArgs, type Args } from "./args.js";
 import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./commands/context.js";
 import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
+import { distCommand } from "./commands/dist.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
@@ -12,11 +13,6 @@ import { statusCommand } from "./commands/status.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
 import { memoryOutput, paint, processOutput, type Output } from "./report/output.js";
 import { xqbuildVersion } from "./version.js";
-
-/** Which issue brings each command that is not there yet. */
-const NOT_YET: Partial<Record<Command, string>> = {
-  dist: "#3, sources",
-};
 
 async function dispatch(ctx: CommandContext): Promise<number> {
   switch (ctx.args.command) {
@@ -41,9 +37,11 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return doctorCommand(ctx);
     case "status":
       return statusCommand(ctx);
+    case "dist":
+      return distCommand(ctx);
     default: {
-      const issue = NOT_YET[ctx.args.command];
-      throw new UserError(`xqbuild ${ctx.args.command} is not implemented yet (issue ${issue ?? "?"}).`, "xqbuild plan shows what it will run; xqbuild config shows the configuration.");
+      const never: never = ctx.args.command;
+      throw new Error(`internal: unknown command ${String(never)}`);
     }
   }
 }

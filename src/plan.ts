@@ -4,6 +4,16 @@ import { UserError } from "./errors.js";
 import type { ResolvedConfig } from "./config/types.js";
 import type { Enablement, PlanFacts, PlannedStep, Recipe, RecipeContext, Step } from "./recipe.js";
 import { RECIPES } from "../recipes/index.js";
+import { isTarballLocation } from "./source/tarball.js";
+
+/** A *_LOC naming a tarball (xqbuild's addition to the glue) takes the place of the git source. */
+function sourceOf(recipe: Recipe, ctx: RecipeContext): Step {
+  const loc = ctx.word(recipe.sourceVars.loc);
+  if (loc !== "" && isTarballLocation(loc)) {
+    return { kind: "tarball", url: loc, sha256: ctx.word(recipe.sourceVars.sha256), remoteDir: ctx.root(recipe.dirs.remote), linkDir: ctx.root(recipe.dirs.link) };
+  }
+  return recipe.source(ctx);
+}
 
 export interface ComponentPlan {
   readonly name: ComponentName;
@@ -65,10 +75,10 @@ export function recipeContext(config: ResolvedConfig, facts: PlanFacts, opts: Pl
 
 /** Every step of a component, in stage order. */
 export function componentSteps(recipe: Recipe, ctx: RecipeContext): PlannedStep[] {
-  const src = recipe.source(ctx);
+  const src = sourceOf(recipe, ctx);
   return [
     { ...src, stage: "fetch", step: src.kind },
-    ...(src.kind === "git-checkout" && recipe.postCheckout ? recipe.postCheckout(ctx) : []),
+    ...((src.kind === "git-checkout" || src.kind === "tarball") && recipe.postCheckout ? recipe.postCheckout(ctx) : []),
     ...(recipe.configure?.(ctx) ?? []),
     ...recipe.build(ctx),
     ...recipe.install(ctx),
@@ -92,7 +102,7 @@ export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOpt
       reason,
       sourceDir: recipe.sourceDir(ctx),
       buildDir: recipe.buildDir(ctx),
-      source: recipe.source(ctx),
+      source: sourceOf(recipe, ctx),
       stages: componentSteps(recipe, ctx),
     };
   });

@@ -28,6 +28,14 @@ export type Step =
       readonly linkDir: string;
     }
   | {
+      /** A release tarball (path or URL) pinned by sha256, unpacked into `remoteDir` and linked. */
+      readonly kind: "tarball";
+      readonly url: string;
+      readonly sha256: string;
+      readonly remoteDir: string;
+      readonly linkDir: string;
+    }
+  | {
       /** A local source directory used in place (a *_LOC that is a directory): nothing is fetched. */
       readonly kind: "local-source";
       readonly dir: string;

@@ -57,10 +57,10 @@ describe("the command line", () => {
     expect(r.stderr).toMatch(/is not a Xen source tree: Config.mk, xen\/Makefile, tools\/Makefile missing/);
   });
 
-  it("says clearly that a command is not there yet", async () => {
-    const r = await run(["dist", "--standalone"], tmp());
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/xqbuild dist is not implemented yet \(issue #3/);
+  it("says what to do when dist has nothing fetched to pack", async () => {
+    const r = await run(["dist", "--standalone", "seabios"], tmp());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/seabios has not been fetched .*\nRun xqbuild fetch first/);
   });
 });
 

@@ -8,7 +8,8 @@ import { executeFileOrRunStep } from "../engine/steps.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan, type ComponentPlan } from "../plan.js";
 import { RECIPES } from "../../recipes/index.js";
-import { checkoutTree } from "../source/checkout.js";
+import { checkoutTree, type CheckoutResult } from "../source/checkout.js";
+import { checkoutTarball } from "../source/tarball-tree.js";
 import { withLock } from "../source/lock.js";
 import { LOCK_FILE, readLockFile, writeLockFile, type LockEntry, type LockFile } from "../source/lockfile.js";
 import type { MirrorOptions } from "../source/mirror.js";
@@ -81,6 +82,16 @@ async function fetchComponent(
     say(`${c.name}: using ${src.dir} in place (${recipe.sourceVars.loc})`);
     return undefined;
   }
+  const patches = loadPatchQueue(config.settings.components?.[c.name]?.patches, `the patch queue of ${c.name}`);
+  if (src.kind === "tarball") {
+    if (ctx.args.locked && lock.components[c.name]?.revision !== `sha256:${src.sha256}`) {
+      throw new UserError(`--locked: ${LOCK_FILE} does not pin ${c.name} to the tarball sha256 ${src.sha256}.`, "Run xqbuild fetch --update-lock to record it.");
+    }
+    const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && ctx.args.force }, mirrorOpts);
+    report(c.name, config, src.remoteDir, src.url, result, patches.length, say);
+    await postCheckout(config, c, result);
+    return { url: src.url, revision: `sha256:${src.sha256}`, commit: result.commit };
+  }
   if (src.kind !== "git-checkout") throw new Error(`internal: unexpected source ${src.kind}`);
   const locVar = recipe.sourceVars.loc;
   const urlVar = config.vars.get(locVar)?.value === src.url ? locVar : recipe.sourceVars.url;
@@ -94,7 +105,6 @@ async function fetchComponent(
       `Create that directory, or set ${urlVar} to a git URL.`,
     );
   }
-  const patches = loadPatchQueue(config.settings.components?.[c.name]?.patches, `the patch queue of ${c.name}`);
   const pinned = lock.components[c.name as ComponentName];
   const pinMatches = pinned !== undefined && pinned.url === src.url && pinned.revision === src.revision;
   const usePin = pinMatches && !ctx.args.updateLock && !opts.update;
@@ -120,20 +130,29 @@ async function fetchComponent(
   if (ctx.args.locked && pinned && result.commit !== pinned.commit) {
     throw new UserError(`--locked: ${c.name} ${src.revision} now resolves to ${result.commit.slice(0, 12)}, but ${LOCK_FILE} records ${pinned.commit.slice(0, 12)}.`, "Run xqbuild fetch --update-lock to accept it.");
   }
+  report(c.name, config, src.remoteDir, src.revision, result, patches.length, say);
+  await postCheckout(config, c, result);
+  return { url: src.url, revision: src.revision, commit: result.commit };
+}
+
+function report(name: string, config: ResolvedConfig, remoteDir: string, what: string, result: CheckoutResult, patches: number, say: (m: string) => void): void {
   const short = result.commit.slice(0, 12);
-  if (result.action === "cloned") say(`${c.name}: cloned ${src.url} at ${src.revision || "(default branch)"} (${short}) into ${path.relative(config.xenRoot, src.remoteDir)}`);
-  else if (result.action === "moved") say(`${c.name}: moved ${path.relative(config.xenRoot, src.remoteDir)} to ${src.revision} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`);
-  else say(`${c.name}: ${path.relative(config.xenRoot, src.remoteDir)} is at ${src.revision} (${short})`);
-  if (patches.length > 0 && result.action !== "unchanged") say(`${c.name}: applied ${patches.length} patch${patches.length === 1 ? "" : "es"} (${result.head.slice(0, 12)})`);
-  const post = c.stages.filter((s) => s.stage === "fetch" && s.kind !== "git-checkout" && s.kind !== "local-source");
+  const rel = path.relative(config.xenRoot, remoteDir);
+  if (result.action === "cloned") say(`${name}: fetched ${what} (${short}) into ${rel}`);
+  else if (result.action === "moved") say(`${name}: moved ${rel} to ${what} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`);
+  else say(`${name}: ${rel} is at ${what} (${short})`);
+  if (patches > 0 && result.action !== "unchanged") say(`${name}: applied ${patches} patch${patches === 1 ? "" : "es"} (${result.head.slice(0, 12)})`);
+}
+
+/** The glue's steps after a checkout (SeaBIOS's .config, olddefconfig, .version), when the tree changed. */
+async function postCheckout(config: ResolvedConfig, c: ComponentPlan, result: CheckoutResult): Promise<void> {
+  const post = c.stages.filter((s) => s.stage === "fetch" && s.kind !== "git-checkout" && s.kind !== "tarball" && s.kind !== "local-source");
   const versionStep = post.find((s) => s.kind === "write");
   const needPost = result.action !== "unchanged" || (versionStep?.kind === "write" && !existsSync(versionStep.path));
-  if (needPost) {
-    for (const step of post) {
-      await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name });
-    }
+  if (!needPost) return;
+  for (const step of post) {
+    await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name });
   }
-  return { url: src.url, revision: src.revision, commit: result.commit };
 }
 
 /** `xqbuild fetch [component...]` and `xqbuild update [--force]`. */

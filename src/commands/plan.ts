@@ -12,6 +12,8 @@ function describeStep(s: PlannedStep): string {
     }
     case "git-checkout":
       return `clone ${s.url} at ${s.revision || "(default branch)"} into ${s.remoteDir}, link ${s.linkDir}`;
+    case "tarball":
+      return `unpack ${s.url} (sha256 ${s.sha256 || "MISSING"}) into ${s.remoteDir}, link ${s.linkDir}`;
     case "local-source":
       return `use ${s.dir} in place${s.mkdir ? ` (mkdir -p ${s.mkdir})` : ""}`;
     case "copy":

@@ -48,6 +48,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
       await writeFile(step.path, step.content);
       return;
     case "git-checkout":
+    case "tarball":
     case "local-source":
       throw new Error(`internal: ${step.kind} is a source step`);
     default: {

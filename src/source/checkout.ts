@@ -37,7 +37,7 @@ const PATCH_SUBJECT = "[xqbuild patch]";
  * the same queue on the same commit always gives the same commits. A patch that does not apply
  * leaves the tree back at `base`.
  */
-async function applyPatches(dir: string, base: string, patches: readonly Patch[], opts: MirrorOptions): Promise<string> {
+export async function applyPatches(dir: string, base: string, patches: readonly Patch[], opts: MirrorOptions): Promise<string> {
   const git = gitAt(dir, opts);
   if (patches.length === 0) return base;
   const date = (await git.raw(["show", "-s", "--format=%cI", base])).trim();
@@ -58,7 +58,7 @@ async function applyPatches(dir: string, base: string, patches: readonly Patch[]
   return head;
 }
 
-async function patchState(dir: string, opts: MirrorOptions): Promise<{ key: string; head: string } | undefined> {
+export async function patchState(dir: string, opts: MirrorOptions): Promise<{ key: string; head: string } | undefined> {
   const git = gitAt(dir, opts);
   try {
     const key = (await git.raw(["config", "--get", "xqbuild.patchedKey"])).trim();
@@ -72,7 +72,7 @@ async function patchState(dir: string, opts: MirrorOptions): Promise<{ key: stri
 const TMP_SUFFIX = ".xqbuild-tmp";
 
 /** `ln -sf $(basename DIR-remote) DIR`, as git-checkout.sh leaves it. */
-async function ensureLink(linkDir: string, remoteDir: string): Promise<void> {
+export async function ensureLink(linkDir: string, remoteDir: string): Promise<void> {
   const target = path.basename(remoteDir);
   try {
     const st = lstatSync(linkDir);

@@ -1,0 +1,85 @@
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import * as tar from "tar";
+import { UserError } from "../errors.js";
+import { writeFileAtomic } from "../fsutil.js";
+import { gatherFacts } from "../facts.js";
+import { makePlan } from "../plan.js";
+import { gitAt } from "../source/git.js";
+import { loadConfig, type CommandContext } from "./context.js";
+
+export interface DistResult {
+  readonly component: string;
+  readonly file: string;
+  readonly sha256: string;
+}
+
+/**
+ * A reproducible source tarball of a fetched tree: the committed files (submodules and applied
+ * patches included), sorted, every entry dated by the commit, owner and group 0, modes normalised,
+ * gzip without a timestamp; the same tree gives the same bytes on any machine.
+ */
+export async function writeDist(dir: string, name: string, outDir: string, env: Readonly<Record<string, string>>): Promise<DistResult> {
+  const git = gitAt(dir, { env });
+  const dirty = (await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"])).trim();
+  if (dirty) throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${dirty.split("\n").slice(0, 10).join("\n")}`, "Commit them (or add them to the patch queue), or revert them.", 1);
+  const head = (await git.raw(["rev-parse", "HEAD"])).trim();
+  const date = new Date((await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim());
+  const files = (await git.raw(["ls-files", "-z", "--recurse-submodules"]))
+    .split("\0")
+    .filter((f) => f !== "")
+    .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const prefix = `${name}-${head.slice(0, 12)}`;
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, `${prefix}.tar.gz`);
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await tar.c(
+      {
+        file: tmp,
+        cwd: dir,
+        gzip: { level: 9 },
+        portable: true,
+        mtime: date,
+        noDirRecurse: true,
+        prefix,
+        follow: false,
+        // Modes as git records them (644, or 755 for executables), whatever the checkout's umask was.
+        onWriteEntry: (entry) => {
+          const st = entry.stat;
+          if (st && st.isFile()) st.mode = (st.mode & ~0o7777) | (st.mode & 0o100 ? 0o755 : 0o644);
+        },
+      },
+      files,
+    );
+    const h = createHash("sha256");
+    await pipeline(createReadStream(tmp), h);
+    const sha256 = h.digest("hex");
+    await rename(tmp, file);
+    await writeFileAtomic(`${file}.sha256`, `${sha256}  ${path.basename(file)}\n`);
+    return { component: name, file, sha256 };
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** `xqbuild dist [component...]`: reproducible tarballs of the fetched trees, with .sha256 files. */
+export async function distCommand(ctx: CommandContext): Promise<number> {
+  const config = await loadConfig(ctx);
+  const plan = makePlan(config, gatherFacts(config));
+  const outDir = path.join(config.xenRoot, "dist", "xqbuild-sources");
+  const results: DistResult[] = [];
+  for (const c of plan.components.filter((x) => x.enabled)) {
+    if (!existsSync(path.join(c.sourceDir, ".git"))) {
+      throw new UserError(`${c.name} has not been fetched (or is a local directory that is not a git tree): ${c.sourceDir}.`, "Run xqbuild fetch first.", 1);
+    }
+    results.push(await writeDist(c.sourceDir, c.name, outDir, config.env));
+  }
+  if (ctx.args.json) ctx.output.out(JSON.stringify(results, null, 2));
+  else for (const r of results) ctx.output.out(`${r.sha256}  ${path.relative(ctx.cwd, r.file) || r.file}`);
+  return 0;
+}

@@ -1,0 +1,173 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, openSync, readSync, closeSync } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import * as tar from "tar";
+import { FailureError, UserError } from "../errors.js";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
+
+/** Archive names xqbuild takes as tarball sources. */
+export const TARBALL_RE = /\.(tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?|tar\.zst|tzst|tar)$/i;
+
+export function isTarballLocation(loc: string): boolean {
+  return TARBALL_RE.test(loc.split("?")[0] ?? "");
+}
+
+export interface TarballLimits {
+  /** Largest total size of the unpacked files. */
+  readonly maxBytes: number;
+  readonly maxEntries: number;
+  readonly maxDepth: number;
+}
+
+export const DEFAULT_LIMITS: TarballLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 2_000_000, maxDepth: 64 };
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash("sha256");
+  await pipeline(createReadStream(file), h);
+  return h.digest("hex");
+}
+
+function mismatch(where: string, expected: string, actual: string): UserError {
+  return new UserError(`sha256 mismatch for ${where}: expected ${expected}, got ${actual}.`, "The file is not the one pinned; the download was removed. Check the *_SHA256 value or the source.", 1);
+}
+
+/**
+ * Makes the tarball available as a verified local file: a local path is hashed in place; a URL is
+ * downloaded into the cache (atomically, retrying network errors), kept under its sha256.
+ */
+export async function obtainTarball(loc: string, sha256: string, cacheDir: string, offline: boolean, policy: RetryPolicy = DEFAULT_RETRY, log?: (m: string) => void): Promise<string> {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UserError(`a tarball source (${loc}) needs its sha256 (64 hex digits) in the matching *_SHA256 variable; got ${JSON.stringify(sha256)}.`);
+  if (!/^https?:\/\//i.test(loc)) {
+    const file = loc.replace(/^file:\/\//, "");
+    if (!existsSync(file)) throw new UserError(`the tarball ${file} does not exist.`, "Check the *_LOC variable.");
+    const actual = await sha256File(file);
+    if (actual !== sha256) throw new UserError(`sha256 mismatch for ${file}: expected ${sha256}, got ${actual}.`, "Check the *_SHA256 value or the file.", 1);
+    return file;
+  }
+  const dir = path.join(cacheDir, "tarballs");
+  const cached = path.join(dir, `${sha256}${path.extname(new URL(loc).pathname)}`);
+  if (existsSync(cached) && (await sha256File(cached)) === sha256) return cached;
+  if (offline) throw new UserError(`offline: the tarball ${loc} is not in the cache.`, "Run once with the network to fill the cache.", 1);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${cached}.tmp-${process.pid}`;
+  try {
+    await withRetry(
+      `downloading ${loc}`,
+      policy,
+      async () => {
+        const res = await fetch(loc, { signal: AbortSignal.timeout(600_000) });
+        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText} returned error: ${res.status}`);
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(tmp));
+      },
+      log,
+    );
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new FailureError(`cannot download ${loc}: ${e instanceof Error ? e.message : String(e)}`, "Check the URL and the network.");
+  }
+  const actual = await sha256File(tmp);
+  if (actual !== sha256) {
+    await rm(tmp, { force: true });
+    throw mismatch(loc, sha256, actual);
+  }
+  await rename(tmp, cached);
+  return cached;
+}
+
+/** The program that decompresses an archive, from its first bytes; undefined: tar reads it itself. */
+function decompressor(file: string): string[] | undefined {
+  const fd = openSync(file, "r");
+  const b = Buffer.alloc(6);
+  readSync(fd, b, 0, 6, 0);
+  closeSync(fd);
+  if (b[0] === 0xfd && b.subarray(1, 6).toString("latin1") === "7zXZ\0") return ["xz", "-dc"];
+  if (b.subarray(0, 3).toString("latin1") === "BZh") return ["bzip2", "-dc"];
+  if (b.readUInt32LE(0) === 0xfd2fb528) return ["zstd", "-dc"];
+  return undefined;
+}
+
+/** The archive as a tar stream (gzip is handled by tar itself; xz, bzip2 and zstd by their programs). */
+function tarStream(file: string): { stream: Readable; done: Promise<void> } {
+  const cmd = decompressor(file);
+  if (!cmd) return { stream: createReadStream(file), done: Promise.resolve() };
+  const child = spawn(cmd[0] as string, [...cmd.slice(1), file], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on("error", (e) => reject(new UserError(`cannot run ${cmd[0]} to unpack ${file}: ${e.message}.`, `Install ${cmd[0]}.`, 1)));
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new UserError(`${file} is damaged: ${cmd[0]} says ${err.trim() || `exit ${code}`}.`, "Download it again.", 1))));
+  });
+  return { stream: child.stdout, done };
+}
+
+/** Why an entry may not be unpacked, or undefined. */
+export function entryProblem(entryPath: string, type: string, linkpath: string | undefined, limits: TarballLimits): string | undefined {
+  if (entryPath.startsWith("/") || /^[A-Za-z]:/.test(entryPath)) return "has an absolute path";
+  const parts = entryPath.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) return "goes up out of the target with ..";
+  if (parts.length > limits.maxDepth) return `is nested ${parts.length} directories deep`;
+  if (["CharacterDevice", "BlockDevice", "FIFO", "ContiguousFile"].includes(type)) return `is a ${type}`;
+  if (type === "SymbolicLink" || type === "Link") {
+    const target = linkpath ?? "";
+    if (target.startsWith("/")) return `is a ${type === "Link" ? "hard" : "symbolic"} link to the absolute path ${target}`;
+    const base = type === "Link" ? target : path.posix.join(path.posix.dirname(parts.join("/")), target);
+    const norm = path.posix.normalize(base);
+    if (norm === ".." || norm.startsWith("../")) return `is a link pointing outside the target (${target})`;
+  }
+  return undefined;
+}
+
+/**
+ * Unpacks a tarball into `dest` (which must not exist) after checking every entry first: nothing
+ * absolute, nothing with `..`, no link pointing outside, no device, within size and depth limits.
+ * A refused or damaged archive leaves nothing behind. A single top directory is stripped.
+ */
+export async function extractTarball(file: string, dest: string, limits: TarballLimits = DEFAULT_LIMITS): Promise<void> {
+  const tops = new Set<string>();
+  let total = 0;
+  let count = 0;
+  let refused: string | undefined;
+  const scan = tarStream(file);
+  const parser = new tar.Parser({
+    strict: true,
+    onReadEntry: (e) => {
+      count++;
+      total += e.size ?? 0;
+      const p = entryProblem(e.path, e.type, e.linkpath, limits);
+      if (p && !refused) refused = `the entry ${JSON.stringify(e.path)} ${p}`;
+      if (!refused && total > limits.maxBytes) refused = `it unpacks to more than ${limits.maxBytes} bytes (a decompression bomb?)`;
+      if (!refused && count > limits.maxEntries) refused = `it has more than ${limits.maxEntries} entries`;
+      const top = e.path.replace(/^\.\//, "").split("/")[0];
+      if (top) tops.add(top + (e.path.replace(/^\.\//, "").includes("/") || e.type === "Directory" ? "/" : ""));
+      e.resume();
+    },
+  });
+  try {
+    await Promise.all([pipeline(scan.stream, parser), scan.done]);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${file} is not a readable tar archive: ${(e as Error).message}.`, "Download it again, or check the *_SHA256 pin.", 1);
+  }
+  if (refused) throw new UserError(`refusing to unpack ${file}: ${refused}.`, "Nothing was unpacked. Use an archive without such entries.", 1);
+  if (count === 0) throw new UserError(`${file} is an empty or truncated archive.`, "Download it again.", 1);
+  const strip = tops.size === 1 && [...tops][0]?.endsWith("/") ? 1 : 0;
+  await mkdir(dest, { recursive: true });
+  try {
+    const ex = tarStream(file);
+    await Promise.all([pipeline(ex.stream, tar.x({ cwd: dest, strict: true, strip, preservePaths: false, preserveOwner: false })), ex.done]);
+  } catch (e) {
+    await rm(dest, { recursive: true, force: true });
+    if (e instanceof UserError) throw e;
+    throw new UserError(`unpacking ${file} failed: ${(e as Error).message}.`, "Nothing was left behind; check the archive and the free disk space.", 1);
+  }
+  if ((await readdir(dest)).length === 0) {
+    await rm(dest, { recursive: true, force: true });
+    throw new UserError(`${file} holds no files.`, "Check the archive.", 1);
+  }
+  await stat(dest);
+}

@@ -1,0 +1,444 @@
+// The real end-to-end test: xqbuild fetches QEMU 7.2 (as qemu-xen) and SeaBIOS 1.16.2 from a fake
+// xenbits served by `git daemon` on loopback, configures, builds and installs them in a copy of the
+// real Xen 4.17 tree, then shows that a second run does nothing, and that a second tree sharing the
+// cache configures with the server gone.
+//
+//   npm run test:e2e          (vitest.e2e.config.ts; about 6-8 minutes on 2 cores when the sources
+//                              are cached, the QEMU build being most of it)
+//
+// Needs root on a fresh machine (apt-get install of the build dependencies, apt-get source).
+// XQBUILD_E2E_KEEP=1 keeps the work directory (printed at the start); it is also kept on failure.
+// XQBUILD_E2E_CACHE: the cache of Debian sources and the fake xenbits (default ~/.cache/xqbuild-e2e).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyXenTree } from "../support/xen-tree.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = path.join(REPO_ROOT, "dist", "src", "cli.js");
+const HOST = "127.0.0.1";
+
+/**
+ * shared/REAL-SOURCES.md's build dependencies: what QEMU 7.2 with Xen support and SeaBIOS need,
+ * then what Xen 4.17's own ./configure needs (the cached Xen tree is configured), plus pkg-config
+ * (configure's PKG_CHECK_MODULES) and patch (fake-xenbits applies Debian's patches). `iasl` is
+ * provided by acpica-tools, so only that is asked of dpkg.
+ */
+const BUILD_DEPS = [
+  "libxen-dev", "libglib2.0-dev", "libpixman-1-dev", "libfdt-dev", "libslirp-dev", "meson", "ninja-build",
+  "flex", "bison", "python3-venv", "libusb-1.0-0-dev", "libcap-ng-dev", "libattr1-dev", "bzip2", "acpica-tools",
+  "uuid-dev", "libyajl-dev", "libnl-3-dev", "libnl-route-3-dev", "libncurses-dev", "python3-dev", "zlib1g-dev",
+  "liblzma-dev", "libzstd-dev", "libbz2-dev", "liblzo2-dev",
+  "pkg-config", "patch", "git", "make", "gcc"
+];
+
+interface RealSourcesAll {
+  cache: string;
+  xenTree: string;
+  qemuSource: string;
+  seabiosSource: string;
+  mesonSource: string;
+}
+
+interface FakeXenbits {
+  dir: string;
+  qemu: { tag: string; branch: string; commit: string; patches: string[]; submodules: { path: string; commit: string }[] };
+  seabios: { tags: Record<string, string> };
+}
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  seconds: number;
+  output: string;
+  /** stdout alone */
+  stdout: string;
+  /** each line of output with the seconds since the start at which it arrived */
+  lines: { t: number; line: string }[];
+}
+
+let work = "";
+let progress = "";
+let keep = process.env["XQBUILD_E2E_KEEP"] === "1";
+const timings: [string, number][] = [];
+/** How many of the STEPS tests below ran to their end. */
+let completed = 0;
+const STEPS = 6;
+let sources: RealSourcesAll;
+let xenbits: FakeXenbits;
+let daemon: ChildProcess | undefined;
+let port = 0;
+let cacheDir = "";
+let tree1 = "";
+let tree2 = "";
+let destdir = "";
+
+function say(text: string): void {
+  const line = `[e2e ${new Date().toISOString().slice(11, 19)}] ${text}\n`;
+  process.stderr.write(line);
+  if (progress) fs.appendFileSync(progress, line);
+}
+
+function time(step: string, seconds: number): void {
+  timings.push([step, seconds]);
+  say(`timing: ${step}: ${seconds.toFixed(1)} s`);
+}
+
+/** The environment children get: no make state or git redirection leaking in from outside. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith("GIT_") || ["MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"].includes(k)) continue;
+    env[k] = v;
+  }
+  env["GIT_CONFIG_NOSYSTEM"] = "1";
+  env["GIT_CONFIG_GLOBAL"] = "/dev/null";
+  env["GIT_TERMINAL_PROMPT"] = "0";
+  env["NO_COLOR"] = "1";
+  return { ...env, ...extra };
+}
+
+/** Runs a program, its output (both streams) appended to logFile and kept; never throws on exit status. */
+function runLogged(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile: string }): Promise<Ran> {
+  const started = Date.now();
+  fs.appendFileSync(opts.logFile, `$ ${[cmd, ...args].join(" ")}\n`);
+  say(`run: ${[cmd, ...args].join(" ")}  (log: ${opts.logFile})`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const lines: Ran["lines"] = [];
+    let output = "";
+    let stdout = "";
+    let partial = "";
+    const take = (chunk: Buffer): void => {
+      const text = chunk.toString("utf8");
+      fs.appendFileSync(opts.logFile, text);
+      output += text;
+      const parts = (partial + text).split("\n");
+      partial = parts.pop() ?? "";
+      const t = (Date.now() - started) / 1000;
+      for (const line of parts) lines.push({ t, line });
+    };
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      take(chunk);
+    });
+    child.stderr.on("data", take);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (partial) lines.push({ t: (Date.now() - started) / 1000, line: partial });
+      resolve({ code, signal, seconds: (Date.now() - started) / 1000, output, stdout, lines });
+    });
+  });
+}
+
+function explain(r: Ran): string {
+  return `exit ${r.code ?? r.signal}; output:\n${r.output.split("\n").slice(-60).join("\n")}`;
+}
+
+function xqbuild(args: readonly string[], logName: string): Promise<Ran> {
+  return runLogged(process.execPath, [CLI, ...args], {
+    logFile: path.join(work, `${logName}.log`),
+    env: childEnv({ XQBUILD_CACHE_DIR: cacheDir })
+  });
+}
+
+/** The seconds at which the first line matching re arrived. */
+function when(r: Ran, re: RegExp): number | undefined {
+  return r.lines.find((l) => re.test(l.line))?.t;
+}
+
+/** "[qemu-xen build] done in 251.3 s" → 251.3 */
+function stageSeconds(r: Ran, component: string, stage: string): number | undefined {
+  const m = new RegExp(`^\\[${component} ${stage}\\] done in ([0-9.]+) s`, "m").exec(r.output);
+  return m ? Number(m[1]) : undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, HOST, () => {
+      const addr = srv.address();
+      const p = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+function canConnect(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: HOST, port: p });
+    sock.setTimeout(1000);
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("timeout", () => {
+      sock.destroy();
+      resolve(false);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function startDaemon(dir: string, p: number, logFile: string): Promise<ChildProcess> {
+  const args = ["daemon", `--listen=${HOST}`, `--port=${p}`, `--base-path=${dir}`, "--export-all", "--reuseaddr", "--verbose", "--informative-errors", dir];
+  say(`starting git ${args.join(" ")}`);
+  const log = fs.openSync(logFile, "a");
+  const child = spawn("git", args, { env: childEnv(), stdio: ["ignore", log, log] });
+  fs.closeSync(log);
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`git daemon exited at once (${child.exitCode}); see ${logFile}`);
+    if (await canConnect(p)) return child;
+    await sleep(100);
+  }
+  child.kill("SIGTERM");
+  throw new Error(`git daemon did not start listening on ${HOST}:${p}; see ${logFile}`);
+}
+
+async function stopDaemon(): Promise<void> {
+  const child = daemon;
+  daemon = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  await Promise.race([gone, sleep(5000)]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGKILL");
+    await gone;
+  }
+}
+
+/** A TCP listener on the daemon's old port that counts who still tries to reach "xenbits". */
+function startTrap(p: number): Promise<{ connections: () => number; close: () => Promise<void> }> {
+  let count = 0;
+  const srv = net.createServer((sock) => {
+    count++;
+    say(`network-off trap: a connection to ${HOST}:${p} (the stopped git daemon's port)`);
+    sock.destroy();
+  });
+  return new Promise((resolve, reject) => {
+    srv.on("error", reject);
+    srv.listen(p, HOST, () =>
+      resolve({ connections: () => count, close: () => new Promise<void>((r) => srv.close(() => r())) })
+    );
+  });
+}
+
+/** Every file under dir (not following symbolic links) → its mtime in ns. */
+function mtimes(dir: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      out.set(r, fs.lstatSync(path.join(dir, r), { bigint: true }).mtimeNs);
+      if (e.isDirectory()) walk(r);
+    }
+  };
+  walk("");
+  return out;
+}
+
+function writeDotConfig(tree: string): void {
+  const lines = [
+    "# xqbuild end-to-end test: the fake xenbits on loopback, over git:// (Xen 4.17's default protocol)",
+    `QEMU_UPSTREAM_URL = git://${HOST}:${port}/qemu-xen.git`,
+    `SEABIOS_UPSTREAM_URL = git://${HOST}:${port}/seabios.git`,
+    // Xen 4.17's own defaults (Config.mk), spelled out.
+    `QEMU_UPSTREAM_REVISION = ${xenbits.qemu.tag}`,
+    "SEABIOS_UPSTREAM_REVISION = rel-1.16.0"
+  ];
+  fs.writeFileSync(path.join(tree, ".config"), `${lines.join("\n")}\n`);
+}
+
+function dpkgInstalled(pkg: string): boolean {
+  const r = spawnSync("dpkg", ["-s", pkg], { encoding: "utf8", env: childEnv() });
+  return r.status === 0 && /^Status: install ok installed$/m.test(r.stdout);
+}
+
+beforeAll(() => {
+  const base = process.env["XQBUILD_E2E_WORKDIR"] ? path.resolve(process.env["XQBUILD_E2E_WORKDIR"]) : os.tmpdir();
+  fs.mkdirSync(base, { recursive: true });
+  work = fs.mkdtempSync(path.join(base, "xq-e2e-"));
+  progress = path.join(work, "progress.log");
+  cacheDir = path.join(work, "xqbuild-cache");
+  say(`work directory: ${work} (progress: ${progress})`);
+});
+
+afterAll(async () => {
+  await stopDaemon();
+  if (timings.length > 0) {
+    const width = Math.max(...timings.map(([s]) => s.length));
+    const table = timings.map(([s, t]) => `  ${s.padEnd(width)}  ${t.toFixed(1).padStart(7)} s`).join("\n");
+    say(`timings:\n${table}`);
+    fs.writeFileSync(path.join(work, "timings.json"), `${JSON.stringify(Object.fromEntries(timings), null, 2)}\n`);
+  }
+  // Kept for inspection when any step did not get to its end.
+  if (completed < STEPS) keep = true;
+  if (keep) say(`kept ${work}`);
+  else if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", () => {
+  it("(a) has the Debian build dependencies installed", () => {
+    const started = Date.now();
+    const missing = BUILD_DEPS.filter((p) => !dpkgInstalled(p));
+    if (missing.length > 0) {
+      expect(process.getuid?.(), `missing ${missing.join(" ")}; installing them needs root`).toBe(0);
+      say(`apt-get install -y ${missing.join(" ")}`);
+      const env = childEnv({ DEBIAN_FRONTEND: "noninteractive" });
+      let r = spawnSync("apt-get", ["install", "-y", ...missing], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+      if (r.status !== 0) {
+        spawnSync("apt-get", ["update"], { env, stdio: "ignore" });
+        r = spawnSync("apt-get", ["install", "-y", ...missing], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+      }
+      expect(r.status, `apt-get install failed:\n${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(BUILD_DEPS.filter((p) => !dpkgInstalled(p))).toEqual([]);
+    } else {
+      say("every build dependency is installed");
+    }
+    time("apt (build dependencies)", (Date.now() - started) / 1000);
+    completed++;
+  }, 30 * 60_000);
+
+  it("(b) has the Debian sources and the fake xenbits", async () => {
+    const logFile = path.join(work, "sources.log");
+    let r = await runLogged(process.execPath, [path.join(REPO_ROOT, "scripts", "real-sources.mjs"), "--all", "--print"], { logFile });
+    expect(r.code, explain(r)).toBe(0);
+    time("sources (real-sources --all)", r.seconds);
+    sources = JSON.parse(r.stdout) as RealSourcesAll;
+    expect(sources.qemuSource && sources.seabiosSource && sources.mesonSource, "real-sources --all gave no QEMU/SeaBIOS/meson").toBeTruthy();
+
+    r = await runLogged(process.execPath, [path.join(REPO_ROOT, "test", "e2e", "fake-xenbits.mjs"), "--print"], { logFile: path.join(work, "fake-xenbits.log") });
+    expect(r.code, explain(r)).toBe(0);
+    time("fake xenbits", r.seconds);
+    xenbits = JSON.parse(r.stdout) as FakeXenbits;
+    for (const repo of ["qemu-xen", "seabios", "meson", "keycodemapdb", "berkeley-softfloat-3", "berkeley-testfloat-3"]) {
+      expect(fs.existsSync(path.join(xenbits.dir, `${repo}.git`)), repo).toBe(true);
+    }
+    expect(Object.keys(xenbits.seabios.tags).sort()).toEqual(["rel-1.16.0", "rel-1.16.2"]);
+    completed++;
+  }, 30 * 60_000);
+
+  it("(c) serves the fake xenbits with git daemon on loopback", async () => {
+    port = await freePort();
+    daemon = await startDaemon(xenbits.dir, port, path.join(work, "git-daemon.log"));
+    const r = await runLogged("git", ["ls-remote", `git://${HOST}:${port}/qemu-xen.git`], { logFile: path.join(work, "ls-remote.log") });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.output).toContain(`refs/tags/${xenbits.qemu.tag}^{}`);
+    expect(r.output).toContain(`refs/heads/${xenbits.qemu.branch}`);
+    completed++;
+  }, 60_000);
+
+  it("(d, e) xqbuild all builds qemu-xen and SeaBIOS in a copy of the real Xen tree, and installs them", async () => {
+    const tsc = await runLogged(process.execPath, [path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { logFile: path.join(work, "tsc.log") });
+    expect(tsc.code, explain(tsc)).toBe(0);
+
+    tree1 = copyXenTree(path.join(work, "xen-1"), { from: sources.xenTree });
+    writeDotConfig(tree1);
+
+    const all = await xqbuild(["all", "-C", tree1, "-j2"], "all-1");
+    expect(all.code, explain(all)).toBe(0);
+    const fetchDone = when(all, /^xqbuild all: /);
+    if (fetchDone !== undefined) time("fetch (xqbuild all, until the build starts)", fetchDone);
+    const cfg = stageSeconds(all, "qemu-xen", "configure");
+    const build = stageSeconds(all, "qemu-xen", "build");
+    const biosBuild = stageSeconds(all, "seabios", "build");
+    if (cfg !== undefined) time("configure (qemu-xen)", cfg);
+    if (build !== undefined) time("build (qemu-xen, make -j2)", build);
+    if (biosBuild !== undefined) time("build (SeaBIOS, alongside)", biosBuild);
+    time("xqbuild all, first run (wall)", all.seconds);
+    expect(all.output).toMatch(/qemu-xen: cloned git:\/\/127\.0\.0\.1:\d+\/qemu-xen\.git at qemu-xen-4\.17\.3/);
+    expect(all.output).toMatch(/seabios: cloned git:\/\/127\.0\.0\.1:\d+\/seabios\.git at rel-1\.16\.0/);
+
+    // The glue's layout, at the tagged commits, with QEMU's submodules checked out.
+    const remote = path.join(tree1, "tools", "qemu-xen-dir-remote");
+    expect(fs.readlinkSync(path.join(tree1, "tools", "qemu-xen-dir"))).toBe("qemu-xen-dir-remote");
+    expect(fs.readlinkSync(path.join(tree1, "tools", "firmware", "seabios-dir"))).toBe("seabios-dir-remote");
+    const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: remote, encoding: "utf8", env: childEnv() });
+    expect(head.stdout.trim()).toBe(xenbits.qemu.commit);
+    const subs = spawnSync("git", ["submodule", "status"], { cwd: remote, encoding: "utf8", env: childEnv() });
+    for (const s of xenbits.qemu.submodules) expect(subs.stdout).toContain(` ${s.commit} ${s.path} `);
+
+    // QEMU's configure used the system libfdt (no dtc submodule) and found every submodule.
+    const configureLog = fs.readFileSync(path.join(tree1, ".xqbuild", "logs", "qemu-xen-configure.log"), "utf8");
+    expect(configureLog).toMatch(/fdt support\s*:\s*system/);
+    expect(configureLog).not.toMatch(/Unable to automatically checkout GIT submodules/);
+
+    // qemu-system-i386 runs and has Xen's machine.
+    const qemu = path.join(tree1, "tools", "qemu-xen-build", "qemu-system-i386");
+    const help = spawnSync(qemu, ["-machine", "help"], { encoding: "utf8", env: childEnv() });
+    expect(help.status, `${qemu} -machine help: ${help.stderr}`).toBe(0);
+    expect(help.stdout).toMatch(/^xenfv\b/m);
+
+    // SeaBIOS, with the glue's EXTRAVERSION=-Xen in its version string.
+    const bios = path.join(tree1, "tools", "firmware", "seabios-dir", "out", "bios.bin");
+    const biosText = fs.readFileSync(bios).toString("latin1");
+    const version = /rel-1\.16\.[0-9][-.0-9a-z]*-Xen/.exec(biosText)?.[0];
+    expect(version, "bios.bin holds no version string ending in -Xen").toBeDefined();
+    say(`SeaBIOS version string: ${version ?? "?"}`);
+
+    destdir = path.join(work, "destdir");
+    const install = await xqbuild(["install", "-C", tree1, "-j2", "--destdir", destdir], "install");
+    expect(install.code, explain(install)).toBe(0);
+    time("install", install.seconds);
+    expect(fs.statSync(path.join(destdir, "usr/local/lib/xen/bin/qemu-system-i386")).isFile()).toBe(true);
+    expect(fs.statSync(path.join(destdir, "usr/local/lib/xen/boot/seabios.bin")).isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(destdir, "usr/local/lib/xen/boot/seabios.bin")).equals(fs.readFileSync(bios))).toBe(true);
+    completed++;
+  }, 40 * 60_000);
+
+  it("(e) a second xqbuild all runs no configure and no make", async () => {
+    const build = path.join(tree1, "tools", "qemu-xen-build");
+    const before = mtimes(build);
+    const again = await xqbuild(["all", "-C", tree1, "-j2"], "all-2");
+    expect(again.code, explain(again)).toBe(0);
+    time("second xqbuild all (wall)", again.seconds);
+    expect(again.output).toMatch(/^\[qemu-xen configure\] up to date$/m);
+    expect(again.output).toMatch(/^\[qemu-xen build\] up to date$/m);
+    expect(again.output).toMatch(/^\[seabios build\] up to date$/m);
+    expect(again.output).not.toMatch(/\] started/);
+    const after = mtimes(build);
+    const changed = [...after].filter(([f, t]) => before.get(f) !== t).map(([f]) => f);
+    const gone = [...before.keys()].filter((f) => !after.has(f));
+    expect({ changed: changed.slice(0, 20), gone: gone.slice(0, 20) }).toEqual({ changed: [], gone: [] });
+    completed++;
+  }, 10 * 60_000);
+
+  it("(f) a second tree sharing the cache configures with the server stopped, and nothing tries to reach it", async () => {
+    await stopDaemon();
+    expect(await canConnect(port)).toBe(false);
+    // Anything that still tries the old URL now connects here and is counted.
+    const trap = await startTrap(port);
+    try {
+      tree2 = copyXenTree(path.join(work, "xen-2"), { from: sources.xenTree });
+      writeDotConfig(tree2);
+      const r = await xqbuild(["configure", "-C", tree2, "-j2"], "configure-2");
+      expect(r.code, explain(r)).toBe(0);
+      time("network off: fetch + configure in a second tree", r.seconds);
+      const fetchDone = when(r, /^xqbuild configure: /);
+      if (fetchDone !== undefined) time("network off: fetch from the cache", fetchDone);
+      const cfg = stageSeconds(r, "qemu-xen", "configure");
+      if (cfg !== undefined) time("network off: configure (qemu-xen)", cfg);
+      expect(r.output).toMatch(/^\[qemu-xen configure\] done in/m);
+      const remote = path.join(tree2, "tools", "qemu-xen-dir-remote");
+      const subs = spawnSync("git", ["submodule", "status"], { cwd: remote, encoding: "utf8", env: childEnv() });
+      for (const s of xenbits.qemu.submodules) expect(subs.stdout).toContain(` ${s.commit} ${s.path} `);
+      // QEMU's configure ran scripts/git-submodule.sh update (a git checkout), and it was satisfied.
+      const configureLog = fs.readFileSync(path.join(tree2, ".xqbuild", "logs", "qemu-xen-configure.log"), "utf8");
+      expect(configureLog).not.toMatch(/Unable to automatically checkout GIT submodules|failed to update modules/);
+      expect(fs.readFileSync(path.join(remote, ".git-submodule-status"), "utf8")).toContain(xenbits.qemu.submodules[0]?.commit ?? "?");
+      expect(trap.connections(), "connections to the stopped server's port").toBe(0);
+    } finally {
+      await trap.close();
+    }
+    completed++;
+  }, 15 * 60_000);
+});
+
