@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ComponentName } from "./components.js";
 import type { ResolvedConfig } from "./config/types.js";
@@ -32,10 +32,51 @@ export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceP
   return { traceFlag, traceProbe: /tracetool\.py --check-backend/.test(text) };
 }
 
-/** Asks the fetched QEMU's tracetool which backend it has, as the glue does before configure. */
-export function probeTraceBackend(sourceDir: string, env: Readonly<Record<string, string>>): PlanFacts["traceBackend"] {
+function headOf(dir: string): string | undefined {
+  try {
+    let git = path.join(dir, ".git");
+    if (statSync(git).isFile()) git = path.resolve(dir, readFileSync(git, "utf8").replace(/^gitdir:\s*/, "").trim());
+    const head = readFileSync(path.join(git, "HEAD"), "utf8").trim();
+    if (/^[0-9a-f]{40}$/.test(head)) return head;
+    const ref = head.replace(/^ref:\s*/, "");
+    const loose = path.join(git, ref);
+    if (existsSync(loose)) return readFileSync(loose, "utf8").trim();
+    const packed = readFileSync(path.join(git, "packed-refs"), "utf8");
+    return new RegExp(`^([0-9a-f]{40}) ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m").exec(packed)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asks the fetched QEMU's tracetool which backend it has, as the glue does before configure. The
+ * answer is kept per commit of the tree (a rerun need not start Python twice to learn it again).
+ */
+export function probeTraceBackend(sourceDir: string, env: Readonly<Record<string, string>>, cacheFile?: string): PlanFacts["traceBackend"] {
   const tool = path.join(sourceDir, "scripts", "tracetool.py");
   if (!existsSync(tool)) return undefined;
+  const head = headOf(sourceDir);
+  if (cacheFile && head) {
+    try {
+      const c = JSON.parse(readFileSync(cacheFile, "utf8")) as { head?: string; dir?: string; backend?: PlanFacts["traceBackend"] };
+      if (c.head === head && c.dir === sourceDir && c.backend) return c.backend;
+    } catch {
+      // no answer kept yet
+    }
+  }
+  const backend = runTraceProbe(tool, sourceDir, env);
+  if (cacheFile && head) {
+    try {
+      mkdirSync(path.dirname(cacheFile), { recursive: true });
+      writeFileSync(cacheFile, JSON.stringify({ head, dir: sourceDir, backend }));
+    } catch {
+      // a read-only tree: probe again next time
+    }
+  }
+  return backend;
+}
+
+function runTraceProbe(tool: string, sourceDir: string, env: Readonly<Record<string, string>>): PlanFacts["traceBackend"] {
   for (const backend of ["log", "stderr"] as const) {
     const r = spawnSync(tool, ["--check-backend", "--backend", backend], { cwd: sourceDir, env, stdio: "ignore", timeout: 60_000 });
     if (r.status === 0) return backend;
@@ -55,6 +96,8 @@ export function gatherFacts(config: ResolvedConfig): PlanFacts {
   const { traceFlag, traceProbe } = traceFlagOf(config);
   const qemuLoc = (config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "").trim();
   const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
-  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env) : undefined;
+  // The probe's answer is kept only for trees xqbuild fetched; a local directory may change under it.
+  const cache = locIsDir["qemu-xen"] ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
+  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env, cache) : undefined;
   return { locIsDir, traceFlag, traceProbe, ...(traceBackend !== undefined ? { traceBackend } : {}) };
 }

@@ -1,0 +1,58 @@
+import { spawnSync } from "node:child_process";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "./support/git.js";
+import { readRecords } from "./support/records.js";
+import { copyXenTree } from "./support/xen-tree.js";
+
+const FRAGMENT = path.resolve("make/xqbuild.mk");
+let repos: UpstreamRepos;
+let bin: string;
+beforeAll(() => {
+  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
+  const base = mkdtempSync(path.join(tmpdir(), "xqbuild-frag-"));
+  repos = makeUpstreamRepos(path.join(base, "up"));
+  // xqbuild as a user has it on PATH.
+  bin = path.join(base, "bin");
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, "xqbuild"), `#!/bin/sh\nexec ${process.execPath} ${path.resolve("dist/src/cli.js")} "$@"\n`);
+  chmodSync(path.join(bin, "xqbuild"), 0o755);
+});
+
+describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
+  it("builds qemu-xen and SeaBIOS from make -C tools / tools/firmware, sharing make -j's jobserver", () => {
+    const base = mkdtempSync(path.join(tmpdir(), "xqbuild-frag-tree-"));
+    const root = copyXenTree(path.join(base, "xen"), { hardlink: true });
+    writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${repos.qemuXen.url}\nSEABIOS_UPSTREAM_URL = ${repos.seabios.url}\n`);
+    appendFileSync(path.join(root, "tools", "Makefile"), `\ninclude ${FRAGMENT}\n`);
+    appendFileSync(path.join(root, "tools", "firmware", "Makefile"), `\ninclude ${FRAGMENT}\n`);
+    const record = path.join(base, "record.jsonl");
+    const joblog = path.join(base, "jobs.log");
+    const env = { ...gitEnv(), PATH: `${bin}:${process.env.PATH}`, XQBUILD_CACHE_DIR: path.join(base, "cache"), XQ_RECORD: record, XQ_FAKE_JOBS: "4", XQ_JOBLOG: joblog, CI: "true" };
+    const q = spawnSync("make", ["-j2", "-C", path.join(root, "tools"), "subdir-all-qemu-xen-dir", "debug=y"], { env, encoding: "utf8" });
+    expect(q.stderr).toMatch(/jobs: 2/);
+    expect(q.status).toBe(0);
+    const fw = spawnSync("make", ["-j2", "-C", path.join(root, "tools", "firmware"), "subdir-all-seabios-dir"], { env, encoding: "utf8" });
+    expect(fw.status).toBe(0);
+    const recs = readRecords(record);
+    const conf = recs.find((r) => r.tool === "configure");
+    // make's command-line debug=y reached xqbuild through MAKEFLAGS, as it reaches the glue.
+    expect(conf && "argv" in conf ? conf.argv.slice(0, 3) : []).toEqual(["--enable-xen", "--target-list=i386-softmmu", "--enable-debug"]);
+    expect(recs.filter((r) => r.tool === "make").map((r) => ("goals" in r ? `${r.dir} ${r.goals}` : ""))).toEqual(["qemu-xen-build all", "seabios olddefconfig", "seabios all"]);
+    expect(readFileSync(path.join(root, "tools", "firmware", "seabios-dir", ".version"), "utf8")).toBe("rel-1.16.0\n");
+    // The outer make's -j2 holds across xqbuild and the makes below it.
+    const events = readFileSync(joblog, "utf8").trim().split("\n").map((l) => l.split(" ")).map(([s, t]) => ({ d: s === "+" ? 1 : -1, t: Number(t) })).sort((a, b) => a.t - b.t || a.d - b.d);
+    let cur = 0;
+    let max = 0;
+    for (const e of events) max = Math.max(max, (cur += e.d));
+    expect(events.length).toBe(16);
+    expect(max).toBeLessThanOrEqual(2);
+    // A second make does no work, and the firmware install target of the glue finds bios.bin.
+    const again = spawnSync("make", ["-C", path.join(root, "tools"), "subdir-all-qemu-xen-dir", "debug=y"], { env: { ...env, XQ_RECORD: path.join(base, "again.jsonl") }, encoding: "utf8" });
+    expect(again.status).toBe(0);
+    expect(existsSync(path.join(base, "again.jsonl"))).toBe(false);
+    expect(again.stderr).toMatch(/\[qemu-xen build\] up to date/);
+  });
+});
