@@ -1,0 +1,62 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { copyXenTree } from "../support/xen-tree.js";
+
+const CLI = path.resolve("dist/src/cli.js");
+let repos: UpstreamRepos;
+beforeAll(() => {
+  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
+  repos = makeUpstreamRepos(mkdtempSync(path.join(tmpdir(), "xqbuild-sig-up-")));
+});
+
+/** Processes whose command line mentions the marker (the fake compile jobs of one tree). */
+function survivors(marker: string): string[] {
+  const ps = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).stdout;
+  return ps.split("\n").filter((l) => l.includes(marker) && !l.includes("ps -eo"));
+}
+
+describe("signals", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("%s to xqbuild's pid alone stops every child within 5 s, exits %i, leaves no stamp, and a rerun resumes", async (sig, code) => {
+    const base = mkdtempSync(path.join(tmpdir(), `xqbuild-sig-${sig}-`));
+    const root = copyXenTree(path.join(base, "xen"), { hardlink: true });
+    writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${repos.qemuXen.url}\nSEABIOS_UPSTREAM_URL = ${repos.seabios.url}\n`);
+    // Long fake builds whose job logs name this tree, so leftover processes can be found.
+    const joblog = path.join(base, "jobs-marker.log");
+    const env = { ...gitEnv(), CI: "true", XQBUILD_CACHE_DIR: path.join(base, "cache"), XQ_FAKE_JOBS: "200", XQ_JOBLOG: joblog };
+    const child = spawn(process.execPath, [CLI, "all", "qemu-xen", "-j2", "-C", root], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`build never started:\n${stderr}`)), 30_000);
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes("[qemu-xen build] started")) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(survivors(joblog).length).toBeGreaterThan(0);
+    const sent = Date.now();
+    child.kill(sig);
+    const exit = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    expect(exit).toBe(code);
+    expect(Date.now() - sent).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(survivors(joblog)).toEqual([]);
+    const stamps = path.join(root, ".xqbuild", "stamps", "qemu-xen");
+    expect(existsSync(path.join(stamps, "configure.json"))).toBe(true);
+    expect(existsSync(path.join(stamps, "build.json"))).toBe(false);
+    const rerun = spawnSync(process.execPath, [CLI, "all", "qemu-xen", "-C", root], { env: { ...env, XQ_FAKE_JOBS: "1" }, encoding: "utf8" });
+    expect(rerun.status).toBe(0);
+    expect(rerun.stderr).toMatch(/\[qemu-xen configure\] up to date/);
+    expect(rerun.stderr).toMatch(/\[qemu-xen build\] done/);
+  }, 60_000);
+});
