@@ -97,6 +97,27 @@ export async function localWork(dir: string, opts: MirrorOptions): Promise<{ cha
   return { changes, commits };
 }
 
+/**
+ * A relative submodule URL resolved against the superproject's URL as git does it: the text is kept
+ * as written (no URL normalisation), a trailing slash dropped, and each `../` removes one component.
+ */
+export function resolveSubmoduleUrl(superUrl: string, sub: string): string {
+  if (!sub.startsWith("./") && !sub.startsWith("../")) return sub;
+  let base = superUrl.replace(/\/+$/, "");
+  let rest = sub;
+  for (;;) {
+    if (rest.startsWith("./")) rest = rest.slice(2);
+    else if (rest.startsWith("../")) {
+      rest = rest.slice(3);
+      const cut = Math.max(base.lastIndexOf("/"), base.includes("://") ? -1 : base.lastIndexOf(":"));
+      const floor = base.includes("://") ? base.indexOf("://") + 3 : 0;
+      base = cut >= floor ? base.slice(0, cut) : base;
+    } else break;
+  }
+  const sep = !base.includes("://") && /^[^/]+:[^/]*$/.test(base) && base.endsWith(":") ? "" : "/";
+  return `${base}${sep}${rest}`;
+}
+
 async function checkoutSubmodules(dir: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<void> {
   if (paths.length === 0 || !existsSync(path.join(dir, ".gitmodules"))) return;
   const git = gitAt(dir, opts);
@@ -116,7 +137,7 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
   }
   for (const [name, sm] of byName) {
     if (!sm.path || !sm.url || !paths.includes(sm.path)) continue;
-    const subUrl = sm.url.startsWith("./") || sm.url.startsWith("../") ? new URL(sm.url, url.endsWith("/") ? url : url + "/").toString() : sm.url;
+    const subUrl = resolveSubmoduleUrl(url, sm.url);
     const tree = await git.raw(["ls-tree", "HEAD", "--", sm.path]);
     const sha = /^160000 commit ([0-9a-f]{40})\t/.exec(tree)?.[1];
     if (!sha) continue;

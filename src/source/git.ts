@@ -88,7 +88,7 @@ export function isTransient(message: string): boolean {
   if (/not found|does not appear to be a git repository|couldn't find remote ref|unknown revision|Repository not found|HTTP 404|returned error: 404|not our ref|invalid refspec/i.test(message)) {
     return false;
   }
-  return /Connection refused|Connection reset|Connection timed out|timed out|early EOF|unexpected disconnect|the remote end hung up|RPC failed|returned error: 5\d\d|HTTP 5\d\d|Could not resolve host|Temporary failure in name resolution|transfer closed|fetch-pack: invalid index-pack output|index-pack failed|Operation timed out|block timeout/i.test(
+  return /Connection refused|Couldn't connect to server|Failed to connect to|Connection reset|Connection timed out|timed out|early EOF|unexpected disconnect|the remote end hung up|RPC failed|returned error: 5\d\d|HTTP 5\d\d|Could not resolve host|Temporary failure in name resolution|transfer closed|fetch-pack: invalid index-pack output|index-pack failed|Operation timed out|block timeout/i.test(
     message,
   );
 }

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
-import { gitAt, gitMessage, type GitOptions } from "./git.js";
+import { gitAt, gitMessage, isTransient, type GitOptions } from "./git.js";
 import { withLock } from "./lock.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
 
@@ -103,18 +103,29 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
       }
     };
 
+    // A commit fetched by id gets a ref of its own, so that no gc or maintenance in the cache drops it.
+    const keep = async (sha: string): Promise<ResolvedRevision> => {
+      await git.raw(["update-ref", `refs/xqbuild/commits/${sha}`, sha]);
+      return { mirrorDir: dir, commit: sha, kind: "commit" };
+    };
     if (FULL_SHA.test(revision)) {
       const sha = await has(dir, opts, revision);
-      if (sha) return { mirrorDir: dir, commit: sha, kind: "commit" };
+      if (sha) return keep(sha);
       if (opts.offline) throw offlineMissing(url, revision, "the commit is not in the cache");
       try {
         await fetch([revision], true);
-      } catch {
-        await unshallow();
+      } catch (e) {
+        if (isTransient(gitMessage(e))) throw unreachable(url, fetchUrl, e);
+        // The server would not give that commit by id: fetch its branches and tags instead.
+        try {
+          await unshallow();
+        } catch (e2) {
+          throw unreachable(url, fetchUrl, e2);
+        }
       }
       const got = await has(dir, opts, revision);
       if (!got) throw notFound(url, revision);
-      return { mirrorDir: dir, commit: got, kind: "commit" };
+      return keep(got);
     }
 
     const localTag = await has(dir, opts, `refs/tags/${revision}`);
@@ -181,7 +192,7 @@ function unreachable(url: string, fetchUrl: string, e: unknown): UserError {
   const where = fetchUrl === url ? url : `${url} (through the mirror ${fetchUrl})`;
   return new FailureError(
     `cannot fetch from ${where}:\n${msg}`,
-    /Could not resolve host|Connection refused|timed out|block timeout/i.test(msg)
+    /Could not resolve host|Connection refused|Couldn't connect to server|Failed to connect to|timed out|block timeout/i.test(msg)
       ? "The server could not be reached; check the network or proxy, use a mirror (the mirrors setting), or work from the cache with --offline."
       : "Check the URL (xqbuild config shows where it was set).",
   );
