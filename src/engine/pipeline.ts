@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -47,6 +48,28 @@ export async function sourceState(dir: string, env: Readonly<Record<string, stri
   return { commit: head.trim(), changes: { status, diff: createHash("sha256").update(diff).digest("hex") } };
 }
 
+const versionCache = new Map<string, Promise<Record<string, string>>>();
+
+/** The first line of `--version` of the tools every build uses, once per run. */
+export function toolVersions(env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  const cc = env.CC ?? "cc";
+  const key = `${env.PATH}\0${cc}\0${env.PYTHON ?? ""}`;
+  const known = versionCache.get(key);
+  if (known) return known;
+  const one = (argv: string[]): Promise<string> =>
+    new Promise((resolve) => {
+      execFile(argv[0] as string, argv.slice(1), { env, timeout: 10_000 }, (err, stdout) => resolve(err ? "missing" : (stdout.split("\n")[0] ?? "").trim()));
+    });
+  const p = Promise.all([
+    one([...cc.split(/\s+/), "--version"]),
+    one(["make", "--version"]),
+    one([env.PYTHON || "python3", "--version"]),
+    one(["ninja", "--version"]),
+  ]).then(([c, m, py, n]) => ({ cc: c ?? "", make: m ?? "", python: py ?? "", ninja: n ?? "" }));
+  versionCache.set(key, p);
+  return p;
+}
+
 function stepsOf(c: ComponentPlan, stage: StageName): PlannedStep[] {
   return c.stages.filter((s) => s.stage === stage);
 }
@@ -85,8 +108,9 @@ export interface StageInputs {
  * the commit, the build also on uncommitted edits (an edit rebuilds but does not reconfigure).
  */
 export async function stageInputs(c: ComponentPlan, stages: readonly BuildStage[], env: Readonly<Record<string, string>>): Promise<StageInputs[]> {
-  const source = await sourceState(c.sourceDir, env);
-  let previous: string = fingerprint({ commit: source.commit });
+  const [source, tools] = await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  // A new compiler, make, Python or ninja reconfigures (and so rebuilds) everything.
+  let previous: string = fingerprint({ commit: source.commit, tools });
   return stages.map((stage) => {
     const steps = stepsOf(c, stage);
     const fp = fingerprint({ stage, after: previous, steps, env: relevantEnv(env), ...(stage === "build" ? { changes: source.changes } : {}) });
