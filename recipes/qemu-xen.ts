@@ -53,9 +53,16 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   return args;
 }
 
+/**
+ * The glue's recipe reads the shell's $PKG_CONFIG_PATH, which is make's value whenever make exports
+ * it: set on make's command line (or xqbuild's config), or present in the environment to begin with
+ * (then as the makefiles may have changed it).
+ */
 function pkgConfigPath(ctx: RecipeContext): string {
   const own = ctx.root("tools/pkg-config");
-  const inherited = ctx.config.env.PKG_CONFIG_PATH;
+  const mv = ctx.config.vars.get("PKG_CONFIG_PATH");
+  const exported = mv !== undefined && (mv.origin.kind === "command line" || mv.origin.kind === "xqbuild config" || ctx.config.env.PKG_CONFIG_PATH !== undefined);
+  const inherited = exported ? mv.value : ctx.config.env.PKG_CONFIG_PATH;
   return inherited ? `${own}:${inherited}` : own;
 }
 

@@ -65,6 +65,7 @@ export const KNOWN_VARIABLES: readonly KnownVariable[] = [
   t("IOEMU_EXTRA_LDFLAGS", "qemu-xen-traditional's --extra-ldflags"),
   t("QEMU_ROOT", "qemu-xen-traditional's source directory when local"),
   t("DESTDIR", "staging directory for install"),
+  t("PKG_CONFIG_PATH", "appended to tools/pkg-config for QEMU's configure, as make exports it"),
   t("CC", "C compiler"),
   t("LD", "linker"),
   f("SEABIOSCC", "C compiler for SeaBIOS", true),

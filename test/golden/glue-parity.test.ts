@@ -29,13 +29,17 @@
 //   XEN_ROOT (normalised), CONFIG_BLKTAP1, BUILDING_QEMU_TRAD, QEMU_ROOT (unset vs set), the same for
 //   `make all`, and the checkout.
 //
-// Known differences that are NOT bugs (asserted as such in "known differences", at the end):
+// Known differences that are NOT bugs (asserted as such in one place: "known differences", at the end):
 //
-// | what | Xen's glue | xqbuild | why it is fine |
+// | difference | Xen's glue | xqbuild | why it is not a bug |
 // |---|---|---|---|
-// | XEN_ROOT exported to qemu-xen-traditional (and the `tools/../tools` spelling of paths such as configure's $0, tracetool's $0 and PKG_CONFIG_PATH) | `<root>/tools/..` (make's `$(CURDIR)/..`, unnormalised) | `<root>` | the same directory; compared after path normalisation |
-// | MAKEFLAGS | the top-level make's command-line variables (`make debug=y ...`) leak into configure's environment and into every component's make through MAKEFLAGS (`w -- debug=y`), so QEMU's, SeaBIOS's and qemu-xen-traditional's makefiles see them as command-line variables | passes only what the recipe names; no MAKEFLAGS | an accident of recursive make, not an interface; such variables are ignored by the leaked makes here and stripped from the glue's records before comparing |
-// | a branch name as *_REVISION (`stable-4.17`) | fails: 4.17's git-checkout.sh runs `git checkout -b dummy stable-4.17` in a fresh clone, where only `origin/stable-4.17` exists | plans and fetches the branch | xqbuild does what the user asked; the glue needs `origin/stable-4.17` |
+// | XEN_ROOT exported to qemu-xen-traditional; the spelling of configure's and tracetool's $0 and of PKG_CONFIG_PATH | `<root>/tools/..`, `<root>/tools/../tools/...` | `<root>`, `<root>/tools/...` | the same paths; compared normalised |
+// | top-level `make VAR=value` | reaches configure's environment and every component's make (MAKEFLAGS `w -- VAR=value`) | not passed on | a side effect of recursive make, not an interface; stripped from the glue's records |
+// | a branch name as *_REVISION (`stable-4.17`) | fails: `git checkout -b dummy stable-4.17` in a fresh clone | plans and fetches it | xqbuild does what was asked |
+//
+// PKG_CONFIG_PATH is NOT one of them: the glue's own recipe reads it (`$${PKG_CONFIG_PATH:+:...}`), so
+// the value make exports for it (from its command line, or from .config over the environment's) is an
+// input of the glue. The two "PKG_CONFIG_PATH ..." cases fail until xqbuild uses that value too.
 //
 // make's own level (MAKELEVEL) of the SeaBIOS and qemu-xen-traditional makes is not compared: the glue
 // runs them from a make, xqbuild directly. For qemu-xen, where the glue unsets MAKELEVEL on purpose, it
@@ -107,7 +111,7 @@ interface Case {
 
 let work: string;
 let repos: UpstreamRepos;
-const localCheckouts = new Map<string, string>();
+const localCheckouts = new Set<string>();
 
 /** A checkout of a fixture repository outside any Xen tree (for QEMU_UPSTREAM_LOC, CONFIG_QEMU), made once. */
 function localCheckout(which: "qemuXen" | "qemuTraditional", tag: string): string {
@@ -115,12 +119,15 @@ function localCheckout(which: "qemuXen" | "qemuTraditional", tag: string): strin
   if (!localCheckouts.has(dir)) {
     git(["clone", "-q", repos[which].path, dir]);
     git(["checkout", "-q", "--detach", tag], { cwd: dir });
-    localCheckouts.set(dir, dir);
+    localCheckouts.add(dir);
   }
   return dir;
 }
 const localQemu = (): string => localCheckout("qemuXen", "qemu-xen-4.17.3");
 const localTrad = (): string => localCheckout("qemuTraditional", "xen-4.17.3");
+
+const LEGACY = "legacy SEABIOS_UPSTREAM_TAG, QEMU_REMOTE, QEMU_TAG with CONFIG_QEMU_TRAD=y on the command line";
+const COMMAND_LINE = "values from the command line (over .config)";
 
 const CASES: readonly Case[] = [
   {
@@ -139,7 +146,7 @@ const CASES: readonly Case[] = [
     },
   },
   {
-    name: "legacy SEABIOS_UPSTREAM_TAG, QEMU_REMOTE, QEMU_TAG with CONFIG_QEMU_TRAD=y on the command line",
+    name: LEGACY,
     omitUrls: ["QEMU_TRADITIONAL_URL"],
     dynamicConfig: ({ repos: r }) => [`SEABIOS_UPSTREAM_TAG = rel-1.16.2`, `QEMU_REMOTE = ${r.qemuTraditional.url}`, `QEMU_TAG = origin/stable-4.17`],
     args: ["CONFIG_QEMU_TRAD=y"],
@@ -233,7 +240,7 @@ const CASES: readonly Case[] = [
     },
   },
   {
-    name: "values from the command line (over .config)",
+    name: COMMAND_LINE,
     config: ["debug = n", "CONFIG_9PFS = n"],
     args: ["debug=y", "CONFIG_9PFS=y"],
     glueSanity: (r) => {
@@ -680,7 +687,7 @@ describe("GIT_HTTP=y: resolved URL variables, xqbuild config --json vs. make", (
 
 describe("known differences (documented, not bugs)", () => {
   it("XEN_ROOT: the glue exports <root>/tools/.. to qemu-xen-traditional, xqbuild the normalised root", async () => {
-    const run = await runCase(CASES[2]?.name ?? "");
+    const run = await runCase(LEGACY);
     const setup = glueXenSetup(run);
     expect(setup.env["XEN_ROOT"]).toBe(`${run.root}/tools/..`);
     const step = oneStep(component(run, "qemu-xen-traditional"), "configure", "run", "xen-setup");
@@ -692,7 +699,7 @@ describe("known differences (documented, not bugs)", () => {
   }, 60_000);
 
   it("MAKEFLAGS: the glue leaks `make VAR=value` into configure's environment and every component's make; xqbuild does not", async () => {
-    const run = await runCase("values from the command line (over .config)");
+    const run = await runCase(COMMAND_LINE);
     const conf = glueConfigure(run);
     expect(conf.env["MAKEFLAGS"]).toBe("w -- CONFIG_9PFS=y debug=y");
     expect(makeRecords(run.glue.records, { dir: "qemu-xen-build" })[0]?.vars).toEqual({ CONFIG_9PFS: "y", debug: "y" });
