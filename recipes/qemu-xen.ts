@@ -74,6 +74,8 @@ export const qemuXen: Recipe = {
   distclean: ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/qemu-xen-build"],
   // What QEMU's configure (scripts/git-submodule.sh) would otherwise fetch over the network.
   submodules: ["meson", "ui/keycodemapdb", "tests/fp/berkeley-softfloat-3", "tests/fp/berkeley-testfloat-3", "dtc"],
+  // Newer QEMU keeps these in meson wraps (subprojects/*.wrap), which its configure downloads.
+  wraps: true,
   source(ctx) {
     if (ctx.facts.locIsDir["qemu-xen"]) return { kind: "local-source", dir: ctx.word("QEMU_UPSTREAM_LOC"), mkdir: ctx.root("tools/qemu-xen-dir") };
     return {

@@ -95,6 +95,8 @@ export interface Recipe {
   readonly distclean: readonly string[];
   /** Git submodules QEMU's configure would fetch itself; xqbuild fetches them up front. */
   readonly submodules?: readonly string[];
+  /** Fetch the tree's meson subprojects/*.wrap sources up front (newer QEMU). */
+  readonly wraps?: boolean;
   /** The first release whose glue no longer has it. */
   readonly removedIn?: { readonly major: number; readonly minor: number };
   /** Source location: a local directory used in place, or a git checkout. */

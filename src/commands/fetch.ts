@@ -124,6 +124,7 @@ async function fetchComponent(
       submodules: recipe.submodules ?? [],
       force: opts.update && ctx.args.force,
       patches,
+      wraps: recipe.wraps === true,
     },
     mirrorOpts,
   );

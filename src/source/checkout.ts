@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
+import { fetchWraps } from "./wraps.js";
 
 export interface CheckoutRequest {
   readonly url: string;
@@ -19,6 +20,8 @@ export interface CheckoutRequest {
   readonly force?: boolean;
   /** A patch queue applied as commits on top of the wanted commit. */
   readonly patches?: readonly Patch[];
+  /** Fetch meson subprojects/*.wrap sources up front. */
+  readonly wraps?: boolean;
 }
 
 export interface CheckoutResult {
@@ -85,6 +88,21 @@ export async function ensureLink(linkDir: string, remoteDir: string): Promise<vo
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   await symlink(target, linkDir);
+}
+
+/**
+ * A clone of the cache's mirror holding `commit`: a local clone (objects hard-linked, never an
+ * alternates link) brings every branch and tag; a commit the mirror keeps only under xqbuild's own
+ * refs (a pinned commit, a submodule's) is then fetched from the mirror, still without the network.
+ */
+export async function cloneFromMirror(mirrorDir: string, dest: string, commit: string, opts: MirrorOptions): Promise<void> {
+  await gitAt(path.dirname(dest), opts).raw(["clone", "--quiet", "--no-checkout", "--end-of-options", mirrorDir, dest]);
+  const git = gitAt(dest, opts);
+  const present = await git.raw(["cat-file", "-e", `${commit}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]);
 }
 
 /** What a move away from HEAD would lose: modified tracked files and commits no upstream ref has. */
@@ -168,13 +186,14 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   if (!existsSync(req.remoteDir)) {
     await mkdir(path.dirname(req.remoteDir), { recursive: true });
     try {
-      await gitAt(path.dirname(req.remoteDir), opts).raw(["clone", "--quiet", "--no-checkout", "--end-of-options", wanted.mirrorDir, tmp]);
+      await cloneFromMirror(wanted.mirrorDir, tmp, commit, opts);
       const git = gitAt(tmp, opts);
       await git.raw(["remote", "set-url", "origin", req.url]);
       await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);
       await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
       await checkoutSubmodules(tmp, req.url, req.submodules ?? [], opts);
       const head = await applyPatches(tmp, commit, patches, opts);
+      if (req.wraps) await fetchWraps(tmp, opts);
       await rename(tmp, req.remoteDir);
       await ensureLink(req.linkDir, req.remoteDir);
       return { commit, action: "cloned", head };
@@ -228,6 +247,7 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   await git.raw(["config", "--unset-all", "xqbuild.patchedKey"]).catch(() => undefined);
   await checkoutSubmodules(req.remoteDir, req.url, req.submodules ?? [], opts);
   const newHead = await applyPatches(req.remoteDir, commit, patches, opts);
+  if (req.wraps) await fetchWraps(req.remoteDir, opts);
   await ensureLink(req.linkDir, req.remoteDir);
   return { commit, action: "moved", head: newHead, ...(backupRef ? { backupRef } : {}) };
 }

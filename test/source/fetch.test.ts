@@ -183,3 +183,15 @@ describe("offline, --locked and debris", () => {
     expect(head(path.join(t.root, "tools", "firmware", "seabios-dir"))).toBe(t.repos.seabios.refs["rel-1.16.0"]);
   });
 });
+
+describe("a commit pinned by xqbuild.lock, into an empty cache", () => {
+  it("clones a tree at a commit the fresh mirror holds under no branch or tag", async () => {
+    const first = setup("pin1");
+    expect((await xq(first, ["fetch", "seabios", "SEABIOS_UPSTREAM_REVISION=rel-1.16.2"])).code).toBe(0);
+    const second = setup("pin2", first.repos);
+    writeFileSync(path.join(second.root, "xqbuild.lock"), readFileSync(path.join(first.root, "xqbuild.lock")));
+    const r = await xq(second, ["fetch", "seabios", "--locked", "SEABIOS_UPSTREAM_REVISION=rel-1.16.2"]);
+    expect(r.stderr).toBe(r.code === 0 ? r.stderr : "");
+    expect(head(path.join(second.root, "tools", "firmware", "seabios-dir"))).toBe(first.repos.seabios.refs["rel-1.16.2"]);
+  });
+});
