@@ -101,7 +101,9 @@ export const qemuXen: Recipe = {
     ];
   },
   build(ctx) {
-    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv: ["make", "all"], env: { MAKELEVEL: null } }];
+    // QEMU's Makefile runs ninja with the -jN it finds in MAKEFLAGS; ninja (before 1.13) does not
+    // share make's jobserver, so xqbuild reserves the slots that -jN stands for.
+    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv: ["make", "all"], env: { MAKELEVEL: null }, parallelism: "static" }];
   },
   install(ctx) {
     const argv = ["make", "install", ...(ctx.destdir ? [`DESTDIR=${ctx.destdir}`] : [])];

@@ -18,6 +18,11 @@ export type Step =
       readonly cwd: string;
       readonly argv: readonly string[];
       readonly env: EnvChanges;
+      /**
+       * "static": below this command runs a tool that takes -jN once instead of sharing the
+       * jobserver (QEMU's make hands -jN from MAKEFLAGS to ninja), so slots are reserved for it.
+       */
+      readonly parallelism?: "static";
     }
   | {
       /** scripts/git-checkout.sh: clone URL at REVISION into `remoteDir`, then symlink `linkDir` to it. */

@@ -61,9 +61,10 @@ export class JobServer {
     }
   }
 
-  /** The MAKEFLAGS a child gets, with the descriptors at 3 and 4 (see stdio()). */
-  makeflags(): string {
-    const j = this.jobs > 0 ? `-j${this.jobs} ` : "";
+  /** The MAKEFLAGS a child gets, with the descriptors at 3 and 4 (see stdio()); `jobs` overrides -j. */
+  makeflags(jobs?: number): string {
+    const n = jobs ?? this.jobs;
+    const j = n > 0 ? `-j${n} ` : "";
     if (this.authText?.startsWith("fifo:")) return `${j}--jobserver-auth=${this.authText}`;
     return `${j}--jobserver-auth=3,4`;
   }
@@ -85,6 +86,52 @@ export class JobServer {
       this.pump();
     });
     return this.releaser(token);
+  }
+
+  /**
+   * Takes up to `max` more slots for a tool that cannot share the pool while it runs (ninja before
+   * 1.13 runs -jN jobs of its own): the slots free now or within `waitMs`, held until it ends. The
+   * tool is then given -j(1 + taken), and the budget still holds.
+   */
+  async acquireExtra(max: number, waitMs: number): Promise<{ count: number; release: () => void }> {
+    const tokens: number[] = [];
+    const deadline = Date.now() + waitMs;
+    while (tokens.length < max) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      let waiter: ((t: number | undefined) => void) | undefined;
+      const got = await new Promise<number | undefined | "timeout">((resolve) => {
+        waiter = (t) => resolve(t);
+        this.queue.push(waiter);
+        this.pump();
+        timer = setTimeout(() => resolve("timeout"), left);
+      });
+      clearTimeout(timer);
+      if (got === "timeout") {
+        // Whatever arrives for this waiter later goes back to the pool.
+        const i = waiter ? this.queue.indexOf(waiter) : -1;
+        if (i >= 0) this.queue.splice(i, 1);
+        break;
+      }
+      if (got === undefined) {
+        // The implicit slot cannot be held apart from a process: hand it on.
+        const next = this.queue.shift();
+        if (next) next(undefined);
+        else this.implicitFree = true;
+        continue;
+      }
+      tokens.push(got);
+    }
+    let done = false;
+    return {
+      count: tokens.length,
+      release: () => {
+        if (done) return;
+        done = true;
+        if (!this.closed && tokens.length > 0) writeSync(this.writeFd, Buffer.from(tokens));
+      },
+    };
   }
 
   private releaser(token: number | undefined): () => void {

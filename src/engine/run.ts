@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { FailureError, InterruptedError } from "../errors.js";
 import type { EnvChanges } from "../recipe.js";
@@ -18,6 +19,8 @@ export interface RunOptions {
   readonly label: string;
   /** The job pool: the command takes a slot, and makes below it share the pool through MAKEFLAGS. */
   readonly jobserver?: JobServer;
+  /** Reserve slots for a tool below that takes a fixed -jN (see the "static" step parallelism). */
+  readonly staticJobs?: boolean;
 }
 
 const TAIL_LINES = 40;
@@ -55,7 +58,10 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
     }
   };
   const release = opts.jobserver ? await opts.jobserver.acquire() : undefined;
+  const budget = opts.jobserver?.jobs || availableParallelism();
+  const extra = opts.jobserver && opts.staticJobs ? await opts.jobserver.acquireExtra(budget - 1, 1500) : undefined;
   if (opts.signal?.aborted) {
+    extra?.release();
     release?.();
     log.end();
     throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
@@ -68,7 +74,7 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       delete childEnv.MFLAGS;
       const stdio: Array<"ignore" | "pipe" | number> = ["ignore", "pipe", "pipe"];
       if (opts.jobserver) {
-        childEnv.MAKEFLAGS = opts.jobserver.makeflags();
+        childEnv.MAKEFLAGS = opts.jobserver.makeflags(extra ? 1 + extra.count : undefined);
         stdio.push(...opts.jobserver.stdio());
       } else {
         delete childEnv.MAKEFLAGS;
@@ -118,6 +124,7 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       });
     });
   } finally {
+    extra?.release();
     release?.();
     await new Promise<void>((r) => log.end(r));
   }

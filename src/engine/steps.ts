@@ -29,6 +29,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.onLine ? { onLine: ctx.onLine } : {}),
         ...(ctx.jobserver ? { jobserver: ctx.jobserver } : {}),
+        ...(step.parallelism === "static" ? { staticJobs: true } : {}),
       });
       return;
     case "copy": {

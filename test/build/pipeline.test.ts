@@ -193,3 +193,20 @@ describe("one job budget", () => {
     expect(max).toBeLessThanOrEqual(2);
   }, 60_000);
 });
+
+describe("one job budget with a tool that ignores the jobserver", () => {
+  it.each([2, 3])("reserves slots for QEMU's ninja so that -j %i holds with SeaBIOS building alongside", async (n) => {
+    const t = setup(`ninja${n}`);
+    const joblog = path.join(path.dirname(t.root), "jobs.log");
+    const ninjalog = path.join(path.dirname(t.root), "ninja.log");
+    const r = await xq(t, ["all", "-j", String(n)], { XQ_FAKE_NINJA: "8", XQ_FAKE_JOBS: "6", XQ_JOBLOG: joblog, XQ_NINJA_LOG: ninjalog });
+    expect(r.code).toBe(0);
+    const { max, total } = maxConcurrent(joblog);
+    expect(total).toBe(14);
+    expect(max).toBeLessThanOrEqual(n);
+    // ninja was given -jK with K the slots it could have, at least 1 and at most n.
+    const k = Number(/-j(\d+)/.exec(readFileSync(ninjalog, "utf8"))?.[1]);
+    expect(k).toBeGreaterThanOrEqual(1);
+    expect(k).toBeLessThanOrEqual(n);
+  }, 60_000);
+});
