@@ -64,6 +64,19 @@ describe("the command line", () => {
   });
 });
 
+describe("colour", () => {
+  it("uses none with NO_COLOR, even on a terminal", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const cli = path.resolve("dist/src/cli.js");
+    spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
+    const withColor = spawnSync("script", ["-qfec", `node ${cli} frobnicate`, "/dev/null"], { env: { ...process.env, TERM: "xterm", NO_COLOR: undefined }, encoding: "utf8" });
+    expect(withColor.stdout).toContain("\u001b[1;31mxqbuild: error:");
+    const noColor = spawnSync("script", ["-qfec", `node ${cli} frobnicate`, "/dev/null"], { env: { ...process.env, TERM: "xterm", NO_COLOR: "1" }, encoding: "utf8" });
+    expect(noColor.stdout).toContain("xqbuild: error: unknown command");
+    expect(noColor.stdout).not.toContain("\u001b[");
+  });
+});
+
 describe("standalone mode", () => {
   it("uses the newest release's defaults, with built-in origins", async () => {
     const r = await run(["config", "--standalone", "--json"], tmp());
@@ -114,6 +127,17 @@ describe("standalone mode", () => {
     writeFileSync(path.join(d, "xqbuild.config.mjs"), `export default { variables: { SEABIOS_UPSTREAM_REVISION: "rel-1.16.3" } };`);
     const j = JSON.parse((await run(["config", "--standalone", "--json"], d)).stdout) as Record<string, Entry>;
     expect(j.SEABIOS_UPSTREAM_REVISION).toEqual({ value: "rel-1.16.3", origin: "xqbuild config xqbuild.config.mjs" });
+  });
+
+  it("loads xqbuild.config.ts and the xqbuild key of package.json", async () => {
+    const d = tmp();
+    writeFileSync(path.join(d, "xqbuild.config.ts"), `const revision: string = "stable-4.20";\nexport default { variables: { QEMU_UPSTREAM_REVISION: revision } };\n`);
+    const ts = JSON.parse((await run(["config", "--standalone", "--json"], d)).stdout) as Record<string, Entry>;
+    expect(ts.QEMU_UPSTREAM_REVISION).toEqual({ value: "stable-4.20", origin: "xqbuild config xqbuild.config.ts" });
+    const p = tmp();
+    writeFileSync(path.join(p, "package.json"), JSON.stringify({ name: "my-xen-ci", xqbuild: { variables: { debug: "y" } } }));
+    const pkg = JSON.parse((await run(["config", "--standalone", "--json"], p)).stdout) as Record<string, Entry>;
+    expect(pkg.debug).toEqual({ value: "y", origin: "xqbuild config package.json" });
   });
 
   it("names the file and key of a bad config file", async () => {
