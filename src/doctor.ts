@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { ComponentName } from "./components.js";
 import type { ResolvedConfig } from "./config/types.js";
 import type { Features } from "./config/settings.js";
+import { onPath } from "./which.js";
 
 /** One thing the host must have, with the packages that provide it. */
 export interface Check {
@@ -52,28 +53,6 @@ export function requirements(config: ResolvedConfig, components: readonly Compon
   if (components.includes("seabios")) add("seabios", prog("iasl", ["iasl"], ["acpica-tools"], ["acpica-tools"]));
   if (components.includes("qemu-xen-traditional")) add("qemu-xen-traditional", hdr("zlib.h", ["zlib1g-dev"], ["zlib-devel"]), hdr("ncurses.h", ["libncurses-dev"], ["ncurses-devel"]));
   return out;
-}
-
-function onPath(name: string, env: Readonly<Record<string, string>>): string | undefined {
-  if (name.includes("/")) {
-    try {
-      accessSync(name, constants.X_OK);
-      return name;
-    } catch {
-      return undefined;
-    }
-  }
-  for (const dir of (env.PATH ?? "").split(":")) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
 }
 
 /** Runs every check; nothing is installed or changed. */

@@ -2,25 +2,12 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import type { ResolvedConfig, SystemComponent } from "./config/types.js";
+import { onPath } from "./which.js";
 import { UserError } from "./errors.js";
-
-function which(name: string, env: Readonly<Record<string, string>>): string | undefined {
-  for (const dir of (env.PATH ?? "").split(":")) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
 
 /** An installed QEMU must exist and know Xen's machine (`-machine help` lists xenfv). */
 export function checkSystemQemu(sys: SystemComponent, env: Readonly<Record<string, string>>): string {
-  const bin = sys.path.includes("/") ? sys.path : which(sys.path, env);
+  const bin = sys.path.includes("/") ? sys.path : onPath(sys.path, env);
   if (!bin) throw new UserError(`${sys.from}: ${sys.path} is not on PATH.`, "Install QEMU with Xen support (Debian: qemu-system-x86) or give its full path.", 1);
   try {
     accessSync(bin, constants.X_OK);
