@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // Tool configuration files must default-export.
-    files: ["eslint.config.js", "vitest.config.ts"],
+    files: ["eslint.config.js", "vitest.config.ts", "vitest.e2e.config.ts"],
     rules: { "no-restricted-syntax": "off" }
   },
   {

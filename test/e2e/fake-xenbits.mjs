@@ -306,9 +306,13 @@ function buildQemu(baseDir, sources, mode, work) {
   );
   const patches = qemuPatches(qemuSource, mode);
   log(`applying ${mode === "series" ? `Debian's whole series (${patches.length} patches)` : patches.map((p) => path.basename(p)).join(", ")}`);
+  // The patches are made against QEMU's own .gitmodules (Debian's stable updates change URLs in it):
+  // put that back while they apply, and the fake's four relative entries after.
+  fs.copyFileSync(path.join(qemuSource, ".gitmodules"), path.join(work, ".gitmodules"));
   for (const p of patches) {
     run("patch", ["-p1", "-s", "--forward", "--no-backup-if-mismatch", "-i", p], { cwd: work, env: gitEnv() });
   }
+  fs.writeFileSync(path.join(work, ".gitmodules"), gitmodules);
   env = commitEnv(bare, work, index, 11);
   stageAll(env);
   // The empty directories left at the submodules' paths keep their gitlinks through `add -A`.
