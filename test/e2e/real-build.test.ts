@@ -72,7 +72,7 @@ let keep = process.env["XQBUILD_E2E_KEEP"] === "1";
 const timings: [string, number][] = [];
 /** How many of the STEPS tests below ran to their end. */
 let completed = 0;
-const STEPS = 6;
+const STEPS = 7;
 let sources: RealSourcesAll;
 let xenbits: FakeXenbits;
 let daemon: ChildProcess | undefined;
@@ -446,6 +446,73 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     expect({ changed: changed.slice(0, 20), gone: gone.slice(0, 20) }).toEqual({ changed: [], gone: [] });
     completed++;
   }, 10 * 60_000);
+
+  it("(g) Xen's own glue on the same code runs the same QEMU configure and SeaBIOS build, into the same layout", async (ctx) => {
+    needSteps(ctx, 5);
+    // A third tree where Xen 4.17's real make glue does the work: its clone, tracetool probe and
+    // real configure run; once its `$(MAKE) all` has started ninja (the five-minute build that
+    // xqbuild already did the same way), the glue's process group is stopped.
+    const tree3 = copyXenTree(path.join(work, "xen-glue"), { from: sources.xenTree });
+    writeDotConfig(tree3);
+    const logFile = path.join(work, "glue.log");
+    const build3 = path.join(tree3, "tools", "qemu-xen-build");
+    const started = Date.now();
+    const out = fs.openSync(logFile, "a");
+    const glueMake = spawn("make", ["-C", path.join(tree3, "tools"), "subdir-all-qemu-xen-dir"], { env: childEnv(), stdio: ["ignore", out, out], detached: true });
+    const exited = new Promise<number | null>((r) => glueMake.on("close", (c) => r(c)));
+    let reachedBuild = false;
+    for (;;) {
+      const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 1000))]);
+      if (done) break;
+      const ps = spawnSync("ps", ["-o", "args=", "-g", String(glueMake.pid)], { encoding: "utf8" }).stdout;
+      if (fs.existsSync(path.join(build3, "config.status")) && /(^|\/)ninja /m.test(ps)) {
+        reachedBuild = true;
+        process.kill(-(glueMake.pid as number), "SIGTERM");
+        await exited;
+        break;
+      }
+      if (Date.now() - started > 15 * 60_000) throw new Error("the glue neither configured nor failed within 15 minutes");
+    }
+    fs.closeSync(out);
+    expect(reachedBuild, `the glue stopped before its build started; see ${logFile}`).toBe(true);
+    time("the glue: clone + configure qemu-xen", (Date.now() - started) / 1000);
+    const fw = await runLogged("make", ["-C", path.join(tree3, "tools", "firmware"), "seabios-dir", "subdir-all-seabios-dir"], { logFile });
+    expect(fw.code, explain(fw)).toBe(0);
+    time("the glue: clone + build SeaBIOS", fw.seconds);
+
+    // QEMU's configure records its environment and command line in config.status.
+    const status = (tree: string): { env: string[]; argv: string[] } => {
+      const text = fs.readFileSync(path.join(tree, "tools", "qemu-xen-build", "config.status"), "utf8");
+      const norm = (v: string): string => v.split(tree).join("<ROOT>").replace(/<ROOT>\/tools\/\.\.\//g, "<ROOT>/").replace(/\s+/g, " ").trim();
+      const env = text.split("\n").filter((l) => /^[A-Z_]+=|^unset /.test(l)).map(norm);
+      const exec = text.split("\n").find((l) => l.startsWith("exec ")) ?? "";
+      const words = [...exec.slice(5).replace(/ "\$@"$/, "").matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => (m[1] ?? "").replace(/'\\''/g, "'"));
+      return { env, argv: words.map(norm) };
+    };
+    const glue = status(tree3);
+    const ours = status(tree1);
+    expect(glue.argv.length).toBeGreaterThan(20);
+    expect(ours.argv).toEqual(glue.argv);
+    expect(ours.env).toEqual(glue.env);
+    say(`configure, as both ran it: ${glue.argv.join(" ")}`);
+
+    // The same layout: -dir links to -dir-remote, the out-of-tree build directory, the same commits.
+    for (const link of ["tools/qemu-xen-dir", "tools/firmware/seabios-dir"]) {
+      expect(fs.readlinkSync(path.join(tree1, link))).toBe(fs.readlinkSync(path.join(tree3, link)));
+      const head = (t: string): string => spawnSync("git", ["rev-parse", "HEAD"], { cwd: path.join(t, link), encoding: "utf8", env: childEnv() }).stdout.trim();
+      expect(head(tree1)).toBe(head(tree3));
+    }
+    expect(fs.statSync(path.join(tree3, "tools", "qemu-xen-build")).isDirectory()).toBe(true);
+
+    // SeaBIOS: the same .config after olddefconfig, the same .version, the same version string.
+    const sb = (t: string, f: string): Buffer => fs.readFileSync(path.join(t, "tools", "firmware", "seabios-dir", f));
+    expect(sb(tree1, ".config").toString()).toBe(sb(tree3, ".config").toString());
+    expect(sb(tree1, ".version").toString()).toBe(sb(tree3, ".version").toString());
+    const version = (b: Buffer): string | undefined => /rel-1\.16\.[0-9][-.0-9a-z]*-Xen/.exec(b.toString("latin1"))?.[0];
+    expect(version(sb(tree1, "out/bios.bin"))).toBe(version(sb(tree3, "out/bios.bin")));
+    say(`bios.bin byte-identical to the glue's: ${sb(tree1, "out/bios.bin").equals(sb(tree3, "out/bios.bin"))}`);
+    completed++;
+  }, 20 * 60_000);
 
   it("(f) a second tree sharing the cache configures with the server stopped, and nothing tries to reach it", async (ctx) => {
     needSteps(ctx, 5);
