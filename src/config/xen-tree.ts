@@ -10,13 +10,27 @@ export function isXenTree(dir: string): boolean {
   return MARKERS.every((m) => existsSync(path.join(dir, m)));
 }
 
-/** Walks up from `start` to the first directory that is a Xen tree. */
+/** Where the glue puts fetched trees; a "Xen tree" found inside one is fetched code, not the user's tree. */
+const FETCHED_DIRS = ["tools/qemu-xen-dir", "tools/qemu-xen-build", "tools/qemu-xen-traditional-dir", "tools/firmware/seabios-dir", "tools/firmware/ovmf-dir", "stubdom"];
+
+/**
+ * Walks up from `start` to the Xen tree it is in. A directory that looks like a Xen tree but lies in
+ * the fetched-source directories of a Xen tree above it (someone running xqbuild inside
+ * tools/qemu-xen-dir) is passed over: its makefiles and config files are fetched code, never read.
+ */
 export function findXenRoot(start: string): string | undefined {
   let dir = path.resolve(start);
+  let found: string | undefined;
   for (;;) {
-    if (isXenTree(dir)) return dir;
+    if (isXenTree(dir)) {
+      if (found === undefined) found = dir;
+      else {
+        const rel = path.relative(dir, found);
+        if (FETCHED_DIRS.some((d) => rel === d || rel.startsWith(d))) found = dir;
+      }
+    }
     const up = path.dirname(dir);
-    if (up === dir) return undefined;
+    if (up === dir) return found;
     dir = up;
   }
 }

@@ -6,7 +6,7 @@ import { applyPatches, ensureLink, localWork, patchState, type CheckoutResult } 
 import { gitAt } from "./git.js";
 import type { MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
-import { extractTarball, obtainTarball } from "./tarball.js";
+import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
 
 export interface TarballRequest {
   readonly url: string;
@@ -58,7 +58,8 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   let head: string;
   let commit: string;
   try {
-    await extractTarball(file, tmp);
+    const max = Number(opts.env.XQBUILD_TARBALL_MAX_BYTES);
+    await extractTarball(file, tmp, Number.isFinite(max) && max > 0 ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
     const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...IDENTITY } });
     await git.raw(["init", "--quiet"]);
     await git.raw(["add", "--all", "--force", "."]);

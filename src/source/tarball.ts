@@ -110,6 +110,9 @@ export function entryProblem(entryPath: string, type: string, linkpath: string |
   if (entryPath.startsWith("/") || /^[A-Za-z]:/.test(entryPath)) return "has an absolute path";
   const parts = entryPath.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.includes("..")) return "goes up out of the target with ..";
+  // A .git inside the archive would be a repository (with its config, hooks, filters) of the
+  // archive's making in the tree xqbuild runs git in.
+  if (parts.some((p) => p.toLowerCase() === ".git")) return "is inside a .git directory";
   if (parts.length > limits.maxDepth) return `is nested ${parts.length} directories deep`;
   if (["CharacterDevice", "BlockDevice", "FIFO", "ContiguousFile"].includes(type)) return `is a ${type}`;
   if (type === "SymbolicLink" || type === "Link") {
@@ -153,7 +156,10 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
     if (e instanceof UserError) throw e;
     throw new UserError(`${file} is not a readable tar archive: ${(e as Error).message}.`, "Download it again, or check the *_SHA256 pin.", 1);
   }
-  if (refused) throw new UserError(`refusing to unpack ${file}: ${refused}.`, "Nothing was unpacked. Use an archive without such entries.", 1);
+  if (refused) {
+    const bomb = refused.includes("decompression bomb");
+    throw new UserError(`refusing to unpack ${file}: ${refused}.`, bomb ? "Nothing was unpacked. If the archive is genuine, raise XQBUILD_TARBALL_MAX_BYTES." : "Nothing was unpacked. Use an archive without such entries.", 1);
+  }
   if (count === 0) throw new UserError(`${file} is an empty or truncated archive.`, "Download it again.", 1);
   const strip = tops.size === 1 && [...tops][0]?.endsWith("/") ? 1 : 0;
   await mkdir(dest, { recursive: true });
