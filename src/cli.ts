@@ -57,6 +57,13 @@ function printError(o: Output, e: unknown): number {
     return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
+  const dubious = /detected dubious ownership in repository at '([^']*)'/.exec(err.message);
+  if (dubious) {
+    o.err(
+      `${paint(o, "1;31", "xqbuild: error:")} git refuses ${dubious[1]}: it belongs to another user ("dubious ownership").\nRun xqbuild as that user, chown the tree to yourself, or trust it with: git config --global --add safe.directory ${dubious[1]}`,
+    );
+    return 1;
+  }
   o.err(
     `xqbuild: internal error (a bug in xqbuild ${xqbuildVersion()}, node ${process.version}, ${process.platform}-${process.arch}); please report it with this output:\n${err.stack ?? err.message}`,
   );

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
 import { JobServer } from "../engine/jobserver.js";
@@ -12,14 +12,13 @@ import { RECIPES } from "../../recipes/index.js";
 import type { Reporter } from "../report/events.js";
 import { jsonReporter, plainReporter } from "../report/plain.js";
 import { localWork } from "../source/checkout.js";
-import { withLock } from "../source/lock.js";
 import { COMPONENT_NAMES } from "../components.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { missingReport } from "../doctor.js";
 import { checkSystemComponents } from "../system.js";
 import { loadConfig, type CommandContext } from "./context.js";
 import { hostChecks } from "./doctor.js";
-import { fetchSources, stateDir } from "./fetch.js";
+import { fetchSources, stateDir, withTreeLock } from "./fetch.js";
 
 export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   if (ctx.args.json) return jsonReporter(ctx.output);
@@ -65,7 +64,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
     const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
     const components = plan.components.filter((c) => c.enabled);
     reporter.emit({ type: "run-start", command, components: components.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
-    const { failures } = await withLock(path.join(stateDir(config), "lock"), `the tree ${config.xenRoot}`, { onWait: (m) => reporter.emit({ type: "message", level: "info", text: m }) }, () =>
+    const { failures } = await withTreeLock(ctx, config, (m) => reporter.emit({ type: "message", level: "info", text: m }), () =>
       runPipeline({
         config,
         components,
@@ -95,6 +94,7 @@ export async function cleanCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const plan = makePlan(config, gatherFacts(config));
   const stamps = new Stamps(path.join(stateDir(config), "stamps"));
+  await withTreeLock(ctx, config, (m) => ctx.output.err(m), async () => {
   for (const c of plan.components.filter((x) => x.enabled)) {
     await stamps.clear(c.name);
     if (!existsSync(c.buildDir)) continue;
@@ -104,6 +104,7 @@ export async function cleanCommand(ctx: CommandContext): Promise<number> {
     }
     if (!ctx.args.quiet) ctx.output.err(`${c.name}: cleaned`);
   }
+  });
   return 0;
 }
 
@@ -112,6 +113,7 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const names = config.selected.length > 0 ? config.selected : COMPONENT_NAMES;
   const env = config.env;
+  await withTreeLock(ctx, config, (m) => ctx.output.err(m), async () => {
   for (const name of names) {
     const recipe = RECIPES[name];
     const remote = path.join(config.xenRoot, recipe.dirs.remote);
@@ -130,7 +132,11 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
     for (const rel of RECIPES[name].distclean) await rm(path.join(config.xenRoot, rel), { recursive: true, force: true });
     if (!ctx.args.quiet) ctx.output.err(`${name}: removed ${RECIPES[name].distclean.join(", ")}`);
   }
+  // Everything of xqbuild's state but the lock held right now (it goes when released).
+  if (config.selected.length === 0) {
+    for (const entry of await readdir(stateDir(config))) if (entry !== "lock") await rm(path.join(stateDir(config), entry), { recursive: true, force: true });
+  } else for (const name of names) await rm(path.join(stateDir(config), "stamps", name), { recursive: true, force: true });
+  });
   if (config.selected.length === 0) await rm(stateDir(config), { recursive: true, force: true });
-  else for (const name of names) await rm(path.join(stateDir(config), "stamps", name), { recursive: true, force: true });
   return 0;
 }

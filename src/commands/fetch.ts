@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ComponentName } from "../components.js";
@@ -19,6 +19,48 @@ import { loadConfig, type CommandContext } from "./context.js";
 /** xqbuild's own state in a tree: locks, logs, stamps. */
 export function stateDir(config: ResolvedConfig): string {
   return path.join(config.xenRoot, ".xqbuild");
+}
+
+/**
+ * Runs fn holding the tree's lock: one xqbuild at a time changes a tree. A waiting run says so,
+ * gives up after --lock-timeout, and stops at once on Ctrl-C.
+ */
+export async function withTreeLock<T>(ctx: CommandContext, config: ResolvedConfig, onWait: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+  checkWritable(config.xenRoot);
+  await mkdir(stateDir(config), { recursive: true });
+  return withLock(
+    path.join(stateDir(config), "lock"),
+    `the tree ${config.xenRoot}`,
+    { ...(ctx.args.lockTimeoutMs !== undefined ? { timeoutMs: ctx.args.lockTimeoutMs } : {}), onWait, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+    async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        // An interrupted git or make reports its own death; the run was interrupted.
+        if (ctx.signal?.aborted) throw ctx.signal.reason;
+        throw e;
+      }
+    },
+  );
+}
+
+/** A tree xqbuild cannot write to is named before anything starts. */
+export function checkWritable(root: string): void {
+  try {
+    accessSync(root, constants.W_OK);
+    const probe = path.join(root, `.xqbuild-write-test-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    throw new UserError(`the tree ${root} is not writable (${code}); xqbuild keeps its sources, stamps and logs there.`, "Run xqbuild as the tree's owner, or make the tree writable (a read-only mount?).", 1);
+  }
+}
+
+/** How long a git transfer may go without any data before it is given up (XQBUILD_STALL_TIMEOUT seconds). */
+export function stallTimeout(env: Readonly<Record<string, string>>): number {
+  const v = Number(env.XQBUILD_STALL_TIMEOUT);
+  return Number.isFinite(v) && v > 0 ? v * 1000 : 120_000;
 }
 
 function isLocalPath(url: string): boolean {
@@ -45,10 +87,10 @@ export async function fetchSources(ctx: CommandContext, config: ResolvedConfig, 
     mirrors: config.settings.mirrors ?? {},
     log: say,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+    stallMs: stallTimeout(config.env),
     ...(ctx.args.lockTimeoutMs !== undefined ? { lockTimeoutMs: ctx.args.lockTimeoutMs } : {}),
   };
-  await mkdir(stateDir(config), { recursive: true });
-  await withLock(path.join(stateDir(config), "lock"), `the tree ${config.xenRoot}`, { ...(ctx.args.lockTimeoutMs !== undefined ? { timeoutMs: ctx.args.lockTimeoutMs } : {}), onWait: say }, async () => {
+  await withTreeLock(ctx, config, say, async () => {
     const lock = readLockFile(config.xenRoot);
     const next: Record<string, LockEntry> = { ...lock.components };
     for (const c of enabled) {
@@ -149,7 +191,10 @@ function report(name: string, config: ResolvedConfig, remoteDir: string, what: s
 async function postCheckout(config: ResolvedConfig, c: ComponentPlan, result: CheckoutResult): Promise<void> {
   const post = c.stages.filter((s) => s.stage === "fetch" && s.kind !== "git-checkout" && s.kind !== "tarball" && s.kind !== "local-source");
   const versionStep = post.find((s) => s.kind === "write");
-  const needPost = result.action !== "unchanged" || (versionStep?.kind === "write" && !existsSync(versionStep.path));
+  // .version is written last: a tree whose .version does not say what was asked for did not finish
+  // these steps (an interrupted run), whatever the checkout says.
+  const versionDone = versionStep?.kind !== "write" || (existsSync(versionStep.path) && readFileSync(versionStep.path, "utf8") === versionStep.content);
+  const needPost = result.action !== "unchanged" || !versionDone;
   if (!needPost) return;
   for (const step of post) {
     await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name });

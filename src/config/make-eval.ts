@@ -152,6 +152,9 @@ export async function evaluateMake(opts: MakeEvalOptions): Promise<MakeEvalResul
       res = await run(opts.make, args, opts.cwd, env);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
+      if (err.code === "E2BIG") {
+        throw new UserError(`the values given to make to read ${opts.what} are too long for the system (E2BIG): ${Object.entries(opts.commandLine).filter(([, v]) => v.length > 10_000).map(([k, v]) => `${k} (${v.length} characters)`).join(", ") || "the environment"}.`, "Shorten those values.");
+      }
       if (err.code === "ENOENT") {
         throw new UserError(
           `GNU make ("${opts.make}") was not found; xqbuild asks make to read ${opts.what}.`,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UsageError, UserError } from "../errors.js";
 import type { ComponentName } from "../components.js";
 import { toolsMkStandIn, standaloneMakefile } from "./builtin-mk.js";
 import { evaluateMake, type MakeDefinition, type MakeVar } from "./make-eval.js";
@@ -79,13 +79,13 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   let root: string;
   let version: XenVersion;
   if (opts.standalone) {
-    if (opts.xenRoot !== undefined) throw new UserError("--standalone and -C/--xen-root cannot be used together.", "Use one or the other.");
+    if (opts.xenRoot !== undefined) throw new UsageError("--standalone and -C/--xen-root cannot be used together.", "Use one or the other.");
     mode = "standalone";
     root = path.resolve(opts.cwd, "build");
     version = parseXenVersionOption(opts.xenVersion ?? DEFAULT_STANDALONE_VERSION);
   } else {
     if (opts.xenVersion !== undefined) {
-      throw new UserError("--xen-version is for standalone mode; in a Xen tree the release is read from xen/Makefile.", "Add --standalone, or drop --xen-version.");
+      throw new UsageError("--xen-version is for standalone mode; in a Xen tree the release is read from xen/Makefile.", "Add --standalone, or drop --xen-version.");
     }
     const found = opts.xenRoot !== undefined ? checkXenRoot(path.resolve(opts.cwd, opts.xenRoot), opts.xenRoot) : findXenRoot(opts.cwd);
     if (!found) {

@@ -2,6 +2,7 @@ import path from "node:path";
 import { cosmiconfig } from "cosmiconfig";
 import { UserError } from "../errors.js";
 import { COMPONENT_NAMES, type ComponentName } from "../components.js";
+import { urlProblem } from "./validate.js";
 
 /** Per-component settings of the xqbuild config file. */
 export interface ComponentSettings {
@@ -123,6 +124,11 @@ export function validateSettings(raw: unknown, file: string): Settings {
     if (!isObj(v)) fail(rel, key, "must be an object of strings");
     for (const [k, s] of Object.entries(v)) {
       if (typeof s !== "string") fail(rel, `${key}.${k}`, "must be a string");
+      if (key === "variables" && s.length > 65_536) fail(rel, `${key}.${k}`, `is ${s.length} characters long (at most 65536)`);
+      if (key === "mirrors") {
+        const p = urlProblem(k) ?? urlProblem(s);
+        if (p) fail(rel, `${key}.${k}`, `names a URL that ${p}`);
+      }
       if (key === "variables" && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(rel, `${key}.${k}`, "is not a make variable name");
     }
     out[key] = v;

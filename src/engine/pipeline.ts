@@ -144,6 +144,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.jobserver ? { jobserver: opts.jobserver } : {}),
           onLine: (line) => reporter.emit({ type: "output", component: c.name, stage, line }),
+          backlog: () => reporter.backlog?.(),
         });
       }
     } catch (e) {

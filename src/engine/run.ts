@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly jobserver?: JobServer;
   /** Reserve slots for a tool below that takes a fixed -jN (see the "static" step parallelism). */
   readonly staticJobs?: boolean;
+  /** A promise while the reader of onLine's output is behind (the terminal or CI log is slow). */
+  readonly backlog?: () => Promise<void> | undefined;
 }
 
 const TAIL_LINES = 40;
@@ -41,12 +43,22 @@ export function applyEnv(base: Readonly<Record<string, string>>, changes: EnvCha
 export async function runCommand(cwd: string, argv: readonly string[], env: EnvChanges, opts: RunOptions): Promise<void> {
   await mkdir(path.dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: "a" });
+  let logError: NodeJS.ErrnoException | undefined;
+  log.on("error", (e: NodeJS.ErrnoException) => {
+    logError = logError ?? e;
+  });
   const cmdline = argv.map(shellQuote).join(" ");
   log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
   const tail: string[] = [];
   let partial = "";
+  // Set once the child exists: pausing its output is how a slow log or terminal slows it down,
+  // instead of its output piling up in memory.
+  let pause: (() => void) | undefined;
+  let resume: (() => void) | undefined;
+  let paused = false;
   const take = (chunk: Buffer): void => {
-    log.write(chunk);
+    const waits: Array<Promise<unknown>> = [];
+    if (!log.write(chunk)) waits.push(new Promise<void>((r) => log.once("drain", () => r())));
     const text = partial + chunk.toString("utf8");
     const lines = text.split("\n");
     partial = lines.pop() ?? "";
@@ -55,6 +67,17 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       tail.push(l);
       if (tail.length > TAIL_LINES) tail.shift();
       opts.onLine?.(l);
+    }
+    const backlog = opts.backlog?.();
+    if (backlog) waits.push(backlog);
+    if (waits.length > 0 && !paused && pause && resume) {
+      paused = true;
+      pause();
+      const go = resume;
+      void Promise.all(waits).then(() => {
+        paused = false;
+        go();
+      });
     }
   };
   const release = opts.jobserver ? await opts.jobserver.acquire() : undefined;
@@ -79,7 +102,17 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       } else {
         delete childEnv.MAKEFLAGS;
       }
-      const child = spawn(cmd, args, { cwd, env: childEnv, stdio, detached: true });
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(cmd, args, { cwd, env: childEnv, stdio, detached: true });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return reject(
+          err.code === "E2BIG"
+            ? new FailureError(`${opts.label}: cannot run ${cmd}: the argument list or environment is too long (E2BIG, ${argv.reduce((n, a) => n + a.length, 0)} characters of arguments).`, "Shorten the extra arguments or flags in the configuration (CONFIG_QEMUU_EXTRA_ARGS, EXTRA_CFLAGS_*, extraConfigureArgs).")
+            : err,
+        );
+      }
       const kill = (): void => {
         if (child.pid !== undefined) {
           try {
@@ -99,12 +132,22 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       opts.signal?.addEventListener("abort", kill, { once: true });
       child.stdout?.on("data", take);
       child.stderr?.on("data", take);
+      pause = () => {
+        child.stdout?.pause();
+        child.stderr?.pause();
+      };
+      resume = () => {
+        child.stdout?.resume();
+        child.stderr?.resume();
+      };
       child.on("error", (e: NodeJS.ErrnoException) => {
         opts.signal?.removeEventListener("abort", kill);
         reject(
           e.code === "ENOENT"
             ? new FailureError(`${opts.label}: cannot run ${cmd}: not found (cwd ${cwd}).`, "Install it (xqbuild doctor lists what is needed).")
-            : e,
+            : e.code === "E2BIG"
+              ? new FailureError(`${opts.label}: cannot run ${cmd}: the argument list or environment is too long (E2BIG).`, "Shorten the extra arguments or flags in the configuration.")
+              : e,
         );
       });
       child.on("close", (code, signal) => {
@@ -114,8 +157,14 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
           const reason = opts.signal.reason;
           return reject(reason instanceof InterruptedError ? reason : new InterruptedError("SIGINT"));
         }
+        if (logError) {
+          return reject(new FailureError(`${opts.label}: cannot write its log ${opts.logFile}: ${logError.code ?? logError.message}.`, logError.code === "ENOSPC" ? "The disk is full: free some space and run again." : "Check the directory's permissions."));
+        }
         if (code === 0) return resolve();
-        const status = signal ? `was killed by ${signal}${signal === "SIGKILL" ? " (out of memory?)" : ""}` : `failed with exit code ${code}`;
+        const killedInside = tail.some((l) => /\] Killed\b|Error 137\b|internal compiler error: Killed|signal terminated program/.test(l));
+        const status = signal
+          ? `was killed by ${signal}${signal === "SIGKILL" ? " (out of memory?)" : ""}`
+          : `failed with exit code ${code}${killedInside ? ": a process below it was killed by SIGKILL (out of memory? try fewer -j)" : ""}`;
         reject(
           new FailureError(
             `${opts.label} ${status}.\n  command: ${cmdline}\n  in: ${cwd}\n${tail.length ? `  last ${tail.length} lines of output:\n${tail.map((l) => "    " + l).join("\n")}\n` : ""}  full log: ${opts.logFile}`,

@@ -13,6 +13,7 @@ export interface StepContext {
   readonly signal?: AbortSignal;
   readonly onLine?: (line: string) => void;
   readonly jobserver?: JobServer;
+  readonly backlog?: () => Promise<void> | undefined;
 }
 
 /**
@@ -30,6 +31,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
         ...(ctx.onLine ? { onLine: ctx.onLine } : {}),
         ...(ctx.jobserver ? { jobserver: ctx.jobserver } : {}),
         ...(step.parallelism === "static" ? { staticJobs: true } : {}),
+        ...(ctx.backlog ? { backlog: ctx.backlog } : {}),
       });
       return;
     case "copy": {

@@ -13,4 +13,6 @@ export interface Reporter {
   emit(e: XqEvent): void;
   /** Waits for any rendering to finish. */
   close(): Promise<void>;
+  /** A promise while what the reporter writes is backed up (a slow terminal or pipe). */
+  backlog?(): Promise<void> | undefined;
 }

@@ -6,26 +6,37 @@ export interface Output {
   readonly color: boolean;
   /** Whether a person is watching a terminal (stdout and stderr TTYs, not CI): live progress then. */
   readonly interactive: boolean;
+  /** A promise while more than a little is waiting to be written (a slow reader), else undefined. */
+  backlog(): Promise<void> | undefined;
 }
 
 let stdoutClosed = false;
+let stderrClosed = false;
 
 /** Output to the process's stdout and stderr. A closed stdout (`xqbuild ... | head`) ends output quietly. */
 export function processOutput(env: Readonly<Record<string, string | undefined>>): Output {
+  // A reader that went away (`xqbuild ... | head`) ends that output, never the build.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") stdoutClosed = true;
+    else throw e;
+  });
+  process.stderr.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") stderrClosed = true;
     else throw e;
   });
   const color = Boolean(process.stderr.isTTY) && env.NO_COLOR === undefined && env.TERM !== "dumb";
   // A terminal without a width (some pseudo-terminals) cannot hold a live task tree: plain lines then.
   const interactive = Boolean(process.stderr.isTTY && process.stdout.isTTY) && (process.stdout.columns ?? 0) >= 40 && !env.CI && env.TERM !== "dumb";
+  const stream = (s: NodeJS.WriteStream): Promise<void> | undefined =>
+    s.writableLength > 1 << 20 ? new Promise<void>((r) => s.once("drain", () => r())) : undefined;
   return {
     interactive,
+    backlog: () => (stderrClosed ? undefined : stream(process.stderr)) ?? (stdoutClosed ? undefined : stream(process.stdout)),
     out(text) {
       if (!stdoutClosed) process.stdout.write(text.endsWith("\n") ? text : text + "\n");
     },
     err(text) {
-      process.stderr.write(text.endsWith("\n") ? text : text + "\n");
+      if (!stderrClosed) process.stderr.write(text.endsWith("\n") ? text : text + "\n");
     },
     color,
   };
@@ -42,6 +53,7 @@ export function memoryOutput(): Output & { stdout: string[]; stderr: string[] } 
     err: (t) => void stderr.push(t),
     color: false,
     interactive: false,
+    backlog: () => undefined,
   };
 }
 

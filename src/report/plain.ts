@@ -44,6 +44,7 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
       }
     },
     close: async () => undefined,
+    backlog: () => o.backlog(),
   };
 }
 
@@ -54,5 +55,6 @@ export function jsonReporter(o: Output): Reporter {
       o.out(JSON.stringify({ time: new Date().toISOString(), ...e }));
     },
     close: async () => undefined,
+    backlog: () => o.backlog(),
   };
 }

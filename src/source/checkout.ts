@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
+import { urlProblem } from "../config/validate.js";
 import { fetchWraps } from "./wraps.js";
 
 export interface CheckoutRequest {
@@ -156,6 +157,10 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
   for (const [name, sm] of byName) {
     if (!sm.path || !sm.url || !paths.includes(sm.path)) continue;
     const subUrl = resolveSubmoduleUrl(url, sm.url);
+    const bad = urlProblem(subUrl);
+    if (bad) {
+      throw new UserError(`the submodule ${sm.path} of ${url} (its .gitmodules) names the URL ${JSON.stringify(subUrl)}, which ${bad}.`, "Nothing was run with it. That revision of the repository cannot be fetched safely; report it to its maintainers.", 1);
+    }
     const tree = await git.raw(["ls-tree", "HEAD", "--", sm.path]);
     const sha = /^160000 commit ([0-9a-f]{40})\t/.exec(tree)?.[1];
     if (!sha) continue;
@@ -209,7 +214,9 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   try {
     head = (await git.raw(["rev-parse", "--verify", "HEAD"])).trim();
   } catch (e) {
-    throw new UserError(`${req.remoteDir} exists but is not a usable git checkout: ${gitMessage(e).split("\n")[0]}`, "Move it away; xqbuild will clone it again.");
+    const msg = gitMessage(e);
+    if (/dubious ownership/.test(msg)) throw e;
+    throw new UserError(`${req.remoteDir} exists but is not a usable git checkout: ${msg.split("\n")[0]}`, existsSync(path.join(req.remoteDir, ".git")) ? "Repair it with git, or move it away (it may hold your work); xqbuild will clone it again." : "Move it away; xqbuild will clone it again.");
   }
   const state = patchKey ? await patchState(req.remoteDir, opts) : undefined;
   if ((!patchKey && head === commit) || (patchKey && state?.key === patchKey && state.head === head)) {

@@ -73,7 +73,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
   const fetchUrl = networkUrl(url, opts.mirrors);
   const policy = opts.retry ?? DEFAULT_RETRY;
   const log = opts.log ?? (() => undefined);
-  return withLock(`${dir}.lock`, `the mirror of ${url}`, { ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}), onWait: log }, async () => {
+  return withLock(`${dir}.lock`, `the mirror of ${url}`, { ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}), onWait: log, ...(opts.signal ? { signal: opts.signal } : {}) }, async () => {
     if (!existsSync(dir)) {
       if (opts.offline) throw offlineMissing(url, revision, "nothing of this repository is in the cache");
       await createMirror(dir, url, opts);
@@ -190,6 +190,8 @@ function notFound(url: string, revision: string): UserError {
 function unreachable(url: string, fetchUrl: string, e: unknown): UserError {
   const msg = gitMessage(e);
   const where = fetchUrl === url ? url : `${url} (through the mirror ${fetchUrl})`;
+  if (/No space left on device/i.test(msg)) return new FailureError(`cannot fetch from ${where}: the disk holding the cache is full:\n${msg}`, "Free some space, or point XQBUILD_CACHE_DIR elsewhere.");
+  if (/dubious ownership|Permission denied/i.test(msg)) return new FailureError(`cannot fetch from ${where}: the cache cannot be used by this user:\n${msg}`, "Use a cache of your own (XQBUILD_CACHE_DIR), or fix the cache directory's owner.");
   return new FailureError(
     `cannot fetch from ${where}:\n${msg}`,
     /Could not resolve host|Connection refused|Couldn't connect to server|Failed to connect to|timed out|block timeout/i.test(msg)

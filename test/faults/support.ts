@@ -1,0 +1,748 @@
+// Shared machinery of the fault suite (test/faults/*.test.ts): xqbuild compiled from the current
+// sources and run as a child process (so signals, kill -9, closed pipes and exit codes are real),
+// private Xen trees, loopback servers that misbehave on purpose, PATH wrappers that make configure,
+// make or a compile job slow, failing, killed or noisy, and the checks every case shares.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { git, gitEnv, type UpstreamRepos } from "../support/git.js";
+import { copyXenTree } from "../support/xen-tree.js";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const HOST = "127.0.0.1";
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// xqbuild, compiled from the sources as they are now
+
+function sourceHash(): string {
+  const h = createHash("sha256");
+  const walk = (rel: string): void => {
+    const abs = path.join(REPO_ROOT, rel);
+    for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else if (/\.(ts|json)$/.test(e.name)) h.update(r).update("\0").update(fs.readFileSync(path.join(REPO_ROOT, r))).update("\0");
+    }
+  };
+  walk("src");
+  walk("recipes");
+  for (const f of ["tsconfig.json", "package.json"]) h.update(fs.readFileSync(path.join(REPO_ROOT, f)));
+  return h.digest("hex").slice(0, 16);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+let builtCliPath: string | undefined;
+
+/**
+ * The path of cli.js compiled from the current src/ and recipes/ (not dist/, which may be stale or
+ * being rebuilt by another test): node_modules/.cache/xqbuild-faults/<hash of the sources>/. Test
+ * files running side by side build it once between them (a mkdir lock).
+ */
+export function builtCli(): string {
+  if (builtCliPath) return builtCliPath;
+  const cacheRoot = path.join(REPO_ROOT, "node_modules", ".cache", "xqbuild-faults");
+  const dir = path.join(cacheRoot, sourceHash());
+  const cli = path.join(dir, "src", "cli.js");
+  fs.mkdirSync(cacheRoot, { recursive: true });
+  const lock = `${dir}.lock`;
+  const started = Date.now();
+  while (!fs.existsSync(cli)) {
+    try {
+      fs.mkdirSync(lock);
+    } catch {
+      const owner = Number(fs.existsSync(path.join(lock, "pid")) ? fs.readFileSync(path.join(lock, "pid"), "utf8") : "0");
+      if ((owner > 0 && !pidAlive(owner)) || Date.now() - started > 180_000) fs.rmSync(lock, { recursive: true, force: true });
+      spawnSync("sleep", ["0.2"]);
+      continue;
+    }
+    try {
+      fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+      if (fs.existsSync(cli)) break;
+      const tmp = `${dir}.tmp-${process.pid}`;
+      fs.rmSync(tmp, { recursive: true, force: true });
+      const tsc = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", tmp], { cwd: REPO_ROOT, encoding: "utf8" });
+      if (tsc.status !== 0) throw new Error(`compiling xqbuild for the fault suite failed:\n${tsc.stdout}${tsc.stderr}`);
+      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
+      // Under node_modules no package.json above applies: say that these files are ES modules.
+      fs.writeFileSync(path.join(tmp, "package.json"), JSON.stringify({ name: pkg.name, version: pkg.version, type: "module", private: true }));
+      fs.renameSync(tmp, dir);
+      // Builds of earlier sources, unused for an hour, go.
+      for (const e of fs.readdirSync(cacheRoot)) {
+        const p = path.join(cacheRoot, e);
+        if (p !== dir && /^[0-9a-f]{16}$/.test(e) && Date.now() - fs.statSync(p).mtimeMs > 3_600_000) fs.rmSync(p, { recursive: true, force: true });
+      }
+    } finally {
+      fs.rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  builtCliPath = cli;
+  return cli;
+}
+
+// ---------------------------------------------------------------------------------------------
+// temporary directories, trees
+
+const bases: string[] = [];
+/** xqbuild processes started by this file and not yet ended. */
+const running = new Set<ChildProcess>();
+
+export function tempBase(name: string): string {
+  const b = fs.mkdtempSync(path.join(tmpdir(), `xqbuild-faults-${name}-`));
+  bases.push(b);
+  return b;
+}
+
+/**
+ * Ends whatever this file started and left running (an xqbuild a failed case did not wait for,
+ * configure or make orphaned by a kill -9), by process group, then removes every temporary
+ * directory of this file (hard-link copies: never the cached Xen tree).
+ */
+export function removeBases(): void {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) killGroup(child.pid, "SIGKILL");
+  for (const b of bases) killGroups(groupsOf(b));
+  for (const b of bases.splice(0)) {
+    spawnSync("chattr", ["-R", "-i", b], { stdio: "ignore" });
+    fs.rmSync(b, { recursive: true, force: true });
+  }
+}
+
+export interface Tree {
+  readonly name: string;
+  readonly base: string;
+  readonly root: string;
+  readonly cache: string;
+  env: Record<string, string | undefined>;
+}
+
+export interface TreeOptions {
+  /** Lines of .config. */
+  readonly config?: readonly string[];
+  /** A cache shared with another tree. */
+  readonly cache?: string;
+  readonly env?: Record<string, string | undefined>;
+  /** Where to make the tree (default: <base>/<name>). */
+  readonly at?: string;
+  /** Real copy instead of hard links (for trees on another file system). */
+  readonly copy?: boolean;
+}
+
+/** A private copy of the real Xen tree, its .config, and an environment with its own cache and HOME. */
+export function makeTree(base: string, name: string, opts: TreeOptions = {}): Tree {
+  const root = copyXenTree(opts.at ?? path.join(base, name), { hardlink: !opts.copy });
+  fs.writeFileSync(path.join(root, ".config"), [...(opts.config ?? []), ""].join("\n"));
+  const cache = opts.cache ?? path.join(base, `${name}-cache`);
+  const home = path.join(base, "home");
+  fs.mkdirSync(home, { recursive: true });
+  const env: Record<string, string | undefined> = { ...gitEnv(), HOME: home, XQBUILD_CACHE_DIR: cache, CI: "true", ...opts.env };
+  return { name, base, root, cache, env };
+}
+
+/** .config lines pointing the three components at the given URLs. */
+export function urlLines(urls: { qemu?: string; seabios?: string; traditional?: string }): string[] {
+  return [
+    ...(urls.qemu ? [`QEMU_UPSTREAM_URL = ${urls.qemu}`] : []),
+    ...(urls.seabios ? [`SEABIOS_UPSTREAM_URL = ${urls.seabios}`] : []),
+    ...(urls.traditional ? [`QEMU_TRADITIONAL_URL = ${urls.traditional}`] : []),
+  ];
+}
+
+export const qemuRemote = (t: Tree): string => path.join(t.root, "tools", "qemu-xen-dir-remote");
+export const seabiosRemote = (t: Tree): string => path.join(t.root, "tools", "firmware", "seabios-dir-remote");
+export const stampFile = (t: Tree, component: string, stage: string): string => path.join(t.root, ".xqbuild", "stamps", component, `${stage}.json`);
+export const head = (dir: string): string => git(["rev-parse", "HEAD"], { cwd: dir });
+
+/** What a failed or interrupted fetch must not leave: partial trees, links, temporary clones and mirrors, locks. */
+export function debris(t: Tree, opts: { trees?: boolean } = {}): string[] {
+  const found: string[] = [];
+  const rels = [
+    "tools/qemu-xen-dir-remote.xqbuild-tmp",
+    "tools/firmware/seabios-dir-remote.xqbuild-tmp",
+    "tools/qemu-xen-traditional-dir-remote.xqbuild-tmp",
+    ".xqbuild/lock",
+    ...(opts.trees === false ? [] : ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/firmware/seabios-dir", "tools/firmware/seabios-dir-remote"]),
+  ];
+  for (const rel of rels) {
+    let exists = false;
+    try {
+      fs.lstatSync(path.join(t.root, rel));
+      exists = true;
+    } catch {
+      // absent
+    }
+    if (exists) found.push(rel);
+  }
+  const gitCache = path.join(t.cache, "git");
+  if (fs.existsSync(gitCache)) {
+    for (const f of fs.readdirSync(gitCache)) if (/\.lock$|\.tmp-\d+$/.test(f)) found.push(path.join("cache/git", f));
+  }
+  return found;
+}
+
+/** The mirrors in the cache whose name starts with `name-`. */
+export function mirrors(cache: string, name: string): string[] {
+  const dir = path.join(cache, "git");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(`${name}-`) && f.endsWith(".git"))
+    .map((f) => path.join(dir, f));
+}
+
+/** `git fsck` of a repository passes (the cache is not corrupt). */
+export function expectFsckClean(dir: string): void {
+  const r = spawnSync("git", ["-c", "safe.directory=*", "fsck", "--no-progress", "--connectivity-only"], { cwd: dir, env: gitEnv(), encoding: "utf8" });
+  const problems = r.stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("notice:"));
+  expect(`${r.status} ${problems.join("\n")}`.trim(), dir).toBe("0");
+}
+
+// ---------------------------------------------------------------------------------------------
+// running xqbuild
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+  /** Killed by the harness after timeoutMs. */
+  readonly timedOut: boolean;
+}
+
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env: Record<string, string | undefined>;
+  /** Kill xqbuild's whole process group after this long (default 60 s). */
+  readonly timeoutMs?: number;
+  /** A command line prefix (e.g. /usr/bin/time -v, setpriv ...). */
+  readonly wrap?: readonly string[];
+}
+
+export interface Running {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stderr (or stdout) matches, rejects after timeoutMs or when xqbuild ends first. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  readonly done: Promise<RunResult>;
+}
+
+/**
+ * Starts `node cli.js ARGV` in a process group of its own (so the harness can end everything it
+ * started after a timeout, by that group's id).
+ */
+export function startCli(argv: readonly string[], opts: RunOptions): Running {
+  const cli = builtCli();
+  const cmd = [...(opts.wrap ?? []), process.execPath, cli, ...argv];
+  const started = Date.now();
+  const child = spawn(cmd[0] as string, cmd.slice(1), { cwd: opts.cwd ?? REPO_ROOT, env: opts.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  running.add(child);
+  child.on("close", () => running.delete(child));
+  let out = "";
+  let err = "";
+  const waiters = new Set<() => void>();
+  const poke = (): void => {
+    for (const w of [...waiters]) w();
+  };
+  child.stdout?.on("data", (d: Buffer) => {
+    if (out.length < 4_000_000) out += d.toString();
+    poke();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    if (err.length < 4_000_000) err += d.toString();
+    poke();
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid, "SIGKILL");
+  }, opts.timeoutMs ?? 60_000);
+  let ended = false;
+  const done = new Promise<RunResult>((resolve) => {
+    child.on("close", (code, signal) => {
+      ended = true;
+      clearTimeout(timer);
+      poke();
+      const result = { code, signal, stdout: out, stderr: err, ms: Date.now() - started, timedOut };
+      // XQ_FAULTS_LOG=FILE: every run's command line, exit and stderr, to read the messages.
+      if (process.env.XQ_FAULTS_LOG) fs.appendFileSync(process.env.XQ_FAULTS_LOG, `\n=== ${argv.join(" ")}\n--- exit ${code ?? signal} in ${result.ms} ms${timedOut ? " (timed out)" : ""}\n${err}`);
+      resolve(result);
+    });
+  });
+  return {
+    child,
+    pid: child.pid ?? -1,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor: (re, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (re.test(err) || re.test(out)) {
+            cleanup();
+            resolve();
+          } else if (ended) {
+            cleanup();
+            reject(new Error(`xqbuild ended before printing ${re}:\n${err}`));
+          }
+        };
+        const t = setTimeout(() => {
+          cleanup();
+          reject(new Error(`xqbuild did not print ${re} within ${timeoutMs} ms:\n${err}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(t);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+    done,
+  };
+}
+
+export function runCli(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return startCli(argv, opts).done;
+}
+
+/** Runs xqbuild on a tree (-C root). */
+export function xq(t: Tree, argv: readonly string[], env: Record<string, string | undefined> = {}, opts: Partial<RunOptions> = {}): Promise<RunResult> {
+  return runCli([...argv, "-C", t.root], { cwd: t.root, ...opts, env: { ...t.env, ...env } });
+}
+
+export function startXq(t: Tree, argv: readonly string[], env: Record<string, string | undefined> = {}, opts: Partial<RunOptions> = {}): Running {
+  return startCli([...argv, "-C", t.root], { cwd: t.root, ...opts, env: { ...t.env, ...env } });
+}
+
+export function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined || pid <= 0) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // gone
+  }
+}
+
+/** Fails with xqbuild's output when it did not exit 0. */
+export function expectOk(r: RunResult): void {
+  expect(r.code === 0 ? "" : `exit ${r.code ?? r.signal}${r.timedOut ? " (timed out)" : ""}:\n${r.stderr}`).toBe("");
+}
+
+const STACK_FRAME = /^\s+at (?:async )?(?:\S+ \()?(?:file:|node:|\/).*:\d+:\d+\)?$/m;
+
+/**
+ * The error xqbuild printed is one short paragraph: `xqbuild: error: ...` plus its hint, no blank
+ * line, no stack trace, no "internal error", at most maxLines lines. Returns the paragraph.
+ */
+export function expectCleanError(stderr: string, opts: { maxLines?: number; maxChars?: number } = {}): string {
+  expect(stderr, "an internal error").not.toMatch(/internal error/);
+  expect(stderr, "a stack trace").not.toMatch(STACK_FRAME);
+  const i = stderr.indexOf("xqbuild: error:");
+  expect(i, `no "xqbuild: error:" in:\n${stderr}`).toBeGreaterThanOrEqual(0);
+  const para = stderr.slice(i).replace(/\nxqbuild: failed in [\d.]+ s\s*$/, "").trimEnd();
+  const lines = para.split("\n");
+  expect(lines.filter((l) => l.trim() === ""), `a blank line in the error:\n${para}`).toEqual([]);
+  expect(lines.length, `more than ${opts.maxLines ?? 12} lines:\n${para}`).toBeLessThanOrEqual(opts.maxLines ?? 12);
+  expect(stderr.length, "the error's length").toBeLessThan(opts.maxChars ?? 4000);
+  return para;
+}
+
+export function expectNoStack(stderr: string): void {
+  expect(stderr).not.toMatch(/internal error/);
+  expect(stderr).not.toMatch(STACK_FRAME);
+}
+
+// ---------------------------------------------------------------------------------------------
+// processes left behind
+
+/** Processes (pid and command line) whose command line mentions the marker. */
+export function survivors(marker: string): Array<{ pid: number; args: string }> {
+  const ps = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).stdout;
+  return ps
+    .split("\n")
+    .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), args: m[2] as string }))
+    .filter((p) => p.args.includes(marker) && !p.args.startsWith("ps ") && p.pid !== process.pid);
+}
+
+/** Waits until no process mentions the marker; returns those still there after timeoutMs. */
+export async function waitGone(marker: string, timeoutMs: number): Promise<string[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const left = survivors(marker);
+    if (left.length === 0 || Date.now() > until) return left.map((p) => `${p.pid} ${p.args}`);
+    await sleep(100);
+  }
+}
+
+/** The process groups of the processes whose command line mentions the marker. */
+export function groupsOf(marker: string): Set<number> {
+  const ps = spawnSync("ps", ["-eo", "pid=,pgid=,args="], { encoding: "utf8" }).stdout;
+  const out = new Set<number>();
+  for (const l of ps.split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l);
+    if (m && (m[3] as string).includes(marker) && !(m[3] as string).startsWith("ps ") && Number(m[1]) !== process.pid) out.add(Number(m[2]));
+  }
+  // Never this test process's own group (servers it started share it).
+  out.delete(process.pid);
+  out.delete(ownGroup());
+  return out;
+}
+
+let ownPgid: number | undefined;
+function ownGroup(): number {
+  ownPgid ??= Number(spawnSync("ps", ["-o", "pgid=", "-p", String(process.pid)], { encoding: "utf8" }).stdout.trim());
+  return ownPgid;
+}
+
+/** Processes still alive in any of the given process groups. */
+export function aliveInGroups(groups: ReadonlySet<number>): string[] {
+  const ps = spawnSync("ps", ["-eo", "pid=,pgid=,stat=,args="], { encoding: "utf8" }).stdout;
+  return ps
+    .split("\n")
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && groups.has(Number(m[2])) && !(m[3] as string).startsWith("Z"))
+    .map((m) => `${m[1]} ${m[4]}`);
+}
+
+/** Waits until no process of the groups is alive; returns those still there after timeoutMs. */
+export async function waitGroupsGone(groups: ReadonlySet<number>, timeoutMs: number): Promise<string[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const left = aliveInGroups(groups);
+    if (left.length === 0 || Date.now() > end) return left;
+    await sleep(100);
+  }
+}
+
+/** Ends, by process group id, the groups left behind by a test (orphans of a killed xqbuild). */
+export function killGroups(groups: ReadonlySet<number>): void {
+  for (const g of groups) killGroup(g, "SIGKILL");
+}
+
+/** Ends, by pid, the processes left behind by a test (orphans of a killed xqbuild). */
+export function killSurvivors(marker: string): void {
+  for (const p of survivors(marker)) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// upstream repositories
+
+/**
+ * Adds to the fixture SeaBIOS repository a tag `rel-big` whose commit (on top of rel-1.16.2) holds
+ * `big.bin`, `mb` MiB of random bytes: a pack large enough to be cut or throttled mid-transfer.
+ */
+export function addBigTag(repos: UpstreamRepos, mb = 2): string {
+  const bare = repos.seabios.path;
+  const env = { ...gitEnv(), GIT_DIR: bare, GIT_INDEX_FILE: path.join(repos.baseDir, ".big-index"), GIT_AUTHOR_NAME: "F", GIT_AUTHOR_EMAIL: "f@x.invalid", GIT_COMMITTER_NAME: "F", GIT_COMMITTER_EMAIL: "f@x.invalid" };
+  const parent = repos.seabios.refs["rel-1.16.2"] as string;
+  const blobFile = path.join(repos.baseDir, ".big.bin");
+  fs.writeFileSync(blobFile, randomBytes(mb * 1024 * 1024));
+  git(["read-tree", parent], { env });
+  const blob = git(["hash-object", "-w", blobFile], { env });
+  git(["update-index", "--add", "--cacheinfo", `100644,${blob},big.bin`], { env });
+  const tree = git(["write-tree"], { env });
+  const commit = execFileSync("git", ["commit-tree", tree, "-p", parent, "-m", "big"], { env, encoding: "utf8" }).trim();
+  git(["tag", "rel-big", commit], { env });
+  fs.rmSync(blobFile);
+  fs.rmSync(env.GIT_INDEX_FILE, { force: true });
+  repos.seabios.refs["rel-big"] = commit;
+  return commit;
+}
+
+// ---------------------------------------------------------------------------------------------
+// misbehaving servers on loopback
+
+export interface StallServer {
+  readonly port: number;
+  url(name: string): string;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  stop(): Promise<void>;
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections, reads what it is sent, and never answers. */
+export async function startStallServer(): Promise<StallServer> {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const server = net.createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on("data", () => undefined);
+    s.on("error", () => undefined);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, HOST, r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: (name) => `git://${HOST}:${port}/${name}`,
+    get connections() {
+      return connections;
+    },
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export interface ProxyFaults {
+  /** Reset a connection once the server has sent it this many bytes... */
+  cutAfterBytes?: number | undefined;
+  /** ...for this many connections (default: all). */
+  cutConnections?: number | undefined;
+  /** Pass the server's bytes on at this rate. */
+  bytesPerSecond?: number | undefined;
+}
+
+export interface FaultProxy {
+  readonly port: number;
+  url(name: string): string;
+  readonly faults: ProxyFaults;
+  readonly connections: number;
+  readonly cuts: number;
+  /** Bytes passed from the server to clients so far. */
+  readonly serverBytes: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of a loopback server (git daemon): it can cut connections
+ * after N bytes of the server's answer (a dropped connection mid-pack) and throttle the answer.
+ */
+export async function startProxy(targetPort: number, faults: ProxyFaults = {}, listenPort = 0): Promise<FaultProxy> {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  let cuts = 0;
+  let serverBytes = 0;
+  const f: ProxyFaults = { ...faults };
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect({ host: HOST, port: targetPort });
+    sockets.add(client);
+    sockets.add(upstream);
+    let sent = 0;
+    let cutThis = false;
+    const queue: Buffer[] = [];
+    let pumping = false;
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end);
+    upstream.on("error", end);
+    client.on("close", () => {
+      sockets.delete(client);
+      upstream.destroy();
+    });
+    upstream.on("close", () => {
+      sockets.delete(upstream);
+      if (queue.length === 0) client.end();
+    });
+    client.on("data", (d: Buffer) => upstream.write(d));
+    const deliver = (chunk: Buffer): boolean => {
+      const limit = f.cutAfterBytes;
+      if (limit !== undefined && (f.cutConnections === undefined || cuts < f.cutConnections || cutThis) && sent + chunk.length > limit) {
+        if (!cutThis) cuts++;
+        cutThis = true;
+        const part = chunk.subarray(0, Math.max(0, limit - sent));
+        sent += part.length;
+        serverBytes += part.length;
+        client.write(part, () => {
+          client.resetAndDestroy();
+          upstream.destroy();
+        });
+        return false;
+      }
+      sent += chunk.length;
+      serverBytes += chunk.length;
+      client.write(chunk);
+      return true;
+    };
+    const pump = (): void => {
+      if (pumping) return;
+      pumping = true;
+      const step = (): void => {
+        const chunk = queue.shift();
+        if (!chunk || client.destroyed) {
+          pumping = false;
+          upstream.resume();
+          if (upstream.destroyed && !client.destroyed) client.end();
+          return;
+        }
+        const bps = f.bytesPerSecond;
+        if (!bps) {
+          if (deliver(chunk)) step();
+          else queue.length = 0;
+          return;
+        }
+        const slice = Math.max(1, Math.floor(bps / 20));
+        if (chunk.length > slice) queue.unshift(chunk.subarray(slice));
+        if (!deliver(chunk.subarray(0, slice))) {
+          queue.length = 0;
+          pumping = false;
+          return;
+        }
+        setTimeout(step, 50);
+      };
+      step();
+    };
+    upstream.on("data", (d: Buffer) => {
+      queue.push(d);
+      upstream.pause();
+      pump();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listenPort, HOST, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: (name) => `git://${HOST}:${port}/${name}`,
+    faults: f,
+    get connections() {
+      return connections;
+    },
+    get cuts() {
+      return cuts;
+    },
+    get serverBytes() {
+      return serverBytes;
+    },
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PATH wrappers: slow, failing, killed or noisy configure / make / compile jobs
+
+function which(cmd: string): string {
+  const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
+  const p = r.stdout.trim();
+  if (!p) throw new Error(`${cmd} is not on PATH`);
+  return p;
+}
+
+export interface Wrappers {
+  /** Put first on PATH. */
+  readonly dir: string;
+  /** PATH with the wrappers first. */
+  readonly path: string;
+  /** Turns a behaviour on (a flag file in dir) or off. */
+  set(flag: WrapperFlag, on: boolean, content?: string): void;
+  /** Whether the wrapped program has reached the point the flag names (a file it touched). */
+  reached(what: "configure" | "install" | "olddefconfig" | "job"): boolean;
+}
+
+/**
+ * - slow-configure: python3 running a `configure` sleeps 60 s first (the fixture's configure is Python);
+ * - slow-install / slow-olddefconfig: `make install` / `make ... olddefconfig` sleeps 60 s first;
+ * - kill-make: `make all` kills itself with SIGKILL (as the OOM killer would);
+ * - slow-job / fail-job / kill-job / flood-job: the fixture's fake compile jobs (XQ_FAKE_JOBS) run
+ *   `echo >> $XQ_JOBLOG; sleep 0.3; echo >> $XQ_JOBLOG`; the sleep wrapper then sleeps 60 s; prints
+ *   a compiler error and exits 1 (the recipe fails when XQ_JOBLOG cannot be written, since its last
+ *   command decides); kills the recipe's shell with SIGKILL; or writes the number of bytes in the
+ *   flag file to stdout as lines of build output.
+ */
+export type WrapperFlag = "slow-configure" | "slow-install" | "slow-olddefconfig" | "kill-make" | "slow-job" | "fail-job" | "kill-job" | "flood-job";
+
+export function makeWrappers(dir: string): Wrappers {
+  fs.mkdirSync(dir, { recursive: true });
+  const realPython = which("python3");
+  const realMake = which("make");
+  const realSleep = which("sleep");
+  const D = JSON.stringify(dir);
+  const write = (name: string, text: string): void => {
+    fs.writeFileSync(path.join(dir, name), text);
+    fs.chmodSync(path.join(dir, name), 0o755);
+  };
+  write(
+    "python3",
+    `#!/bin/sh
+case "$1" in
+  */configure) if [ -e ${D}/slow-configure ]; then : > ${D}/reached-configure; ${realSleep} 60; fi ;;
+esac
+exec ${realPython} "$@"
+`,
+  );
+  write(
+    "make",
+    `#!/bin/sh
+for a in "$@"; do
+  if [ "$a" = install ] && [ -e ${D}/slow-install ]; then : > ${D}/reached-install; ${realSleep} 60; fi
+  if [ "$a" = olddefconfig ] && [ -e ${D}/slow-olddefconfig ]; then : > ${D}/reached-olddefconfig; ${realSleep} 60; fi
+  if [ "$a" = all ] && [ -e ${D}/kill-make ]; then kill -9 $$; fi
+done
+exec ${realMake} "$@"
+`,
+  );
+  write(
+    "sleep",
+    `#!/bin/sh
+: > ${D}/reached-job
+# The recipe's shell (the "compiler" make started) dies by SIGKILL, as under the OOM killer.
+if [ -e ${D}/kill-job ]; then kill -9 $PPID; kill -9 $$; fi
+if [ -e ${D}/fail-job ]; then echo "cc1: fatal error: fake compiler failure requested by the fault suite" >&2; exit 1; fi
+if [ -e ${D}/flood-job ]; then yes "fault-suite build output: CC some/long/path/to/a/source/file.o -O2 -Wall -Wextra -DFOO=1" | head -c "$(cat ${D}/flood-job)"; exit 0; fi
+if [ -e ${D}/slow-job ]; then exec ${realSleep} 60; fi
+exec ${realSleep} "$@"
+`,
+  );
+  return {
+    dir,
+    path: `${dir}:${process.env.PATH ?? ""}`,
+    set(flag, on, content = "") {
+      const f = path.join(dir, flag);
+      if (on) fs.writeFileSync(f, content);
+      else fs.rmSync(f, { force: true });
+    },
+    reached: (what) => fs.existsSync(path.join(dir, `reached-${what}`)),
+  };
+}
+
+/** Polls until cond() holds. */
+export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** A free port on 127.0.0.1 (bound to port 0, then closed). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, HOST, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
