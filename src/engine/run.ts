@@ -44,8 +44,11 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
   await mkdir(path.dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: "a" });
   let logError: NodeJS.ErrnoException | undefined;
+  // A log that cannot be written (a full disk) stops the command: its output has nowhere to go.
+  let onLogError: (() => void) | undefined;
   log.on("error", (e: NodeJS.ErrnoException) => {
     logError = logError ?? e;
+    onLogError?.();
   });
   const cmdline = argv.map(shellQuote).join(" ");
   log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
@@ -58,7 +61,7 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
   let paused = false;
   const take = (chunk: Buffer): void => {
     const waits: Array<Promise<unknown>> = [];
-    if (!log.write(chunk)) waits.push(new Promise<void>((r) => log.once("drain", () => r())));
+    if (!logError && !log.write(chunk)) waits.push(new Promise<void>((r) => log.once("drain", () => r())));
     const text = partial + chunk.toString("utf8");
     const lines = text.split("\n");
     partial = lines.pop() ?? "";
@@ -130,6 +133,11 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
         }
       };
       opts.signal?.addEventListener("abort", kill, { once: true });
+      onLogError = () => {
+        paused = false;
+        resume?.();
+        kill();
+      };
       child.stdout?.on("data", take);
       child.stderr?.on("data", take);
       pause = () => {
