@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttpGit } from "../support/servers.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -72,7 +73,7 @@ let keep = process.env["XQBUILD_E2E_KEEP"] === "1";
 const timings: [string, number][] = [];
 /** How many of the STEPS tests below ran to their end. */
 let completed = 0;
-const STEPS = 7;
+const STEPS = 8;
 let sources: RealSourcesAll;
 let xenbits: FakeXenbits;
 let daemon: ChildProcess | undefined;
@@ -546,5 +547,41 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     }
     completed++;
   }, 15 * 60_000);
+  it("(h) the GIT_HTTP=y path: the same sources over smart HTTP into an empty cache, then configure", async (ctx) => {
+    needSteps(ctx, 4);
+    // git http-backend behind a small loopback HTTP server, serving the same fake xenbits.
+    const http = await startHttpGit(xenbits.dir);
+    try {
+      const tree4 = copyXenTree(path.join(work, "xen-http"), { from: sources.xenTree });
+      const lines = [
+        "# xqbuild end-to-end test: the fake xenbits over smart HTTP (Xen 4.17's GIT_HTTP=y path)",
+        "GIT_HTTP = y",
+        `QEMU_UPSTREAM_URL = ${http.url("qemu-xen.git")}`,
+        `SEABIOS_UPSTREAM_URL = ${http.url("seabios.git")}`,
+        `QEMU_UPSTREAM_REVISION = ${xenbits.qemu.tag}`,
+        "SEABIOS_UPSTREAM_REVISION = rel-1.16.0",
+      ];
+      fs.writeFileSync(path.join(tree4, ".config"), `${lines.join("\n")}\n`);
+      const r = await runLogged(process.execPath, [cli, "configure", "-C", tree4, "-j2"], {
+        logFile: path.join(work, "configure-http.log"),
+        env: childEnv({ XQBUILD_CACHE_DIR: path.join(work, "xqbuild-cache-http") }),
+      });
+      expect(r.code, explain(r)).toBe(0);
+      time("over smart HTTP: fetch into an empty cache + configure", r.seconds);
+      expect(r.output).toMatch(/^\[qemu-xen configure\] done in/m);
+      expect(http.requests).toBeGreaterThan(0);
+      const remote = path.join(tree4, "tools", "qemu-xen-dir-remote");
+      const origin = spawnSync("git", ["remote", "get-url", "origin"], { cwd: remote, encoding: "utf8", env: childEnv() }).stdout.trim();
+      expect(origin).toBe(http.url("qemu-xen.git"));
+      const subs = spawnSync("git", ["submodule", "status"], { cwd: remote, encoding: "utf8", env: childEnv() });
+      for (const sm of xenbits.qemu.submodules) expect(subs.stdout).toContain(` ${sm.commit} ${sm.path} `);
+      const head = (dir: string): string => spawnSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8", env: childEnv() }).stdout.trim();
+      expect(head(remote)).toBe(head(path.join(tree1, "tools", "qemu-xen-dir-remote")));
+      expect(head(path.join(tree4, "tools", "firmware", "seabios-dir-remote"))).toBe(head(path.join(tree1, "tools", "firmware", "seabios-dir-remote")));
+    } finally {
+      await http.stop();
+    }
+    completed++;
+  }, 20 * 60_000);
 });
 
