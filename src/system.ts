@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import path from "node:path";
 import type { ResolvedConfig, SystemComponent } from "./config/types.js";
 import { onPath } from "./which.js";
@@ -7,13 +7,11 @@ import { UserError } from "./errors.js";
 
 /** An installed QEMU must exist and know Xen's machine (`-machine help` lists xenfv). */
 export function checkSystemQemu(sys: SystemComponent, env: Readonly<Record<string, string>>): string {
-  const bin = sys.path.includes("/") ? sys.path : onPath(sys.path, env);
-  if (!bin) throw new UserError(`${sys.from}: ${sys.path} is not on PATH.`, "Install QEMU with Xen support (Debian: qemu-system-x86) or give its full path.", 1);
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new UserError(`${sys.from}: ${bin} does not exist or is not executable.`, "Give the path of an installed qemu-system-i386 (or -x86_64) built with Xen support.", 1);
+  const bin = onPath(sys.path, env);
+  if (!bin && sys.path.includes("/")) {
+    throw new UserError(`${sys.from}: ${sys.path} does not exist or is not executable.`, "Give the path of an installed qemu-system-i386 (or -x86_64) built with Xen support.", 1);
   }
+  if (!bin) throw new UserError(`${sys.from}: ${sys.path} is not on PATH.`, "Install QEMU with Xen support (Debian: qemu-system-x86) or give its full path.", 1);
   const r = spawnSync(bin, ["-machine", "help"], { env, encoding: "utf8", timeout: 30_000 });
   if (r.status !== 0 || !/^xenfv\b/m.test(r.stdout ?? "")) {
     throw new UserError(

@@ -36,6 +36,18 @@ export interface CheckoutResult {
 
 const PATCH_SUBJECT = "[xqbuild patch]";
 
+/** Author and committer of the commits xqbuild makes itself, fixed so the same input gives the same commit. */
+export function xqbuildIdentity(date: string): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: "xqbuild",
+    GIT_AUTHOR_EMAIL: "xqbuild@localhost",
+    GIT_COMMITTER_NAME: "xqbuild",
+    GIT_COMMITTER_EMAIL: "xqbuild@localhost",
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_DATE: date,
+  };
+}
+
 /**
  * Applies a patch queue as commits on top of HEAD, with a fixed author and the base commit's date so
  * the same queue on the same commit always gives the same commits. A patch that does not apply
@@ -45,7 +57,7 @@ export async function applyPatches(dir: string, base: string, patches: readonly 
   const git = gitAt(dir, opts);
   if (patches.length === 0) return base;
   const date = (await git.raw(["show", "-s", "--format=%cI", base])).trim();
-  const env = { ...opts.env, GIT_AUTHOR_NAME: "xqbuild", GIT_AUTHOR_EMAIL: "xqbuild@localhost", GIT_COMMITTER_NAME: "xqbuild", GIT_COMMITTER_EMAIL: "xqbuild@localhost", GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+  const env = { ...opts.env, ...xqbuildIdentity(date) };
   const committer = gitAt(dir, { ...opts, env });
   for (const p of patches) {
     try {

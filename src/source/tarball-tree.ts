@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { applyPatches, ensureLink, localWork, patchState, type CheckoutResult } from "./checkout.js";
+import { applyPatches, ensureLink, localWork, patchState, xqbuildIdentity, type CheckoutResult } from "./checkout.js";
 import { gitAt } from "./git.js";
 import type { MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
@@ -17,7 +17,6 @@ export interface TarballRequest {
   readonly force?: boolean;
 }
 
-const IDENTITY = { GIT_AUTHOR_NAME: "xqbuild", GIT_AUTHOR_EMAIL: "xqbuild@localhost", GIT_COMMITTER_NAME: "xqbuild", GIT_COMMITTER_EMAIL: "xqbuild@localhost", GIT_AUTHOR_DATE: "2000-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2000-01-01T00:00:00Z" };
 
 /**
  * A tarball source unpacked into the glue's layout and made a git tree of one commit (fixed author
@@ -60,7 +59,7 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   try {
     const max = Number(opts.env.XQBUILD_TARBALL_MAX_BYTES);
     await extractTarball(file, tmp, Number.isFinite(max) && max > 0 ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
-    const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...IDENTITY } });
+    const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...xqbuildIdentity("2000-01-01T00:00:00Z") } });
     await git.raw(["init", "--quiet"]);
     await git.raw(["add", "--all", "--force", "."]);
     await git.raw(["commit", "--quiet", "--no-verify", "-m", `xqbuild: unpacked ${path.basename(req.url)} (sha256 ${req.sha256})`]);
