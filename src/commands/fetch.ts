@@ -124,7 +124,8 @@ async function fetchComponent(
     say(`${c.name}: using ${src.dir} in place (${recipe.sourceVars.loc})`);
     return undefined;
   }
-  const patches = loadPatchQueue(config.settings.components?.[c.name]?.patches, `the patch queue of ${c.name}`);
+  const own = config.settings.components?.[c.name];
+  const patches = loadPatchQueue(own?.patches, `the patch queue of ${c.name}`, own?.patchTool);
   if (src.kind === "tarball") {
     if (ctx.args.locked && lock.components[c.name]?.revision !== `sha256:${src.sha256}`) {
       throw new UserError(`--locked: ${LOCK_FILE} does not pin ${c.name} to the tarball sha256 ${src.sha256}.`, "Run xqbuild fetch --update-lock to record it.");

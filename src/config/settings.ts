@@ -12,6 +12,8 @@ export interface ComponentSettings {
   readonly extraConfigureArgs?: readonly string[];
   /** A directory of patches (with an optional quilt `series`), or a list of patch files. */
   readonly patches?: string | readonly string[];
+  /** How the queue is applied: "patch" (GNU patch, as quilt) or "git" (git apply); default by the queue's kind. */
+  readonly patchTool?: "git" | "patch";
 }
 
 /** Switches for optional QEMU features; undefined means "as the glue does" (QEMU's own default). */
@@ -150,7 +152,7 @@ export function validateSettings(raw: unknown, file: string): Settings {
       }
       if (!isObj(c)) fail(rel, `components.${name}`, "must be an object");
       for (const k of Object.keys(c)) {
-        if (!["enabled", "extraConfigureArgs", "patches"].includes(k)) fail(rel, `components.${name}.${k}`, "is not a component setting (known: enabled, extraConfigureArgs, patches)");
+        if (!["enabled", "extraConfigureArgs", "patches", "patchTool"].includes(k)) fail(rel, `components.${name}.${k}`, "is not a component setting (known: enabled, extraConfigureArgs, patches, patchTool)");
       }
       if (c.enabled !== undefined && typeof c.enabled !== "boolean") fail(rel, `components.${name}.enabled`, "must be true or false");
       if (c.extraConfigureArgs !== undefined && (!Array.isArray(c.extraConfigureArgs) || !c.extraConfigureArgs.every((a) => typeof a === "string"))) {
@@ -163,10 +165,14 @@ export function validateSettings(raw: unknown, file: string): Settings {
           patches = (c.patches as string[]).map((p) => path.resolve(path.dirname(file), p));
         } else fail(rel, `components.${name}.patches`, "must be a directory or an array of patch files");
       }
+      if (c.patchTool !== undefined && c.patchTool !== "git" && c.patchTool !== "patch") {
+        fail(rel, `components.${name}.patchTool`, 'must be "patch" (GNU patch, as quilt applies a series) or "git" (git apply)');
+      }
       comps[name] = {
         ...(c.enabled !== undefined ? { enabled: c.enabled as boolean } : {}),
         ...(c.extraConfigureArgs !== undefined ? { extraConfigureArgs: c.extraConfigureArgs as string[] } : {}),
         ...(patches !== undefined ? { patches } : {}),
+        ...(c.patchTool !== undefined ? { patchTool: c.patchTool as "git" | "patch" } : {}),
       };
     }
     out.components = comps;

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { mkdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
@@ -61,10 +62,17 @@ export async function applyPatches(dir: string, base: string, patches: readonly 
   const committer = gitAt(dir, { ...opts, env });
   for (const p of patches) {
     try {
-      await git.raw(["apply", "--index", `-p${p.strip}`, "--whitespace=nowarn", "--", p.file]);
+      if (p.tool === "patch") await gnuPatch(dir, p, opts);
+      else await git.raw(["apply", "--index", `-p${p.strip}`, "--whitespace=nowarn", "--", p.file]);
     } catch (e) {
       await git.raw(["reset", "--quiet", "--hard", base]);
-      throw new UserError(`the patch ${p.name} (${p.file}) does not apply to ${base.slice(0, 12)}:\n${gitMessage(e)}`, "Refresh the patch for this revision, or drop it from the queue. The tree is back at the clean checkout.", 1);
+      if (e instanceof UserError && !(e instanceof PatchRejected)) throw e;
+      const how = p.tool === "patch" ? "GNU patch, as quilt applies a series" : "git apply";
+      throw new UserError(
+        `the patch ${p.name} (${p.file}) does not apply to ${base.slice(0, 12)} (with ${how}):\n${e instanceof PatchRejected ? e.message : gitMessage(e)}`,
+        "Refresh the patch for this revision, or drop it from the queue. The tree is back at the clean checkout.",
+        1,
+      );
     }
     await committer.raw(["commit", "--quiet", "--no-verify", "--allow-empty", "-m", `${PATCH_SUBJECT} ${p.name}`]);
   }
@@ -72,6 +80,63 @@ export async function applyPatches(dir: string, base: string, patches: readonly 
   await git.raw(["config", "xqbuild.patchedKey", `${base}:${patchQueueHash(patches)}`]);
   await git.raw(["config", "xqbuild.patchedHead", head]);
   return head;
+}
+
+/** GNU patch refused a patch; the message is its own account of the hunks that failed. */
+class PatchRejected extends Error {}
+
+/** Whether a patch file holds any change at all (a quilt series may list one with comments only). */
+function hasChanges(text: string): boolean {
+  return /^(--- |diff |Binary files |GIT binary patch)/m.test(text);
+}
+
+/**
+ * Applies one patch with GNU patch as quilt and dpkg-source do (no fuzz, forward only, no backup or
+ * reject files, files left empty removed), first as a dry run so that a patch that does not apply
+ * changes nothing, then stages exactly the files patch names.
+ */
+async function gnuPatch(dir: string, p: Patch, opts: MirrorOptions): Promise<void> {
+  if (!hasChanges(p.content.toString("latin1"))) return;
+  const args = [`-p${p.strip}`, "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch", "--reject-file=-", "--remove-empty-files", "--quoting-style=literal", "--input", p.file];
+  const run = async (extra: string[]): Promise<string> => {
+    const r = await runTool("patch", [...extra, ...args], dir, opts);
+    if (r.code !== 0) {
+      const lines = r.output.split("\n").filter((l) => l.trim() !== "" && !/^(checking|patching) file /.test(l));
+      throw new PatchRejected(lines.slice(0, 12).join("\n") || `patch exited with ${r.code}`);
+    }
+    return r.output;
+  };
+  await run(["--dry-run"]);
+  const output = await run([]);
+  const files = new Set<string>();
+  for (const line of output.split("\n")) {
+    const m = /^patching (?:file|symbolic link) (.+?)(?: \((?:renamed|copied) from (.+)\))?$/.exec(line);
+    if (!m) continue;
+    files.add(m[1] as string);
+    if (m[2]) files.add(m[2]);
+  }
+  const git = gitAt(dir, opts);
+  const list = [...files].map((f) => `:(literal)${f}`);
+  for (let i = 0; i < list.length; i += 200) await git.raw(["add", "-A", "--", ...list.slice(i, i + 200)]);
+}
+
+/** Runs a program other than git in dir, with the caller's environment and C messages. */
+function runTool(cmd: string, args: string[], cwd: string, opts: MirrorOptions): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+    env.LC_ALL = "C";
+    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], ...(opts.signal ? { signal: opts.signal } : {}) });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => chunks.push(b));
+    child.stderr.on("data", (b: Buffer) => chunks.push(b));
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") {
+        reject(new UserError(`${cmd} is not installed, and the patch queue is a quilt series, which xqbuild applies with GNU patch as quilt does.`, `Install GNU patch (Debian: apt-get install patch), or set patchTool: "git" for the component in the xqbuild config file to apply the queue with git apply.`));
+      } else reject(e);
+    });
+    child.on("close", (code) => resolve({ code: code ?? 1, output: Buffer.concat(chunks).toString("utf8") }));
+  });
 }
 
 export async function patchState(dir: string, opts: MirrorOptions): Promise<{ key: string; head: string } | undefined> {

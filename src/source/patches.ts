@@ -3,12 +3,21 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 
-/** One patch of a queue: its name (for messages and commit subjects), text and strip level. */
+/**
+ * How a queue's patches are applied: `git apply` (exact, for git format-patch queues), or GNU patch
+ * the way quilt and dpkg-source apply a quilt series (no fuzz; `Binary files differ` entries, which
+ * carry no data, are left alone instead of failing the patch).
+ */
+export type PatchTool = "git" | "patch";
+export const PATCH_TOOLS: readonly PatchTool[] = ["git", "patch"];
+
+/** One patch of a queue: its name (for messages and commit subjects), text, strip level and tool. */
 export interface Patch {
   readonly name: string;
   readonly file: string;
   readonly content: Buffer;
   readonly strip: number;
+  readonly tool: PatchTool;
 }
 
 /** A quilt series line: `name [-pN]`, `#` comments. */
@@ -31,13 +40,16 @@ function parseSeries(text: string, file: string): Array<{ name: string; strip: n
 
 /**
  * A component's patch queue: a directory with an optional quilt `series` file (else every *.patch
- * and *.diff in name order), or an explicit list of files.
+ * and *.diff in name order), or an explicit list of files. A quilt series is applied with GNU patch,
+ * as quilt does, anything else with `git apply`, unless `tool` says otherwise.
  */
-export function loadPatchQueue(spec: string | readonly string[] | undefined, what: string): Patch[] {
+export function loadPatchQueue(spec: string | readonly string[] | undefined, what: string, tool?: PatchTool): Patch[] {
   if (spec === undefined) return [];
+  const isSeries = typeof spec === "string" && existsSync(path.join(spec, "series"));
+  const using: PatchTool = tool ?? (isSeries ? "patch" : "git");
   const read = (file: string, name: string, strip: number): Patch => {
     try {
-      return { name, file, content: readFileSync(file), strip };
+      return { name, file, content: readFileSync(file), strip, tool: using };
     } catch {
       throw new UserError(`${what}: the patch ${file} cannot be read.`, "Check the patches setting of the xqbuild config file.");
     }
@@ -57,6 +69,6 @@ export function loadPatchQueue(spec: string | readonly string[] | undefined, wha
 /** The queue's identity: names, strip levels and contents, in order. */
 export function patchQueueHash(patches: readonly Patch[]): string {
   const h = createHash("sha256");
-  for (const p of patches) h.update(`${p.name}\0${p.strip}\0${p.content.length}\0`).update(p.content);
+  for (const p of patches) h.update(`${p.name}\0${p.strip}\0${p.tool}\0${p.content.length}\0`).update(p.content);
   return h.digest("hex");
 }
