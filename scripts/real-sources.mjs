@@ -34,7 +34,12 @@ const BUILD_DEPS = [
   "bzip2", "iasl",
   "uuid-dev", "libyajl-dev", "libnl-3-dev", "libnl-route-3-dev", "libncurses-dev", "python3-dev",
   "zlib1g-dev", "liblzma-dev", "libzstd-dev", "libbz2-dev", "liblzo2-dev", "acpica-tools",
-  "pkg-config"
+  "pkg-config",
+  // src/build/ccache.ts and its tests compile through the real ccache (PATH masquerading).
+  "ccache",
+  // test/cache/remote.test.ts serves the remote artifact cache with the real nginx (WebDAV PUT) on
+  // loopback; Debian's "nginx" has the dav module (nginx-light only adds the echo module to it).
+  "nginx"
 ];
 // Virtual packages: dpkg never reports them installed (iasl is provided by acpica-tools).
 const VIRTUAL_PACKAGES = new Set(["iasl"]);
@@ -674,6 +679,13 @@ function summary(cache, state) {
 function main() {
   const opts = parseArgs(process.argv.slice(2));
   const cache = cacheDir();
+  // The tests need these whether or not the sources are cached (ccache, nginx, the QEMU build's
+  // libraries): install what is missing up front, as root; otherwise say what to install.
+  const missing = missingBuildDeps();
+  if (missing.length > 0) {
+    if (isRoot()) aptInstall(missing);
+    else log(`warning: missing packages ${missing.join(" ")}; install them as root (apt-get install ${missing.join(" ")})`);
+  }
   let state = quickState(cache, opts);
   if (state) {
     log(`everything is cached in ${cache}`);
