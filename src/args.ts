@@ -16,6 +16,7 @@ export const COMMANDS = [
   "status",
   "doctor",
   "dist",
+  "cache",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -47,6 +48,8 @@ export interface Args {
   readonly systemQemu?: string;
   readonly systemSeabios?: string;
   readonly features: Partial<Record<FeatureName, boolean>>;
+  /** --no-cache: neither restore from nor store into the build artifact cache. */
+  readonly noCache: boolean;
 }
 
 export const USAGE = "usage: xqbuild [command] [component...] [VAR=value...] [options]";
@@ -81,6 +84,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "force", help: "allow an operation that would discard local work (update keeps a backup ref)", commands: ["update", "distclean"] },
   { long: "locked", help: "fail if a revision would resolve to another commit than xqbuild.lock records", commands: ["fetch", "update", "all"] },
   { long: "update-lock", help: "resolve the revisions again and rewrite xqbuild.lock", commands: ["fetch", "all"] },
+  { long: "no-cache", help: "build without the artifact cache (neither restore nor store)", commands: ["all", "configure", "build", "install"] },
   { long: "lock-timeout", value: "SECONDS", help: "give up waiting for another xqbuild's lock after this long" },
   { long: "help", short: "h", help: "show help" },
   { long: "version", short: "V", help: "show xqbuild's version" },
@@ -100,6 +104,7 @@ export const COMMAND_HELP: Record<Command, string> = {
   status: "show the state of each component's source and stages",
   doctor: "check the host for what the enabled components need",
   dist: "write reproducible source tarballs of the fetched trees",
+  cache: "show the build artifact cache; cache prune [SIZE] evicts the least recently used, cache clear empties it",
 };
 
 function parseJobs(v: string): number {
@@ -189,7 +194,7 @@ export function parseArgs(argv: readonly string[]): Args {
       if (!components.includes(a)) components.push(a);
       continue;
     }
-    if (command === "config") {
+    if (command === "config" || command === "cache") {
       words.push(a);
       continue;
     }
@@ -207,6 +212,11 @@ export function parseArgs(argv: readonly string[]): Args {
     }
   }
   if (components.length > 0 && cmd === "config") throw new UsageError("xqbuild config takes variable names, not components.");
+  if (cmd === "cache") {
+    const [sub, size, ...extra] = words;
+    if (sub !== undefined && !["list", "prune", "clear"].includes(sub)) throw new UsageError(`xqbuild cache ${JSON.stringify(sub)}: expected list, prune [SIZE] or clear.`);
+    if ((size !== undefined && sub !== "prune") || extra.length > 0) throw new UsageError(`xqbuild cache: unexpected ${JSON.stringify(size ?? extra[0])}.`, "Only cache prune takes a size (e.g. 2G).");
+  }
   const jobs = values.has("jobs") ? parseJobs(values.get("jobs") as string) : undefined;
   if (flags.has("locked") && flags.has("update-lock")) throw new UsageError("--locked and --update-lock cannot be used together.");
   let lockTimeoutMs: number | undefined;
@@ -233,6 +243,7 @@ export function parseArgs(argv: readonly string[]): Args {
     locked: flags.has("locked"),
     updateLock: flags.has("update-lock"),
     features,
+    noCache: flags.has("no-cache"),
     ...(opt("xen-root") !== undefined ? { xenRoot: opt("xen-root") as string } : {}),
     ...(jobs !== undefined ? { jobs } : {}),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),

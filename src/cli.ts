@@ -6,6 +6,7 @@ import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./commands/context.js";
 import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
 import { distCommand } from "./commands/dist.js";
+import { cacheCommand } from "./commands/cache.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
@@ -39,6 +40,8 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return statusCommand(ctx);
     case "dist":
       return distCommand(ctx);
+    case "cache":
+      return cacheCommand(ctx);
     default: {
       const never: never = ctx.args.command;
       throw new Error(`internal: unknown command ${String(never)}`);

@@ -3,7 +3,11 @@ import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
 import { JobServer } from "../engine/jobserver.js";
-import { runPipeline, type BuildStage } from "../engine/pipeline.js";
+import { runPipeline, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
+import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type CcacheSetting } from "../build/ccache.js";
+import type { ComponentPlan } from "../plan.js";
+import type { PlannedStep } from "../recipe.js";
+import { artifactCacheFor } from "./cache.js";
 import { Stamps } from "../engine/stamps.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
 import { gatherFacts } from "../facts.js";
@@ -64,6 +68,10 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
     const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
     const components = plan.components.filter((c) => c.enabled);
     reporter.emit({ type: "run-start", command, components: components.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
+    const artifacts = artifactOptions(ctx, config, components, reporter);
+    const ccache = ccacheFor(config);
+    if (ccache) reporter.emit({ type: "message", level: "info", text: `compiling through ccache ${ccache.version} (${ccache.masqueradeDir})` });
+    const before = ccache ? await readStats(ccache, config.env).catch(() => undefined) : undefined;
     const { failures } = await withTreeLock(ctx, config, (m) => reporter.emit({ type: "message", level: "info", text: m }), () =>
       runPipeline({
         config,
@@ -74,8 +82,15 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
         logDir: path.join(stateDir(config), "logs"),
         jobserver,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(artifacts ? { artifacts } : {}),
+        ...(ccache ? { runEnv: ccache.env } : {}),
       }),
     );
+    if (ccache && before) {
+      const after = await readStats(ccache, config.env).catch(() => undefined);
+      const delta = after ? statsDelta(before, after) : undefined;
+      if (delta && delta.hits + delta.misses + delta.uncacheable > 0) reporter.emit({ type: "message", level: "info", text: formatStats(delta) });
+    }
     if (failures.length > 0) {
       const text = failures.map((f) => f.message).join("\n\n");
       throw failures.length === 1 && failures[0] instanceof UserError ? failures[0] : new FailureError(text);
@@ -87,6 +102,37 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
     reporter.emit({ type: "run-end", ok, seconds: (Date.now() - started) / 1000 });
     await reporter.close();
   }
+}
+
+/**
+ * The artifact cache's part in a run: per component, the install steps planned into a staging
+ * directory of its own (the files it installs, and nothing else, become its artifact).
+ */
+function artifactOptions(ctx: CommandContext, config: ResolvedConfig, components: readonly ComponentPlan[], reporter: Reporter): ArtifactOptions | undefined {
+  const cache = artifactCacheFor(ctx, config, (component, text) => reporter.emit({ type: "message", level: "info", text: `${component}: ${text}` }));
+  if (!cache) return undefined;
+  const facts = gatherFacts(config);
+  const staging = new Map<string, { dir: string; install: PlannedStep[] }>();
+  for (const c of components) {
+    const dir = path.join(stateDir(config), "staging", c.name);
+    const planned = makePlan(config, facts, { destdir: dir }).components.find((x) => x.name === c.name);
+    if (planned) staging.set(c.name, { dir, install: planned.stages.filter((s) => s.stage === "install") });
+  }
+  return { cache, staging, destdir: ctx.args.destdir !== undefined ? path.resolve(ctx.args.destdir) : "/" };
+}
+
+/** ccache for the builds: XQBUILD_CCACHE, else the ccache setting, else "auto" (when installed). */
+function ccacheFor(config: ResolvedConfig): Ccache | undefined {
+  const fromEnv = config.env.XQBUILD_CCACHE;
+  let setting: CcacheSetting = config.settings.ccache ?? "auto";
+  if (fromEnv !== undefined && fromEnv !== "") setting = fromEnv === "0" || fromEnv === "no" ? false : fromEnv === "1" || fromEnv === "yes" ? true : fromEnv;
+  const dir = config.settings.ccacheDir;
+  const maxSize = config.settings.ccacheMaxSize;
+  return resolveCcache({ setting, ...(dir ? { dir } : {}), ...(maxSize ? { maxSize } : {}) }, config.env, {
+    treeRoot: config.xenRoot,
+    stateDir: stateDir(config),
+    settingName: fromEnv !== undefined && fromEnv !== "" ? "XQBUILD_CCACHE" : "ccache",
+  });
 }
 
 /** `clean`: the components' own make clean, and their configure/build stamps. */

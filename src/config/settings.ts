@@ -3,6 +3,8 @@ import { cosmiconfig } from "cosmiconfig";
 import { UserError } from "../errors.js";
 import { COMPONENT_NAMES, type ComponentName } from "../components.js";
 import { urlProblem } from "./validate.js";
+import { parseSize } from "../cache/artifacts.js";
+import { remoteUrlProblem } from "../cache/remote.js";
 
 /** Per-component settings of the xqbuild config file. */
 export interface ComponentSettings {
@@ -41,6 +43,24 @@ export interface Settings {
   readonly variables?: Readonly<Record<string, string>>;
   readonly features?: Features;
   readonly components?: Readonly<Partial<Record<ComponentName, ComponentSettings>>>;
+  /** The build artifact cache (on unless enabled: false or --no-cache). */
+  readonly artifactCache?: ArtifactCacheSettings;
+  /** Compile through ccache: "auto" (the default: when installed), true, false, or its path. */
+  readonly ccache?: boolean | "auto" | string;
+  /** CCACHE_DIR for the builds (default: ccache's own). */
+  readonly ccacheDir?: string;
+  /** CCACHE_MAXSIZE, e.g. "5G". */
+  readonly ccacheMaxSize?: string;
+}
+
+export interface ArtifactCacheSettings {
+  readonly enabled?: boolean;
+  /** Size limit of <cacheDir>/artifacts, e.g. "10G"; least recently used entries go first. */
+  readonly maxSize?: string;
+  /** A shared cache: http(s) base URL of cas/ and ac/ (nginx WebDAV, bazel-remote). */
+  readonly remote?: string;
+  /** Download only: never upload (for untrusted jobs). */
+  readonly remoteReadOnly?: boolean;
 }
 
 export interface LoadedSettings {
@@ -103,7 +123,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object
 export function validateSettings(raw: unknown, file: string): Settings {
   const rel = path.basename(file);
   if (!isObj(raw)) fail(rel, "(top level)", "must be an object");
-  const known = ["jobs", "cacheDir", "offline", "mirrors", "variables", "features", "components"];
+  const known = ["jobs", "cacheDir", "offline", "mirrors", "variables", "features", "components", "artifactCache", "ccache", "ccacheDir", "ccacheMaxSize"];
   for (const k of Object.keys(raw)) {
     if (!known.includes(k)) fail(rel, k, `is not a setting xqbuild knows (known: ${known.join(", ")})`);
   }
@@ -134,6 +154,30 @@ export function validateSettings(raw: unknown, file: string): Settings {
       if (key === "variables" && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(rel, `${key}.${k}`, "is not a make variable name");
     }
     out[key] = v;
+  }
+  if (raw.artifactCache !== undefined) {
+    const a = raw.artifactCache;
+    if (!isObj(a)) fail(rel, "artifactCache", "must be an object");
+    for (const k of Object.keys(a)) {
+      if (!["enabled", "maxSize", "remote", "remoteReadOnly"].includes(k)) fail(rel, `artifactCache.${k}`, "is not an artifact cache setting (known: enabled, maxSize, remote, remoteReadOnly)");
+    }
+    if (a.enabled !== undefined && typeof a.enabled !== "boolean") fail(rel, "artifactCache.enabled", "must be true or false");
+    if (a.remoteReadOnly !== undefined && typeof a.remoteReadOnly !== "boolean") fail(rel, "artifactCache.remoteReadOnly", "must be true or false");
+    if (a.maxSize !== undefined && (typeof a.maxSize !== "string" || parseSize(a.maxSize) === undefined)) fail(rel, "artifactCache.maxSize", 'must be a size such as "10G" or "500M"');
+    if (a.remote !== undefined) {
+      const p = typeof a.remote === "string" ? remoteUrlProblem(a.remote) : "is not a string";
+      if (p) fail(rel, "artifactCache.remote", `is not a usable cache URL: ${p}`);
+    }
+    out.artifactCache = a;
+  }
+  if (raw.ccache !== undefined) {
+    if (typeof raw.ccache !== "boolean" && (typeof raw.ccache !== "string" || raw.ccache === "")) fail(rel, "ccache", 'must be true, false, "auto" or the path of ccache');
+    out.ccache = raw.ccache;
+  }
+  for (const key of ["ccacheDir", "ccacheMaxSize"] as const) {
+    if (raw[key] === undefined) continue;
+    if (typeof raw[key] !== "string" || raw[key] === "") fail(rel, key, key === "ccacheDir" ? "must be a path" : 'must be a size such as "5G"');
+    out[key] = key === "ccacheDir" ? path.resolve(path.dirname(file), raw[key]) : raw[key];
   }
   if (raw.features !== undefined) {
     if (!isObj(raw.features)) fail(rel, "features", "must be an object");

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { InterruptedError, UserError } from "../errors.js";
@@ -9,10 +9,12 @@ import type { ComponentPlan } from "../plan.js";
 import type { PlannedStep, StageName } from "../recipe.js";
 import type { Reporter } from "../report/events.js";
 import { gitAt } from "../source/git.js";
-import { fingerprint } from "./fingerprint.js";
+import { fingerprint, stableJson } from "./fingerprint.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
 import { executeFileOrRunStep } from "./steps.js";
+import type { ArtifactCache } from "../cache/cache.js";
+import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
 
 /** Environment variables that change what configure or make produce; part of every fingerprint. */
 const RELEVANT_ENV = ["PATH", "CC", "CXX", "CPP", "LD", "AR", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PYTHON", "CROSS_COMPILE", "CCACHE_DIR", "SOURCE_DATE_EPOCH"];
@@ -30,6 +32,19 @@ export interface PipelineOptions {
   readonly signal?: AbortSignal;
   /** Run stages even when their stamps are up to date. */
   readonly force?: boolean;
+  /** Set for the commands run, not part of any fingerprint (ccache's PATH and CCACHE_* variables). */
+  readonly runEnv?: Readonly<Record<string, string>>;
+  /** The build artifact cache; undefined with --no-cache. */
+  readonly artifacts?: ArtifactOptions;
+}
+
+/** How the artifact cache takes part in a run. */
+export interface ArtifactOptions {
+  readonly cache: ArtifactCache;
+  /** Per component: the directory install stages into, and the install steps planned for it. */
+  readonly staging: ReadonlyMap<string, { readonly dir: string; readonly install: readonly PlannedStep[] }>;
+  /** Where the installed files finally go: --destdir, else "/" (as make install without DESTDIR). */
+  readonly destdir: string;
 }
 
 /**
@@ -109,6 +124,13 @@ export interface StageInputs {
  */
 export async function stageInputs(c: ComponentPlan, stages: readonly BuildStage[], env: Readonly<Record<string, string>>): Promise<StageInputs[]> {
   const [source, tools] = await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  return stageInputsOf(c, stages, env, source, tools);
+}
+
+type SourceState = Awaited<ReturnType<typeof sourceState>>;
+type Tools = Awaited<ReturnType<typeof toolVersions>>;
+
+function stageInputsOf(c: ComponentPlan, stages: readonly BuildStage[], env: Readonly<Record<string, string>>, source: SourceState, tools: Tools): StageInputs[] {
   // A new compiler, make, Python or ninja reconfigures (and so rebuilds) everything.
   let previous: string = fingerprint({ commit: source.commit, tools });
   return stages.map((stage) => {
@@ -119,11 +141,104 @@ export async function stageInputs(c: ComponentPlan, stages: readonly BuildStage[
   });
 }
 
+/** The Xen libraries QEMU links with, as pkg-config finds them for the configure step. */
+const XEN_LIBS = ["xencontrol", "xenstore", "xenforeignmemory", "xengnttab", "xenevtchn", "xendevicemodel", "xentoolcore"];
+
+function pkgConfigVersions(env: Readonly<Record<string, string>>): Promise<string> {
+  return new Promise((resolve) => {
+    execFile("pkg-config", ["--modversion", ...XEN_LIBS], { env, timeout: 10_000 }, (err, stdout) => resolve(err ? "missing" : stdout.trim()));
+  });
+}
+
+/**
+ * The key of a component's artifact: everything its installed files depend on, with the Xen tree's
+ * place and the staging directory written as <ROOT> and <DESTDIR>, so that another tree (or
+ * machine) with the same sources, arguments, tools and Xen libraries shares it. The commit and any
+ * uncommitted edit of the source, the tools' versions, every configure, build and install argument
+ * and the environment that matters (without PATH: the tools' versions stand for it), the contents
+ * of files copied in before the build (SeaBIOS's .config), and for QEMU the Xen libraries it links.
+ */
+export async function artifactKey(
+  c: ComponentPlan,
+  installSteps: readonly PlannedStep[],
+  staging: string,
+  xenRoot: string,
+  env: Readonly<Record<string, string>>,
+  known?: { source: SourceState; tools: Tools },
+): Promise<string> {
+  const [source, tools] = known ? [known.source, known.tools] : await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  const configure = stepsOf(c, "configure");
+  const steps = [...configure, ...stepsOf(c, "build"), ...installSteps];
+  const copied: Record<string, string> = {};
+  for (const s of configure) {
+    if (s.kind === "copy" && !s.from.startsWith(BUILTIN_PREFIX)) {
+      try {
+        copied[s.from] = createHash("sha256").update(readFileSync(s.from)).digest("hex");
+      } catch {
+        copied[s.from] = "missing";
+      }
+    }
+  }
+  let libs: unknown;
+  if (c.name !== "seabios") {
+    const cfg = configure.find((s) => s.kind === "run");
+    const pcEnv = { ...env };
+    if (cfg?.kind === "run") for (const [k, v] of Object.entries(cfg.env)) if (v !== null && v !== undefined) pcEnv[k] = v;
+    const pcDir = path.join(xenRoot, "tools", "pkg-config");
+    const pcFiles: Record<string, string> = {};
+    if (existsSync(pcDir)) for (const f of readdirSync(pcDir).sort()) pcFiles[f] = createHash("sha256").update(readFileSync(path.join(pcDir, f))).digest("hex");
+    libs = { versions: await pkgConfigVersions(pcEnv), pcFiles };
+  }
+  const rest = relevantEnv(env);
+  delete rest.PATH;
+  const text = stableJson({ steps, env: rest, copied, libs }).split(staging).join("<DESTDIR>").split(xenRoot).join("<ROOT>");
+  return fingerprint({ kind: "xqbuild artifact", format: 1, component: c.name, commit: source.commit, changes: source.changes, tools, text });
+}
+
+/** Only fetched sources have a fingerprint that another tree can share. */
+function cacheable(c: ComponentPlan): boolean {
+  return c.source.kind === "git-checkout" || c.source.kind === "tarball";
+}
+
 async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<void> {
   const { config, reporter, stamps } = opts;
   const env = config.env;
-  for (const { stage, steps, fingerprint: fp } of await stageInputs(c, opts.stages, env)) {
+  const art = opts.artifacts;
+  const staging = art?.staging.get(c.name);
+  let key: string | undefined;
+  const [source, tools] = await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  const inputs = stageInputsOf(c, opts.stages, env, source, tools);
+  const built = inputs.every((i) => i.stage === "install" || i.steps.length === 0 || stamps.upToDate(c.name, i.stage, i.fingerprint));
+  if (art && staging && cacheable(c) && !opts.force && (opts.stages.includes("install") || !built)) {
+    key = await artifactKey(c, staging.install, staging.dir, config.xenRoot, env, { source, tools });
+    const skip = (reason: string): void => {
+      for (const stage of opts.stages) if (stage !== "install") reporter.emit({ type: "stage-skip", component: c.name, stage, reason });
+    };
+    if (opts.stages.includes("install")) {
+      const entry = await art.cache.find(key, c.name);
+      if (entry) {
+        skip(`in the artifact cache (${key.slice(0, 12)})`);
+        reporter.emit({ type: "stage-start", component: c.name, stage: "install", step: "restore" });
+        const started = Date.now();
+        const r = await art.cache.store.restore(entry, art.destdir);
+        if (r.ok) {
+          reporter.emit({ type: "stage-done", component: c.name, stage: "install", seconds: (Date.now() - started) / 1000 });
+          return;
+        }
+        reporter.emit({ type: "message", level: "warn", text: `${c.name}: the cached artifact is damaged, building instead: ${r.why}` });
+      }
+    } else if (opts.stages.includes("build")) {
+      if (await art.cache.has(key)) {
+        skip(`in the artifact cache (${key.slice(0, 12)}); install restores it`);
+        return;
+      }
+    }
+  }
+  for (const { stage, steps: planned, fingerprint: fp } of inputs) {
+    const toStaging = stage === "install" && key !== undefined && staging !== undefined;
+    const steps = toStaging ? staging.install : planned;
     if (steps.length === 0) continue;
+    if (toStaging) await rm(staging.dir, { recursive: true, force: true });
     const always = stage === "install";
     if (!opts.force && !always && stamps.upToDate(c.name, stage, fp)) {
       reporter.emit({ type: "stage-skip", component: c.name, stage, reason: "up to date" });
@@ -138,7 +253,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         if (opts.signal?.aborted) throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
         if (step.kind === "run") await mkdir(step.cwd, { recursive: true });
         await executeFileOrRunStep(step, {
-          baseEnv: env,
+          baseEnv: opts.runEnv ? { ...env, ...opts.runEnv } : env,
           logDir: opts.logDir,
           component: c.name,
           ...(opts.signal ? { signal: opts.signal } : {}),
@@ -152,6 +267,13 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         reporter.emit({ type: "stage-fail", component: c.name, stage, message: e instanceof UserError ? e.message.split("\n")[0] ?? "" : String(e) });
       }
       throw e;
+    }
+    if (toStaging && art && key) {
+      // Installed into the staging directory: keep it as the artifact, then put it in place.
+      const entry = await art.cache.put(key, c.name, staging.dir);
+      const r = await art.cache.store.restore(entry, art.destdir);
+      if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", 1);
+      await rm(staging.dir, { recursive: true, force: true });
     }
     if (!always) await stamps.write(c.name, stage, fp, { stage, steps: steps.map((s) => s.step) });
     reporter.emit({ type: "stage-done", component: c.name, stage, seconds: (Date.now() - started) / 1000 });
