@@ -8,6 +8,7 @@ import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type Cc
 import type { ComponentPlan } from "../plan.js";
 import type { PlannedStep } from "../recipe.js";
 import { artifactCacheFor } from "./cache.js";
+import type { ArtifactCache } from "../cache/cache.js";
 import { Stamps } from "../engine/stamps.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
 import { gatherFacts } from "../facts.js";
@@ -63,13 +64,15 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
       const report = missingReport(hostChecks(config, makePlan(config, gatherFacts(config))));
       if (report) throw new FailureError(report, "Install those packages (xqbuild doctor shows every check), or set XQBUILD_NO_DOCTOR=1 to try anyway.");
     }
+    // Settings of the caches are checked before minutes go into fetching.
+    const cache = artifactCacheFor(ctx, config, (component, text) => reporter.emit({ type: "message", level: "info", text: `${component}: ${text}` }));
+    const ccache = ccacheFor(config);
     await fetchSources(ctx, config, { update: false });
     // Facts (the trace backend probe) are read after the sources are there, as the glue does.
     const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
     const components = plan.components.filter((c) => c.enabled);
     reporter.emit({ type: "run-start", command, components: components.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
-    const artifacts = artifactOptions(ctx, config, components, reporter);
-    const ccache = ccacheFor(config);
+    const artifacts = cache ? artifactOptions(ctx, config, components, cache) : undefined;
     if (ccache) reporter.emit({ type: "message", level: "info", text: `compiling through ccache ${ccache.version} (${ccache.masqueradeDir})` });
     const before = ccache ? await readStats(ccache, config.env).catch(() => undefined) : undefined;
     const { failures } = await withTreeLock(ctx, config, (m) => reporter.emit({ type: "message", level: "info", text: m }), () =>
@@ -108,9 +111,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
  * The artifact cache's part in a run: per component, the install steps planned into a staging
  * directory of its own (the files it installs, and nothing else, become its artifact).
  */
-function artifactOptions(ctx: CommandContext, config: ResolvedConfig, components: readonly ComponentPlan[], reporter: Reporter): ArtifactOptions | undefined {
-  const cache = artifactCacheFor(ctx, config, (component, text) => reporter.emit({ type: "message", level: "info", text: `${component}: ${text}` }));
-  if (!cache) return undefined;
+function artifactOptions(ctx: CommandContext, config: ResolvedConfig, components: readonly ComponentPlan[], cache: ArtifactCache): ArtifactOptions {
   const facts = gatherFacts(config);
   const staging = new Map<string, { dir: string; install: PlannedStep[] }>();
   for (const c of components) {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { cp, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { InterruptedError, UserError } from "../errors.js";
@@ -269,10 +269,26 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
       throw e;
     }
     if (toStaging && art && key) {
-      // Installed into the staging directory: keep it as the artifact, then put it in place.
-      const entry = await art.cache.put(key, c.name, staging.dir);
-      const r = await art.cache.store.restore(entry, art.destdir);
-      if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", 1);
+      // Installed into the staging directory: keep it as the artifact, then put it in place. A cache
+      // that cannot take it costs the cache, not the install.
+      let entry: Awaited<ReturnType<typeof art.cache.put>> | undefined;
+      try {
+        entry = await art.cache.put(key, c.name, staging.dir);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${err.code ?? err.message}` });
+      }
+      if (entry) {
+        const r = await art.cache.store.restore(entry, art.destdir);
+        if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", 1);
+      } else {
+        try {
+          await mkdir(art.destdir, { recursive: true });
+          await cp(staging.dir, art.destdir, { recursive: true, force: true, verbatimSymlinks: true, preserveTimestamps: true });
+        } catch (e) {
+          throw new UserError(`${c.name}: cannot copy the installed files into ${art.destdir}: ${(e as Error).message}.`, "Check that the destination is writable.", 1);
+        }
+      }
       await rm(staging.dir, { recursive: true, force: true });
     }
     if (!always) await stamps.write(c.name, stage, fp, { stage, steps: steps.map((s) => s.step) });

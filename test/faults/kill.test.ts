@@ -130,11 +130,16 @@ describe.concurrent("kill -9 of xqbuild, then the next run", () => {
     cleanups.push(() => killGroups(orphans));
     await kill9(run);
     killGroups(orphans);
+    // An install that did not finish is no artifact: nothing in the cache a fresh tree could restore.
+    const artifacts = (): string[] => (existsSync(path.join(t.cache, "artifacts")) ? readdirSync(path.join(t.cache, "artifacts")).filter((f) => /^[0-9a-f]{64}\.(tar|json)$/.test(f)) : []);
+    expect(artifacts()).toEqual([]);
     w.set("slow-install", false);
     const again = await xq(t, ["install", "qemu-xen", "--destdir", dest]);
     expectOk(again);
     expect(again.stderr).toMatch(/\[qemu-xen build\] up to date/);
     expect(existsSync(path.join(dest, "usr/local/lib/xen/bin/qemu-system-i386"))).toBe(true);
+    expect(artifacts()).toHaveLength(2);
+    expect(existsSync(path.join(t.root, ".xqbuild", "staging", "qemu-xen"))).toBe(false);
   });
 });
 
