@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { builtCli, expectCleanError, expectOk, makeTree, removeBases, startStallServer, tempBase, urlLines, xq, HOST } from "./support.js";
 
