@@ -8,10 +8,15 @@
 // Cache: $XQBUILD_E2E_CACHE, else $HOME/.cache/xqbuild-e2e (the same as scripts/real-sources.mjs).
 //
 //   <cache>/xenbits/qemu-xen.git              QEMU 7.2 (Debian's 7.2+dfsg orig tarball, no debian/)
-//     commit 1  the orig tarball as it is, with QEMU's four submodules turned into gitlinks and a
-//               .gitmodules that names only those four, by relative URL (../meson.git, ...), so the
-//               same repositories work over file://, git:// and http://
-//     commit 2  Debian's skip-meson-pc-bios.diff and ignore-roms-dependency-in-qtest.patch, the
+//     commit 1  the orig tarball as it is (QEMU 7.2.0 upstream, dfsg), with QEMU's four submodules
+//               turned into gitlinks and QEMU's own .gitmodules (gitlab.com URLs): tag v7.2.0, the
+//               unpatched source that e2e step (i) gives xqbuild with Debian's series as the queue
+//     commit 3  commit 1 + Debian's whole debian/patches/series applied in order with GNU patch (as
+//               dpkg-source does), on branch debian-series: the pre-patched tree step (i) compares to
+//     commit 2  (a root commit of its own) commit 1's files with a .gitmodules that names only the four submodules, by relative URL
+//               (../meson.git, ...), so the same repositories work over file://, git:// and http://
+//               without a mirrors setting, and Debian's skip-meson-pc-bios.diff and
+//               ignore-roms-dependency-in-qtest.patch, the
 //               fewest that make the dfsg tree configure (it has no pc-bios blobs: meson fails on the
 //               missing edk2-*.fd.bz2 without the first, then on the undefined `roms` in
 //               tests/qtest/meson.build without the second); with XQBUILD_E2E_QEMU_PATCHES=series,
@@ -47,7 +52,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Bump when the layout or the commits change: a cached xenbits of another version is rebuilt. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const REAL_SOURCES = path.join(REPO_ROOT, "scripts", "real-sources.mjs");
@@ -63,6 +68,9 @@ export const QEMU_SUBMODULES = [
 ];
 
 export const QEMU_TAG = "qemu-xen-4.17.3";
+/** The unpatched upstream source (commit 1) and the same with Debian's whole series (commit 3). */
+export const QEMU_UNPATCHED_TAG = "v7.2.0";
+export const QEMU_SERIES_BRANCH = "debian-series";
 export const QEMU_BRANCH = "stable-4.17";
 export const SEABIOS_TAGS = ["rel-1.16.0", "rel-1.16.2"];
 
@@ -292,7 +300,8 @@ function buildQemu(baseDir, sources, mode, work) {
   const index = path.join(baseDir, ".index-qemu-xen");
   initBare(bare);
   const gitmodules = subs.map((s) => `[submodule "${s.name}"]\n\tpath = ${s.path}\n\turl = ../${s.repo}.git\n`).join("");
-  fs.writeFileSync(path.join(work, ".gitmodules"), gitmodules);
+  // Commit 1 keeps QEMU's own .gitmodules, as upstream has it.
+  fs.copyFileSync(path.join(qemuSource, ".gitmodules"), path.join(work, ".gitmodules"));
   log("committing the QEMU tree (qemu-xen.git)");
   let env = commitEnv(bare, work, index, 10);
   stageAll(env);
@@ -302,8 +311,25 @@ function buildQemu(baseDir, sources, mode, work) {
     env,
     `QEMU ${version} from Debian's ${path.basename(qemuSource)} orig tarball\n\n` +
       `Without debian/. The submodules ${subs.map((s) => s.path).join(", ")} are gitlinks to their own\n` +
-      "repositories next to this one (relative URLs in .gitmodules); dtc is not in the dfsg tarball."
+      "repositories named after their gitlab.com ones; dtc is not in the dfsg tarball."
   );
+
+  // Commit 3: Debian's whole series on the unpatched source, applied by GNU patch alone.
+  const series = qemuPatches(qemuSource, "series");
+  log(`applying Debian's whole series (${series.length} patches) for ${QEMU_SERIES_BRANCH}`);
+  for (const p of series) {
+    run("patch", ["-p1", "-s", "--forward", "--no-backup-if-mismatch", "-i", p], { cwd: work, env: gitEnv() });
+  }
+  env = commitEnv(bare, work, index, 13);
+  stageAll(env);
+  for (const s of subs) {
+    const entry = git(["ls-files", "--stage", "--", s.path], { env });
+    if (!entry.startsWith(`160000 ${s.commit} `)) throw new Failure(`lost the gitlink ${s.path} (index: ${JSON.stringify(entry)})`);
+  }
+  const c3 = commit(env, `Debian's debian/patches/series (${series.length} patches, in order), applied with GNU patch\n\n${series.map((p) => path.basename(p)).join("\n")}`, c1);
+  // Back to commit 1's files for commit 2.
+  git(["read-tree", "-u", "--reset", c1], { env });
+
   const patches = qemuPatches(qemuSource, mode);
   log(`applying ${mode === "series" ? `Debian's whole series (${patches.length} patches)` : patches.map((p) => path.basename(p)).join(", ")}`);
   // The patches are made against QEMU's own .gitmodules (Debian's stable updates change URLs in it):
@@ -333,10 +359,13 @@ function buildQemu(baseDir, sources, mode, work) {
   git(["update-ref", "refs/heads/master", c2], { env: bareEnv });
   git(["update-ref", `refs/heads/${QEMU_BRANCH}`, c2], { env: bareEnv });
   tag(bare, QEMU_TAG, c2, `${QEMU_TAG} (fake: QEMU ${version} from Debian)`, 12);
+  tag(bare, QEMU_UNPATCHED_TAG, c1, `${QEMU_UNPATCHED_TAG} (fake: QEMU ${version} as released, without Debian's patches)`, 14);
+  git(["update-ref", `refs/heads/${QEMU_SERIES_BRANCH}`, c3], { env: bareEnv });
   rmrf(index);
   log("packing qemu-xen.git");
   finishRepo(bare);
-  return { bare, version, commits: { import: c1, patched: c2 }, patches: patches.map((p) => path.basename(p)), subs };
+  const seriesTree = git(["rev-parse", `${c3}^{tree}`], { env: bareEnv });
+  return { bare, version, commits: { import: c1, patched: c2, series: c3 }, seriesTree, series: series.map((p) => path.basename(p)), patches: patches.map((p) => path.basename(p)), subs };
 }
 
 function buildSeabios(baseDir, sources, work) {
@@ -509,6 +538,8 @@ export function ensureFakeXenbits(sources) {
         branch: QEMU_BRANCH,
         commit: qemu.commits.patched,
         importCommit: qemu.commits.import,
+        unpatched: { tag: QEMU_UNPATCHED_TAG, commit: qemu.commits.import },
+        series: { branch: QEMU_SERIES_BRANCH, commit: qemu.commits.series, tree: qemu.seriesTree, patches: qemu.series },
         submodules: qemu.subs.map((s) => ({ name: s.name, path: s.path, url: `../${s.repo}.git`, commit: s.commit }))
       },
       seabios: { version: seabios.version, source: sources.seabiosSource, tags: seabios.commits },

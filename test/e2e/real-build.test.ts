@@ -52,7 +52,15 @@ interface RealSourcesAll {
 
 interface FakeXenbits {
   dir: string;
-  qemu: { tag: string; branch: string; commit: string; patches: string[]; submodules: { path: string; commit: string }[] };
+  qemu: {
+    tag: string;
+    branch: string;
+    commit: string;
+    patches: string[];
+    submodules: { path: string; commit: string }[];
+    unpatched: { tag: string; commit: string };
+    series: { branch: string; commit: string; tree: string; patches: string[] };
+  };
   seabios: { tags: Record<string, string> };
 }
 
@@ -73,7 +81,7 @@ let keep = process.env["XQBUILD_E2E_KEEP"] === "1";
 const timings: [string, number][] = [];
 /** How many of the STEPS tests below ran to their end. */
 let completed = 0;
-const STEPS = 8;
+const STEPS = 9;
 let sources: RealSourcesAll;
 let xenbits: FakeXenbits;
 let daemon: ChildProcess | undefined;
@@ -263,6 +271,16 @@ function writeDotConfig(tree: string): void {
   fs.writeFileSync(path.join(tree, ".config"), `${lines.join("\n")}\n`);
 }
 
+/** QEMU's configure records its environment and command line in config.status; with the tree's path as <ROOT>. */
+function configStatus(tree: string): { env: string[]; argv: string[] } {
+  const text = fs.readFileSync(path.join(tree, "tools", "qemu-xen-build", "config.status"), "utf8");
+  const norm = (v: string): string => v.split(tree).join("<ROOT>").replace(/<ROOT>\/tools\/\.\.\//g, "<ROOT>/").replace(/\s+/g, " ").trim();
+  const env = text.split("\n").filter((l) => /^[A-Z_]+=|^unset /.test(l)).map(norm);
+  const exec = text.split("\n").find((l) => l.startsWith("exec ")) ?? "";
+  const words = [...exec.slice(5).replace(/ "\$@"$/, "").matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => (m[1] ?? "").replace(/'\\''/g, "'"));
+  return { env, argv: words.map(norm) };
+}
+
 /** Skips a step when an earlier one did not get to its end (its failure is the one to read). */
 function needSteps(ctx: { skip: (note?: string) => void }, n: number): void {
   if (completed < n) ctx.skip("an earlier step failed");
@@ -427,6 +445,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     expect(fs.statSync(path.join(destdir, "usr/local/lib/xen/bin/qemu-system-i386")).isFile()).toBe(true);
     expect(fs.statSync(path.join(destdir, "usr/local/lib/xen/boot/seabios.bin")).isFile()).toBe(true);
     expect(fs.readFileSync(path.join(destdir, "usr/local/lib/xen/boot/seabios.bin")).equals(fs.readFileSync(bios))).toBe(true);
+
     completed++;
   }, 40 * 60_000);
 
@@ -481,17 +500,8 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     expect(fw.code, explain(fw)).toBe(0);
     time("the glue: clone + build SeaBIOS", fw.seconds);
 
-    // QEMU's configure records its environment and command line in config.status.
-    const status = (tree: string): { env: string[]; argv: string[] } => {
-      const text = fs.readFileSync(path.join(tree, "tools", "qemu-xen-build", "config.status"), "utf8");
-      const norm = (v: string): string => v.split(tree).join("<ROOT>").replace(/<ROOT>\/tools\/\.\.\//g, "<ROOT>/").replace(/\s+/g, " ").trim();
-      const env = text.split("\n").filter((l) => /^[A-Z_]+=|^unset /.test(l)).map(norm);
-      const exec = text.split("\n").find((l) => l.startsWith("exec ")) ?? "";
-      const words = [...exec.slice(5).replace(/ "\$@"$/, "").matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => (m[1] ?? "").replace(/'\\''/g, "'"));
-      return { env, argv: words.map(norm) };
-    };
-    const glue = status(tree3);
-    const ours = status(tree1);
+    const glue = configStatus(tree3);
+    const ours = configStatus(tree1);
     expect(glue.argv.length).toBeGreaterThan(20);
     expect(ours.argv).toEqual(glue.argv);
     expect(ours.env).toEqual(glue.env);
@@ -583,5 +593,69 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     }
     completed++;
   }, 20 * 60_000);
-});
+  it("(i) a real patch queue: unpatched QEMU 7.2 plus Debian's debian/patches/series builds, from the very tree the pre-patched source has", async (ctx) => {
+    needSteps(ctx, 4);
+    // The unpatched source as released (tag v7.2.0, QEMU's own .gitmodules naming gitlab.com), with
+    // Debian's series (38 patches, a quilt series) as xqbuild's patch queue for qemu-xen. The
+    // submodules come through the mirrors setting from loopback; every proxy variable points at a
+    // trap, so a URL that escaped the rewrite would be counted there instead of leaving the machine.
+    const p = await freePort();
+    const own = await startDaemon(xenbits.dir, p, path.join(work, "git-daemon-series.log"));
+    const trapPort = await freePort();
+    const trap = await startTrap(trapPort);
+    const proxy = `http://${HOST}:${trapPort}`;
+    try {
+      const tree5 = copyXenTree(path.join(work, "xen-series"), { from: sources.xenTree });
+      const patchDir = path.join(sources.qemuSource, "debian", "patches");
+      fs.writeFileSync(
+        path.join(tree5, ".config"),
+        [
+          "# xqbuild end-to-end test: unpatched QEMU plus Debian's series as the patch queue",
+          `QEMU_UPSTREAM_URL = git://${HOST}:${p}/qemu-xen.git`,
+          `QEMU_UPSTREAM_REVISION = ${xenbits.qemu.unpatched.tag}`,
+          "",
+        ].join("\n"),
+      );
+      fs.writeFileSync(
+        path.join(tree5, ".xqbuildrc.json"),
+        `${JSON.stringify({ mirrors: { "https://gitlab.com/qemu-project/": `git://${HOST}:${p}/` }, components: { "qemu-xen": { patches: patchDir } } }, null, 2)}\n`,
+      );
+      const r = await runLogged(process.execPath, [cli, "all", "qemu-xen", "-C", tree5, "-j2"], {
+        logFile: path.join(work, "all-series.log"),
+        env: childEnv({
+          XQBUILD_CACHE_DIR: path.join(work, "xqbuild-cache-series"),
+          http_proxy: proxy, https_proxy: proxy, HTTP_PROXY: proxy, HTTPS_PROXY: proxy, all_proxy: proxy, ALL_PROXY: proxy,
+        }),
+      });
+      expect(r.code, explain(r)).toBe(0);
+      time("patch queue: fetch v7.2.0 + apply Debian's series + configure + build (wall)", r.seconds);
+      const n = xenbits.qemu.series.patches.length;
+      expect(n).toBe(38);
+      expect(r.output).toMatch(new RegExp(`^qemu-xen: applied ${n} patches`, "m"));
 
+      // The queue, applied by xqbuild, gives exactly the tree Debian's series gives applied on its own.
+      const remote = path.join(tree5, "tools", "qemu-xen-dir-remote");
+      const g = (args: string[]): string => spawnSync("git", args, { cwd: remote, encoding: "utf8", env: childEnv() }).stdout.trim();
+      expect(g(["rev-parse", "HEAD^{tree}"])).toBe(xenbits.qemu.series.tree);
+      expect(g(["rev-parse", `HEAD~${n}`])).toBe(xenbits.qemu.unpatched.commit);
+      expect(g(["log", "--format=%s", `-${n}`, "--reverse"]).split("\n")).toEqual(xenbits.qemu.series.patches.map((x) => `[xqbuild patch] ${x}`));
+      expect(g(["status", "--porcelain", "--untracked-files=no"])).toBe("");
+      const subs = g(["submodule", "status"]);
+      for (const sm of xenbits.qemu.submodules) expect(subs).toContain(`${sm.commit} ${sm.path} `);
+
+      // Configured as the pre-patched tree was in step (d), and built: Debian's 7.2.22, with Xen's machine.
+      expect(configStatus(tree5)).toEqual(configStatus(tree1));
+      const qemu = path.join(tree5, "tools", "qemu-xen-build", "qemu-system-i386");
+      const version = spawnSync(qemu, ["-version"], { encoding: "utf8", env: childEnv() });
+      expect(version.stdout).toMatch(/version 7\.2\.22\b/);
+      const help = spawnSync(qemu, ["-machine", "help"], { encoding: "utf8", env: childEnv() });
+      expect(help.stdout).toMatch(/^xenfv\s/m);
+      say(`patch queue: ${version.stdout.split("\n")[0] ?? ""}; tree ${xenbits.qemu.series.tree.slice(0, 12)} = ${xenbits.qemu.series.branch}'s`);
+      expect(trap.connections(), "connections through the proxy trap").toBe(0);
+    } finally {
+      await trap.close();
+      own.kill("SIGTERM");
+    }
+    completed++;
+  }, 30 * 60_000);
+});
