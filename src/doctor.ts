@@ -64,6 +64,14 @@ export function runChecks(config: ResolvedConfig, reqs: ReadonlyArray<Requiremen
   }
   const pkgConfig = onPath("pkg-config", env) ?? onPath("pkgconf", env);
   const includeDirs = ["/usr/include", "/usr/local/include", `/usr/include/${process.arch === "x64" ? "x86_64" : process.arch}-linux-gnu`];
+  // One pkg-config for every module when all are there (the usual case: a rerun pays for one), else one each.
+  const modules = [...new Set(reqs.flatMap((r) => (r.probe.kind === "pkg-config" ? [r.probe.module] : [])))];
+  const versions = new Map<string, string>();
+  if (pkgConfig && modules.length > 0) {
+    const all = spawnSync(pkgConfig, ["--modversion", ...modules], { env, encoding: "utf8" });
+    const lines = all.stdout?.trim().split("\n") ?? [];
+    if (all.status === 0 && lines.length === modules.length) modules.forEach((m, i) => versions.set(m, (lines[i] ?? "").trim()));
+  }
   return reqs.map((r): Check => {
     const base = { what: r.what, why: r.why, debian: r.debian, fedora: r.fedora };
     switch (r.probe.kind) {
@@ -76,6 +84,8 @@ export function runChecks(config: ResolvedConfig, reqs: ReadonlyArray<Requiremen
       }
       case "pkg-config": {
         if (!pkgConfig) return { ...base, ok: false };
+        const known = versions.get(r.probe.module);
+        if (known !== undefined) return { ...base, ok: true, found: known };
         const res = spawnSync(pkgConfig, ["--modversion", r.probe.module], { env, encoding: "utf8" });
         return res.status === 0 ? { ...base, ok: true, found: res.stdout.trim() } : { ...base, ok: false };
       }

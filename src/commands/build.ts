@@ -4,7 +4,7 @@ import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
 import { JobServer } from "../engine/jobserver.js";
 import { runPipeline, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
-import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type CcacheSetting } from "../build/ccache.js";
+import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type CcacheSetting, type CcacheStats } from "../build/ccache.js";
 import type { ComponentPlan } from "../plan.js";
 import type { PlannedStep } from "../recipe.js";
 import { artifactCacheFor } from "./cache.js";
@@ -74,7 +74,12 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
     reporter.emit({ type: "run-start", command, components: components.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
     const artifacts = cache ? artifactOptions(ctx, config, components, cache) : undefined;
     if (ccache) reporter.emit({ type: "message", level: "info", text: `compiling through ccache ${ccache.version} (${ccache.masqueradeDir})` });
-    const before = ccache ? await readStats(ccache, config.env).catch(() => undefined) : undefined;
+    // ccache's counters before the first stage that does work (a rerun that does nothing reads none).
+    let before: Promise<CcacheStats | undefined> | undefined;
+    const beforeWork = (): Promise<void> => {
+      before ??= ccache ? readStats(ccache, config.env).catch(() => undefined) : Promise.resolve(undefined);
+      return before.then(() => undefined);
+    };
     const { failures } = await withTreeLock(ctx, config, (m) => reporter.emit({ type: "message", level: "info", text: m }), () =>
       runPipeline({
         config,
@@ -86,12 +91,13 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
         jobserver,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(artifacts ? { artifacts } : {}),
-        ...(ccache ? { runEnv: ccache.env } : {}),
+        ...(ccache ? { runEnv: ccache.env, beforeWork } : {}),
       }),
     );
-    if (ccache && before) {
+    const counted = ccache && before ? await before : undefined;
+    if (ccache && counted) {
       const after = await readStats(ccache, config.env).catch(() => undefined);
-      const delta = after ? statsDelta(before, after) : undefined;
+      const delta = after ? statsDelta(counted, after) : undefined;
       if (delta && delta.hits + delta.misses + delta.uncacheable > 0) reporter.emit({ type: "message", level: "info", text: formatStats(delta) });
     }
     if (failures.length > 0) {

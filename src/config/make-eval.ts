@@ -1,8 +1,13 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { stableJson } from "../engine/fingerprint.js";
+import { writeFileAtomic } from "../fsutil.js";
+import { onPath } from "../which.js";
 
 /** make's own answer for one variable: `$(origin)`, `$(flavor)`, the expanded value, and where it was last set. */
 export interface MakeVar {
@@ -40,6 +45,12 @@ export interface MakeEvalOptions {
   readonly what: string;
   /** Directory that file names in error messages are made relative to. */
   readonly relativeTo: string;
+  /**
+   * Where to keep the answer for the next run: it is reused while make, the command line, the
+   * environment, the programs Xen's makefiles run ($(shell gcc ...), python3, ...), every makefile
+   * read and the directories holding them (a new .config there changes its directory) are unchanged.
+   */
+  readonly cacheDir?: string;
 }
 
 export interface MakeEvalResult {
@@ -132,6 +143,79 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
  * of Xen's Config.mk, .config and config/Tools.mk, so nothing here re-implements its language.
  */
 export async function evaluateMake(opts: MakeEvalOptions): Promise<MakeEvalResult> {
+  if (!opts.cacheDir) return evaluateUncached(opts);
+  const key = cacheKey(opts);
+  // One entry per makefile set read from one directory, replaced when anything changes.
+  const file = path.join(opts.cacheDir, `${createHash("sha256").update(stableJson({ cwd: path.resolve(opts.cwd), makefiles: opts.makefiles })).digest("hex").slice(0, 24)}.json`);
+  const hit = readCached(file, key);
+  if (hit) return hit;
+  // Made before make runs: a directory created afterwards would change the tree's root the cache stats.
+  await mkdir(opts.cacheDir, { recursive: true }).catch(() => undefined);
+  const result = await evaluateUncached(opts);
+  await writeCached(file, key, opts, result).catch(() => undefined);
+  return result;
+}
+
+/** Programs Xen's makefiles run while they are read (compiler checks, uname, python, ...). */
+const PROGRAMS = ["make", "gcc", "cc", "ld", "as", "python3", "python", "sh", "bash", "uname", "awk", "sed", "grep", "pkg-config", "git", "perl"];
+
+function statId(file: string): string {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return "missing";
+  }
+}
+
+function cacheKey(opts: MakeEvalOptions): string {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+  const programs: Record<string, string> = {};
+  for (const p of [opts.make, ...PROGRAMS]) {
+    const found = p.includes("/") ? path.resolve(opts.cwd, p) : onPath(p, env);
+    programs[p] = found ? `${found} ${statId(found)}` : "missing";
+  }
+  return createHash("sha256")
+    .update(stableJson({ format: 1, cwd: path.resolve(opts.cwd), makefiles: opts.makefiles, variables: opts.variables, commandLine: opts.commandLine, env, programs }))
+    .digest("hex");
+}
+
+interface CachedEvaluation {
+  readonly key: string;
+  /** Every makefile read and every directory holding one, with what they were. */
+  readonly stats: Record<string, string>;
+  readonly vars: MakeVar[];
+  readonly definitions: MakeDefinition[];
+}
+
+function readCached(file: string, key: string): MakeEvalResult | undefined {
+  try {
+    const c = JSON.parse(readFileSync(file, "utf8")) as CachedEvaluation;
+    if (c.key !== key) return undefined;
+    for (const [f, id] of Object.entries(c.stats)) if (statId(f) !== id) return undefined;
+    return { vars: new Map(c.vars.map((v) => [v.name, v])), definitions: c.definitions };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeCached(file: string, key: string, opts: MakeEvalOptions, result: MakeEvalResult): Promise<void> {
+  const list = result.vars.get("MAKEFILE_LIST")?.value ?? "";
+  const files = list.split(/\s+/).filter((f) => f !== "" && !f.endsWith("/print.mk")).map((f) => path.resolve(opts.cwd, f));
+  // Without the list make read, nothing says when the answer goes stale: keep nothing.
+  if (files.length === 0) return;
+  const stats: Record<string, string> = {};
+  for (const f of files) {
+    stats[f] = statId(f);
+    stats[path.dirname(f)] = statId(path.dirname(f));
+  }
+  stats[path.resolve(opts.cwd)] = statId(path.resolve(opts.cwd));
+  const entry: CachedEvaluation = { key, stats, vars: [...result.vars.values()], definitions: [...result.definitions] };
+  await writeFileAtomic(file, JSON.stringify(entry));
+}
+
+async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "xqbuild-make-"));
   try {
     const printer = path.join(dir, "print.mk");

@@ -146,7 +146,9 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
     if (mode === "tree") {
       unconfigured = !existsSync(path.join(root, "config", "Tools.mk"));
       const pre = unconfigured ? [standIn] : [];
-      const common = { make, commandLine, env, what: "the Xen tree's configuration", relativeTo: root };
+      // A configured tree's answer is kept for the next run (a rerun then starts no make at all).
+      const cache = unconfigured || env.XQBUILD_NO_MAKE_CACHE === "1" ? {} : { cacheDir: path.join(root, ".xqbuild", "make-eval") };
+      const common = { make, commandLine, env, what: "the Xen tree's configuration", relativeTo: root, ...cache };
       [tools, firmware] = await Promise.all([
         evaluateMake({ ...common, cwd: path.join(root, "tools"), makefiles: [...pre, "Makefile"], variables: toolsVars }),
         evaluateMake({ ...common, cwd: path.join(root, "tools", "firmware"), makefiles: [...pre, "Makefile"], variables: fwVars }),

@@ -36,6 +36,8 @@ export interface PipelineOptions {
   readonly runEnv?: Readonly<Record<string, string>>;
   /** The build artifact cache; undefined with --no-cache. */
   readonly artifacts?: ArtifactOptions;
+  /** Awaited once before the first stage that does work (ccache's counters are read then). */
+  readonly beforeWork?: () => Promise<void>;
 }
 
 /** How the artifact cache takes part in a run. */
@@ -218,6 +220,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
       const entry = await art.cache.find(key, c.name);
       if (entry) {
         skip(`in the artifact cache (${key.slice(0, 12)})`);
+        await opts.beforeWork?.();
         reporter.emit({ type: "stage-start", component: c.name, stage: "install", step: "restore" });
         const started = Date.now();
         const r = await art.cache.store.restore(entry, art.destdir);
@@ -246,6 +249,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     }
     // The stamp goes first: an interrupted or failed stage must not look done, nor anything after it.
     for (const later of opts.stages.slice(opts.stages.indexOf(stage))) await stamps.clear(c.name, later);
+    await opts.beforeWork?.();
     reporter.emit({ type: "stage-start", component: c.name, stage, ...(steps[0] ? { step: steps[0].step } : {}) });
     const started = Date.now();
     try {
