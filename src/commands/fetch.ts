@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ComponentName } from "../components.js";
@@ -48,9 +48,17 @@ export async function withTreeLock<T>(ctx: CommandContext, config: ResolvedConfi
 export function checkWritable(root: string): void {
   try {
     accessSync(root, constants.W_OK);
+    const before = statSync(root);
     const probe = path.join(root, `.xqbuild-write-test-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
+    // The probe leaves the tree's root as it was: its mtime tells the make evaluation cache that
+    // a file (a new .config) appeared there.
+    try {
+      utimesSync(root, before.atime, before.mtime);
+    } catch {
+      // not the owner: the cache then asks make once more
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
     throw new UserError(`the tree ${root} is not writable (${code}); xqbuild keeps its sources, stamps and logs there.`, "Run xqbuild as the tree's owner, or make the tree writable (a read-only mount?).", 1);

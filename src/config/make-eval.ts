@@ -162,7 +162,9 @@ const PROGRAMS = ["make", "gcc", "cc", "ld", "as", "python3", "python", "sh", "b
 function statId(file: string): string {
   try {
     const st = statSync(file, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+    // A directory's mtime to the millisecond: what utimes can put back (see checkWritable).
+    const mtime = st.isDirectory() ? st.mtimeNs / 1_000_000n : st.mtimeNs;
+    return `${st.dev}:${st.ino}:${st.isDirectory() ? "dir" : st.size}:${mtime}`;
   } catch {
     return "missing";
   }
