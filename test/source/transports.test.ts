@@ -3,7 +3,7 @@
 // http-backend` (GIT_HTTP=y, and the https-era URLs of 4.18 and later); QEMU's submodules fetched up
 // front so that the build needs no network; the shared mirror cache, retries, and failures.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -257,6 +257,16 @@ describe("git:// from git daemon (Xen 4.17's default protocol)", () => {
     expect(git(["rev-list", "--count", `refs/tags/${tag}`], { cwd: m })).toBe("1");
     expect(() => git(["cat-file", "-e", `${parent}^{commit}`], { cwd: m })).toThrow();
     expect(git(["for-each-ref", "--format=%(refname)"], { cwd: m })).toBe(`refs/tags/${tag}`);
+    // The tree's objects are the mirror's own files, linked (no pack written anew, no alternates),
+    // with the mirror's shallow list: a sound repository of its own.
+    const packs = (dir: string): string[] => readdirSync(path.join(dir, "objects", "pack")).filter((f) => f.endsWith(".pack")).sort();
+    const treeGit = path.join(seabiosRemote(t), ".git");
+    expect(packs(treeGit)).toEqual(packs(m));
+    for (const p of packs(treeGit)) expect(statSync(path.join(treeGit, "objects", "pack", p)).ino).toBe(statSync(path.join(m, "objects", "pack", p)).ino);
+    expect(existsSync(path.join(treeGit, "objects", "info", "alternates"))).toBe(false);
+    expect(readFileSync(path.join(treeGit, "shallow"), "utf8")).toBe(readFileSync(path.join(m, "shallow"), "utf8"));
+    expect(git(["rev-parse", `refs/tags/${tag}`], { cwd: seabiosRemote(t) })).toBeTruthy();
+    git(["fsck", "--connectivity-only", "--no-progress"], { cwd: seabiosRemote(t) });
 
     // An abbreviated commit cannot be asked of a server: xqbuild needs the whole history for it.
     const t2 = makeTree(base, "short", urls(), { cache: t.cache });
