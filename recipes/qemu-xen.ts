@@ -103,11 +103,13 @@ export const qemuXen: Recipe = {
   build(ctx) {
     // QEMU's Makefile runs ninja with the -jN it finds in MAKEFLAGS; ninja (before 1.13) does not
     // share make's jobserver, so xqbuild reserves the slots that -jN stands for.
-    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv: ["make", "all"], env: { MAKELEVEL: null }, parallelism: "static" }];
+    // Of `all`, only what install needs: QEMU's `all` also builds about 200 test programs.
+    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv: ["make", "all"], env: { MAKELEVEL: null }, parallelism: "static", goals: "installed" }];
   },
   install(ctx) {
     const argv = ["make", "install", ...(ctx.destdir ? [`DESTDIR=${ctx.destdir}`] : [])];
-    return [{ stage: "install", step: "make-install", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv, env: {} }];
+    // `make install` ends in meson install --no-rebuild after building `all`: run that directly.
+    return [{ stage: "install", step: "make-install", kind: "run", cwd: ctx.root("tools/qemu-xen-build"), argv, env: {}, install: "meson" }];
   },
   clean(ctx) {
     return [{ stage: "clean", step: "make-clean", kind: "run", cwd: ctx.root("tools"), argv: ["make", "-C", "qemu-xen-build", "clean"], env: {} }];

@@ -23,6 +23,18 @@ export type Step =
        * jobserver (QEMU's make hands -jN from MAKEFLAGS to ninja), so slots are reserved for it.
        */
       readonly parallelism?: "static";
+      /**
+       * "installed": a meson build (QEMU 5.2 and later) builds only what its install needs: the
+       * goal `all` is replaced by the build outputs meson-info/intro-installed.json lists (QEMU's
+       * `all` also builds about 200 test programs nobody installs). Without that file, as planned.
+       */
+      readonly goals?: "installed";
+      /**
+       * "meson": run the command QEMU's `make install` ends in (build.ninja's meson-internal__install,
+       * `meson install --no-rebuild`) directly, with DESTDIR from the argv's DESTDIR=; `make install`
+       * would first build `all`, tests included. Without build.ninja, as planned.
+       */
+      readonly install?: "meson";
     }
   | {
       /** scripts/git-checkout.sh: clone URL at REVISION into `remoteDir`, then symlink `linkDir` to it. */

@@ -1,0 +1,84 @@
+// How a run step's goals and install are resolved against a configured meson build directory
+// (QEMU's): only what is installed is built, and install runs meson install --no-rebuild as
+// `make install` does after building `all`. The end-to-end test shows on the real QEMU that the
+// installed files are the same as `make install`'s.
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { installedTargets, mesonInstallCommand, resolveRun } from "../../src/engine/steps.js";
+
+function buildDir(opts: { installed?: Record<string, string> | string; ninja?: string } = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-steps-"));
+  if (opts.installed !== undefined) {
+    mkdirSync(path.join(dir, "meson-info"));
+    const text = typeof opts.installed === "string" ? opts.installed : JSON.stringify(opts.installed);
+    writeFileSync(path.join(dir, "meson-info", "intro-installed.json"), text.split("<B>").join(dir));
+  }
+  if (opts.ninja !== undefined) writeFileSync(path.join(dir, "build.ninja"), opts.ninja.split("<B>").join(dir));
+  return dir;
+}
+
+const INSTALLED = {
+  "<B>/qemu-system-i386": "/usr/lib/xen/bin/qemu-system-i386",
+  "<B>/storage-daemon/qemu-storage-daemon": "/usr/lib/xen/bin/qemu-storage-daemon",
+  "<B>/trace/trace-events-all": "/usr/share/qemu-xen/qemu/trace-events-all",
+  "/src/ui/icons/qemu.svg": "/usr/share/qemu-xen/icons/qemu.svg",
+};
+
+const NINJA = `# This is the build file for project "qemu"
+build install: phony meson-internal__install
+
+build meson-internal__install: CUSTOM_COMMAND PHONY | all
+ DESC = Installing$ files.
+ COMMAND = /usr/bin/python3 /src/meson/meson.py install --no-rebuild
+ pool = console
+
+build all: phony qemu-system-i386 tests/unit/check-qdict
+`;
+
+describe("goals: installed", () => {
+  it("builds the build outputs that are installed instead of all, in place of the goal all", () => {
+    const dir = buildDir({ installed: INSTALLED });
+    expect(installedTargets(dir)).toEqual(["qemu-system-i386", "storage-daemon/qemu-storage-daemon", "trace/trace-events-all"]);
+    const r = resolveRun({ kind: "run", cwd: dir, argv: ["make", "all"], env: { MAKELEVEL: null }, goals: "installed" });
+    expect(r.argv).toEqual(["make", "qemu-system-i386", "storage-daemon/qemu-storage-daemon", "trace/trace-events-all"]);
+    // A build directory reached through a symbolic link finds the same outputs.
+    const link = `${dir}-link`;
+    symlinkSync(dir, link);
+    expect(installedTargets(link)).toEqual(installedTargets(dir));
+  });
+
+  it("keeps the planned goals without meson-info, with a damaged one, or when nothing is built there", () => {
+    for (const installed of [undefined, "{not json", JSON.stringify({ "/src/only-a-source-file": "/usr/x" })]) {
+      const dir = buildDir(installed === undefined ? {} : { installed });
+      expect(resolveRun({ kind: "run", cwd: dir, argv: ["make", "all"], env: {}, goals: "installed" }).argv).toEqual(["make", "all"]);
+    }
+    // Without the flag nothing changes, meson-info or not.
+    const dir = buildDir({ installed: INSTALLED });
+    expect(resolveRun({ kind: "run", cwd: dir, argv: ["make", "all"], env: {} }).argv).toEqual(["make", "all"]);
+  });
+});
+
+describe("install: meson", () => {
+  it("runs build.ninja's meson install --no-rebuild with DESTDIR from the planned make command line", () => {
+    const dir = buildDir({ ninja: NINJA });
+    expect(mesonInstallCommand(dir)).toEqual(["/usr/bin/python3", "/src/meson/meson.py", "install", "--no-rebuild"]);
+    const r = resolveRun({ kind: "run", cwd: dir, argv: ["make", "install", "DESTDIR=/tmp/dest dir"], env: {}, install: "meson" });
+    expect(r.argv).toEqual(["/usr/bin/python3", "/src/meson/meson.py", "install", "--no-rebuild"]);
+    expect(r.env).toEqual({ DESTDIR: "/tmp/dest dir" });
+    // No DESTDIR on the command line: the environment's, as make would export it.
+    expect(resolveRun({ kind: "run", cwd: dir, argv: ["make", "install"], env: {}, install: "meson" }).env).toEqual({});
+  });
+
+  it("falls back to make install without build.ninja, or with a command it would have to interpret", () => {
+    const plain = { kind: "run" as const, argv: ["make", "install", "DESTDIR=/d"], env: {}, install: "meson" as const };
+    expect(resolveRun({ ...plain, cwd: buildDir() }).argv).toEqual(plain.argv);
+    const quoted = buildDir({ ninja: NINJA.replace("/src/meson/meson.py", "'/src dir/meson.py'") });
+    expect(resolveRun({ ...plain, cwd: quoted }).argv).toEqual(plain.argv);
+    const escaped = buildDir({ ninja: NINJA.replace("/src/meson/meson.py", "/src$ dir/meson.py") });
+    expect(resolveRun({ ...plain, cwd: escaped }).argv).toEqual(plain.argv);
+    const rebuild = buildDir({ ninja: NINJA.replace(" --no-rebuild", "") });
+    expect(resolveRun({ ...plain, cwd: rebuild }).argv).toEqual(plain.argv);
+  });
+});
