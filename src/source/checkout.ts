@@ -271,6 +271,7 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
     e[m[2] as "path" | "url"] = m[3] as string;
     byName.set(m[1] as string, e);
   }
+  const wanted: Array<{ name: string; path: string; subUrl: string; sha: string }> = [];
   for (const [name, sm] of byName) {
     if (!sm.path || !sm.url || !paths.includes(sm.path)) continue;
     const subUrl = resolveSubmoduleUrl(url, sm.url);
@@ -280,16 +281,39 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
     }
     const tree = await git.raw(["ls-tree", "HEAD", "--", sm.path]);
     const sha = /^160000 commit ([0-9a-f]{40})\t/.exec(tree)?.[1];
-    if (!sha) continue;
-    const r = await ensureRevision(subUrl, sha, opts);
-    await git.raw(["config", `submodule.${name}.url`, r.mirrorDir]);
+    if (sha) wanted.push({ name, path: sm.path, subUrl, sha });
+  }
+  // Side by side: each submodule's mirror, and for one not checked out yet, its repository linked
+  // from the mirror and checked out in place (git's own clone of a shallow mirror writes a new pack).
+  const prepared = await Promise.all(
+    wanted.map(async (sm) => {
+      const r = await ensureRevision(sm.subUrl, sm.sha, opts);
+      const work = path.join(dir, sm.path);
+      const fresh = !existsSync(path.join(dir, ".git", "modules", sm.name)) && !existsSync(path.join(work, ".git")) && (!existsSync(work) || (await readdir(work)).length === 0);
+      if (!fresh || !existsSync(path.join(r.mirrorDir, "shallow"))) return { ...sm, mirrorDir: r.mirrorDir, linked: false };
+      try {
+        await rm(work, { recursive: true, force: true });
+        await linkClone(r.mirrorDir, work, opts);
+        await gitAt(work, opts).raw(["checkout", "--quiet", "--detach", sm.sha]);
+        return { ...sm, mirrorDir: r.mirrorDir, linked: true };
+      } catch {
+        await rm(work, { recursive: true, force: true });
+        await mkdir(work, { recursive: true });
+        return { ...sm, mirrorDir: r.mirrorDir, linked: false };
+      }
+    }),
+  );
+  for (const sm of prepared) {
     try {
+      // A repository checked out in place becomes the submodule's, under .git/modules, as git makes it.
+      if (sm.linked) await git.raw(["submodule", "absorbgitdirs", "--", sm.path]);
+      await git.raw(["config", `submodule.${sm.name}.url`, sm.mirrorDir]);
       await git.raw(["submodule", "update", "--init", "--quiet", "--", sm.path]);
     } catch (e) {
-      throw gitFailure(`checking out the submodule ${sm.path} (${subUrl})`, e);
+      throw gitFailure(`checking out the submodule ${sm.path} (${sm.subUrl})`, e);
     }
-    await git.raw(["config", `submodule.${name}.url`, subUrl]);
-    await gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", subUrl]);
+    await git.raw(["config", `submodule.${sm.name}.url`, sm.subUrl]);
+    await gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl]);
   }
 }
 

@@ -496,11 +496,28 @@ describe.each([
   it("(c) no submodule borrows objects from the cache (no alternates)", () => {
     const modules = path.join(qemuRemote(t), ".git", "modules");
     expectNoAlternates(path.join(qemuRemote(t), ".git"));
+    let shallow = 0;
     for (const s of up.submodules) {
       const gitDir = path.join(modules, ...s.name.split("/"));
       expect(existsSync(path.join(gitDir, "HEAD")), gitDir).toBe(true);
       expectNoAlternates(gitDir);
+      // From a shallow mirror, the submodule's packs are the mirror's own files, linked.
+      const mirror = mirrors(t.cache, s.repo)[0] as string;
+      if (!existsSync(path.join(mirror, "shallow"))) continue;
+      shallow++;
+      // (a small fetch leaves loose objects, a larger one a pack)
+      const objectFiles = (objects: string): string[] =>
+        readdirSync(objects)
+          .filter((d) => d === "pack" || /^[0-9a-f]{2}$/.test(d))
+          .flatMap((d) => readdirSync(path.join(objects, d)).filter((f) => d !== "pack" || f.endsWith(".pack")).map((f) => `${d}/${f}`));
+      const files = objectFiles(path.join(mirror, "objects"));
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) expect(statSync(path.join(gitDir, "objects", f)).ino, `${s.path}: ${f}`).toBe(statSync(path.join(mirror, "objects", f)).ino);
+      expect(readFileSync(path.join(gitDir, "shallow"), "utf8")).toBe(readFileSync(path.join(mirror, "shallow"), "utf8"));
+      git(["fsck", "--connectivity-only", "--no-progress"], { cwd: path.join(qemuRemote(t), s.path) });
     }
+    // Pinned commits are fetched shallow from these servers.
+    expect(shallow).toBe(up.submodules.length);
   });
 
   it("(c) with the server stopped, configure and `git submodule update --init` still succeed", async () => {
