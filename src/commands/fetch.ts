@@ -101,9 +101,18 @@ export async function fetchSources(ctx: CommandContext, config: ResolvedConfig, 
   await withTreeLock(ctx, config, say, async () => {
     const lock = readLockFile(config.xenRoot);
     const next: Record<string, LockEntry> = { ...lock.components };
-    for (const c of enabled) {
-      const entry = await fetchComponent(ctx, config, c, lock, mirrorOpts, opts, say);
-      if (entry) next[c.name] = entry;
+    // Side by side; each runs to its end (a failure never leaves another half done), then the first
+    // failure is reported.
+    const results = await Promise.allSettled(enabled.map((c) => fetchComponent(ctx, config, c, lock, mirrorOpts, opts, say)));
+    results.forEach((r, i) => {
+      const c = enabled[i];
+      if (c && r.status === "fulfilled" && r.value) next[c.name] = r.value;
+    });
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      // What did complete is still recorded, so the next run need not resolve it again.
+      if (JSON.stringify(next) !== JSON.stringify(lock.components) && !ctx.args.locked) await writeLockFile(config.xenRoot, { version: 1, components: next as LockFile["components"] });
+      throw failed.reason;
     }
     const changed = JSON.stringify(next) !== JSON.stringify(lock.components);
     if (changed && !ctx.args.locked) {
