@@ -10,6 +10,7 @@ import type { PlannedStep, StageName } from "../recipe.js";
 import type { Reporter } from "../report/events.js";
 import { gitAt } from "../source/git.js";
 import { fingerprint, stableJson } from "./fingerprint.js";
+import { writeFileAtomic } from "../fsutil.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
 import { executeFileOrRunStep } from "./steps.js";
@@ -194,7 +195,11 @@ export async function artifactKey(
   const rest = relevantEnv(env);
   delete rest.PATH;
   const text = stableJson({ steps, env: rest, copied, libs }).split(staging).join("<DESTDIR>").split(xenRoot).join("<ROOT>");
-  return fingerprint({ kind: "xqbuild artifact", format: 1, component: c.name, commit: source.commit, changes: source.changes, tools, text });
+  const inputs = { kind: "xqbuild artifact", format: 1, component: c.name, commit: source.commit, changes: source.changes, tools, text };
+  const key = fingerprint(inputs);
+  // What the key was made of, to answer "why did this tree miss the cache?" (diff two trees' files).
+  await writeFileAtomic(path.join(xenRoot, ".xqbuild", "artifact-keys", `${c.name}.json`), `${JSON.stringify({ key, ...inputs, text: JSON.parse(text) as unknown }, null, 2)}\n`).catch(() => undefined);
+  return key;
 }
 
 /** Only fetched sources have a fingerprint that another tree can share. */
