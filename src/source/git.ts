@@ -26,9 +26,11 @@ export const SAFE_CONFIG = [
   "init.defaultBranch=master",
   "gc.auto=0",
   "maintenance.auto=false",
-  // Not a safety setting: checkouts write files with one worker per core (QEMU's 18 000 files in
-  // half the time on two cores; git before 2.32 ignores it).
-  "checkout.workers=0",
+  // Files are checked out one after another, in index order, as a plain clone does: QEMU's
+  // build regenerates the tracked scripts/meson-buildoptions.sh when meson_options.txt is newer,
+  // and parallel checkout (checkout.workers) made that order, and so the tree's state after a
+  // build, a matter of chance.
+  "checkout.workers=1",
 ] as const;
 
 /** The environment git runs with: the caller's, without variables that redirect it, never prompting. */
