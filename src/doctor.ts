@@ -29,7 +29,8 @@ const prog = (what: string, names: readonly string[], debian: readonly string[],
 const pc = (module: string, debian: readonly string[], fedora: readonly string[]): Requirement => ({ what: `${module} (pkg-config)`, probe: { kind: "pkg-config", module }, debian, fedora });
 const hdr = (file: string, debian: readonly string[], fedora: readonly string[]): Requirement => ({ what: `<${file}>`, probe: { kind: "header", file }, debian, fedora });
 
-const XEN_LIBS = ["xencontrol", "xenstore", "xenforeignmemory", "xengnttab", "xenevtchn", "xendevicemodel", "xentoolcore"];
+/** The Xen libraries QEMU's --enable-xen links with, as pkg-config modules. */
+export const XEN_LIBS = ["xencontrol", "xenstore", "xenforeignmemory", "xengnttab", "xenevtchn", "xendevicemodel", "xentoolcore"];
 
 /** What each component and feature needs, as data. */
 export function requirements(config: ResolvedConfig, components: readonly ComponentName[], features: Features, qemuEmbedsMeson: boolean): Array<Requirement & { why: string }> {

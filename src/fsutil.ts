@@ -1,5 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import path from "node:path";
 
 /** Writes a file so that readers see the old or the new content, never a part: temp file + rename. */
@@ -13,4 +15,11 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/** sha256 of a file's bytes, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash("sha256");
+  await pipeline(createReadStream(file), h);
+  return h.digest("hex");
 }

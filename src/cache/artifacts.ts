@@ -5,12 +5,13 @@
 //   <cacheDir>/artifacts/<key>.tar    the installed files, relative to DESTDIR
 //   <cacheDir>/artifacts/<key>.json   { format, key, component, sha256, size, files, created }; its
 //                                     mtime is the entry's last use (least recently used goes first)
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { mkdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tar from "tar";
 import { UserError } from "../errors.js";
+import { sha256File } from "../fsutil.js";
 
 export const ARTIFACT_FORMAT = 1;
 
@@ -50,17 +51,6 @@ export function formatSize(bytes: number): string {
     i++;
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** sha256 of a file, streamed. */
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash("sha256");
-    createReadStream(file)
-      .on("data", (b) => h.update(b))
-      .on("error", reject)
-      .on("end", () => resolve(h.digest("hex")));
-  });
 }
 
 function isEntry(v: unknown, key: string): v is ArtifactEntry {

@@ -11,6 +11,7 @@ import type { Reporter } from "../report/events.js";
 import { gitAt } from "../source/git.js";
 import { fingerprint, stableJson } from "./fingerprint.js";
 import { writeFileAtomic } from "../fsutil.js";
+import { XEN_LIBS } from "../doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
 import { executeFileOrRunStep } from "./steps.js";
@@ -143,9 +144,6 @@ function stageInputsOf(c: ComponentPlan, stages: readonly BuildStage[], env: Rea
     return { stage, steps, fingerprint: fp };
   });
 }
-
-/** The Xen libraries QEMU links with, as pkg-config finds them for the configure step. */
-const XEN_LIBS = ["xencontrol", "xenstore", "xenforeignmemory", "xengnttab", "xenevtchn", "xendevicemodel", "xentoolcore"];
 
 function pkgConfigVersions(env: Readonly<Record<string, string>>): Promise<string> {
   return new Promise((resolve) => {

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, openSync, readSync, closeSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -8,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import * as tar from "tar";
 import { FailureError, UserError } from "../errors.js";
+import { sha256File } from "../fsutil.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
 
 /** Archive names xqbuild takes as tarball sources. */
@@ -25,12 +25,6 @@ export interface TarballLimits {
 }
 
 export const DEFAULT_LIMITS: TarballLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 2_000_000, maxDepth: 64 };
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash("sha256");
-  await pipeline(createReadStream(file), h);
-  return h.digest("hex");
-}
 
 function mismatch(where: string, expected: string, actual: string): UserError {
   return new UserError(`sha256 mismatch for ${where}: expected ${expected}, got ${actual}.`, "The file is not the one pinned; the download was removed. Check the *_SHA256 value or the source.", 1);
