@@ -1,4 +1,4 @@
-import { simpleGit, type SimpleGit } from "simple-git";
+import { spawn } from "node:child_process";
 import { FailureError, type UserError } from "../errors.js";
 
 /**
@@ -53,28 +53,88 @@ export interface GitOptions {
   readonly stallMs?: number;
 }
 
-/** A git bound to one directory, with xqbuild's safe settings. */
-export function gitAt(dir: string, opts: GitOptions): SimpleGit {
-  return simpleGit({
-    baseDir: dir,
-    binary: opts.git ?? "git",
-    maxConcurrentProcesses: 4,
-    trimmed: false,
-    config: [...SAFE_CONFIG],
-    ...(opts.signal ? { abort: opts.signal } : {}),
-    timeout: { block: opts.stallMs ?? 300_000, stdOut: true, stdErr: true },
-    unsafe: {
-      // These are xqbuild's own fixed settings above, which turn the dangerous things off.
-      allowUnsafeProtocolOverride: true,
-      allowUnsafeHooksPath: true,
-      allowUnsafeFsMonitor: true,
-      allowUnsafeAskPass: true,
-      // GIT_SSH(_COMMAND) and GIT_PROXY_COMMAND can only come from the user's own environment (how
-      // people reach git:// through a firewall); xqbuild never sets them from configuration text.
-      allowUnsafeSshCommand: true,
-      allowUnsafeGitProxy: true,
+/** A git bound to one directory: `raw(args)` runs `git args` there and gives its standard output. */
+export interface Git {
+  raw(args: readonly string[]): Promise<string>;
+}
+
+/**
+ * A git bound to one directory, with xqbuild's safe settings, for work on this machine's own
+ * repositories (trees, mirrors on disk). It runs git directly rather than through simple-git, whose
+ * completion detection waits 50 ms more after every command that prints nothing: a rerun makes
+ * dozens of such calls (status, diff, config), and those waits were most of a no-op's time.
+ * It settles as simple-git does: a command fails when it exits non-zero and printed an error.
+ */
+export function gitAt(dir: string, opts: GitOptions): Git {
+  const env = gitEnvironment(opts.env);
+  const prefix = SAFE_CONFIG.flatMap((c) => ["-c", c]);
+  const binary = opts.git ?? "git";
+  return {
+    raw(args: readonly string[]): Promise<string> {
+      return new Promise((resolve, reject) => {
+        if (opts.signal?.aborted) {
+          reject(new Error("Abort signal received"));
+          return;
+        }
+        const child = spawn(binary, [...prefix, ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (b: Buffer) => out.push(b));
+        child.stderr.on("data", (b: Buffer) => err.push(b));
+        const onAbort = (): void => {
+          child.kill("SIGTERM");
+        };
+        opts.signal?.addEventListener("abort", onAbort, { once: true });
+        child.on("error", (e) => {
+          opts.signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        });
+        child.on("close", (code, signal) => {
+          opts.signal?.removeEventListener("abort", onAbort);
+          const stderr = Buffer.concat(err).toString("utf8");
+          if (opts.signal?.aborted) reject(new Error("Abort signal received"));
+          else if (signal) reject(new Error(stderr || `git ${args[0] ?? ""} was killed by ${signal}`));
+          else if (code !== 0 && stderr !== "") reject(new Error(stderr));
+          else resolve(Buffer.concat(out).toString("utf8"));
+        });
+      });
     },
-  }).env(gitEnvironment(opts.env));
+  };
+}
+
+/**
+ * A git for commands that reach a remote (fetch, ls-remote): simple-git, whose plugins kill a
+ * command that has printed nothing for opts.stallMs (a stalled server) and stop it on the signal.
+ * Loaded when first needed: a run that fetches nothing does not pay for it.
+ */
+export function remoteGitAt(dir: string, opts: GitOptions): Git {
+  return {
+    async raw(args: readonly string[]): Promise<string> {
+      const { simpleGit } = await import("simple-git");
+      return simpleGit({
+        baseDir: dir,
+        binary: opts.git ?? "git",
+        maxConcurrentProcesses: 4,
+        trimmed: false,
+        config: [...SAFE_CONFIG],
+        ...(opts.signal ? { abort: opts.signal } : {}),
+        timeout: { block: opts.stallMs ?? 300_000, stdOut: true, stdErr: true },
+        unsafe: {
+          // These are xqbuild's own fixed settings above, which turn the dangerous things off.
+          allowUnsafeProtocolOverride: true,
+          allowUnsafeHooksPath: true,
+          allowUnsafeFsMonitor: true,
+          allowUnsafeAskPass: true,
+          // GIT_SSH(_COMMAND) and GIT_PROXY_COMMAND can only come from the user's own environment
+          // (how people reach git:// through a firewall); xqbuild never sets them from configuration.
+          allowUnsafeSshCommand: true,
+          allowUnsafeGitProxy: true,
+        },
+      })
+        .env(gitEnvironment(opts.env))
+        .raw([...args]);
+    },
+  };
 }
 
 /** The first lines of git's message, for errors. */

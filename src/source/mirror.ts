@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
-import { gitAt, gitMessage, isTransient, type GitOptions } from "./git.js";
+import { gitAt, gitMessage, isTransient, remoteGitAt, type GitOptions } from "./git.js";
 import { withLock } from "./lock.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
 
@@ -79,10 +79,12 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
       await createMirror(dir, url, opts);
     }
     const git = gitAt(dir, opts);
+    // What talks to the remote goes through simple-git, which kills a stalled transfer.
+    const net = remoteGitAt(dir, opts);
     const shallowOk = opts.shallow !== false;
     const fetch = async (refspecs: string[], depth: boolean): Promise<void> => {
       const run = (d: boolean): Promise<unknown> =>
-        withRetry(`fetching ${revision} from ${fetchUrl}`, policy, () => git.raw(["fetch", "--quiet", "--no-tags", ...(d ? ["--depth=1"] : []), "--end-of-options", fetchUrl, ...refspecs]), log);
+        withRetry(`fetching ${revision} from ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--no-tags", ...(d ? ["--depth=1"] : []), "--end-of-options", fetchUrl, ...refspecs]), log);
       try {
         await run(depth && shallowOk);
       } catch (e) {
@@ -97,9 +99,9 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
     };
     const unshallow = async (): Promise<void> => {
       if (existsSync(path.join(dir, "shallow"))) {
-        await withRetry(`fetching the history of ${fetchUrl}`, policy, () => git.raw(["fetch", "--quiet", "--unshallow", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), log);
+        await withRetry(`fetching the history of ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--unshallow", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), log);
       } else {
-        await withRetry(`fetching ${fetchUrl}`, policy, () => git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), log);
+        await withRetry(`fetching ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), log);
       }
     };
 
@@ -142,7 +144,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
 
     let remote: string;
     try {
-      remote = await withRetry(`asking ${fetchUrl} for ${revision}`, policy, () => git.raw(["ls-remote", "--end-of-options", fetchUrl, `refs/heads/${revision}`, `refs/tags/${revision}`]), log);
+      remote = await withRetry(`asking ${fetchUrl} for ${revision}`, policy, () => net.raw(["ls-remote", "--end-of-options", fetchUrl, `refs/heads/${revision}`, `refs/tags/${revision}`]), log);
     } catch (e) {
       throw unreachable(url, fetchUrl, e);
     }
