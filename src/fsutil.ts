@@ -23,3 +23,8 @@ export async function sha256File(file: string): Promise<string> {
   await pipeline(createReadStream(file), h);
   return h.digest("hex");
 }
+
+/** node-tar, loaded when an archive is first read or written (most runs handle none). */
+export function loadTar(): Promise<typeof import("tar")> {
+  return import("tar");
+}

@@ -9,9 +9,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { mkdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import * as tar from "tar";
 import { UserError } from "../errors.js";
-import { sha256File } from "../fsutil.js";
+import { loadTar, sha256File } from "../fsutil.js";
 
 export const ARTIFACT_FORMAT = 1;
 
@@ -116,6 +115,7 @@ export class ArtifactStore {
     const tmp = path.join(this.dir, `.${key}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
     let files = 0;
     try {
+      const tar = await loadTar();
       await tar.c({ file: tmp, cwd: srcDir, portable: true, onWriteEntry: () => void files++ }, ["."]);
       const size = statSync(tmp).size;
       const entry: ArtifactEntry = { format: ARTIFACT_FORMAT, key, component, sha256: await sha256File(tmp), size, files, created: new Date().toISOString() };
@@ -164,6 +164,7 @@ export class ArtifactStore {
     }
     try {
       await mkdir(destDir, { recursive: true });
+      const tar = await loadTar();
       await tar.x({ file, cwd: destDir, preserveOwner: false, unlink: true, strict: true });
     } catch (e) {
       throw new UserError(`cannot unpack the cached ${entry.component} (${file}) into ${destDir}: ${(e as Error).message}.`, "Check that the destination is writable; xqbuild cache clear empties the cache, --no-cache builds without it.", 1);

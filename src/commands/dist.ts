@@ -3,9 +3,8 @@ import { createReadStream, existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import * as tar from "tar";
 import { UserError } from "../errors.js";
-import { writeFileAtomic } from "../fsutil.js";
+import { loadTar, writeFileAtomic } from "../fsutil.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan } from "../plan.js";
 import { gitAt } from "../source/git.js";
@@ -37,6 +36,7 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
   const file = path.join(outDir, `${prefix}.tar.gz`);
   const tmp = `${file}.tmp-${process.pid}`;
   try {
+    const tar = await loadTar();
     await tar.c(
       {
         file: tmp,

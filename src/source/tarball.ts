@@ -5,9 +5,8 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import * as tar from "tar";
 import { FailureError, UserError } from "../errors.js";
-import { sha256File } from "../fsutil.js";
+import { loadTar, sha256File } from "../fsutil.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
 
 /** Archive names xqbuild takes as tarball sources. */
@@ -129,6 +128,7 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
   let total = 0;
   let count = 0;
   let refused: string | undefined;
+  const tar = await loadTar();
   const scan = tarStream(file);
   const parser = new tar.Parser({
     strict: true,
