@@ -150,6 +150,17 @@ export async function patchState(dir: string, opts: MirrorOptions): Promise<{ ke
   }
 }
 
+/** The tree's HEAD when it is the commit (with the patch queue applied, if any), else undefined. */
+async function treeAt(dir: string, commit: string, patches: readonly Patch[], opts: MirrorOptions): Promise<string | undefined> {
+  const head = await gitAt(dir, opts)
+    .raw(["rev-parse", "--verify", "--quiet", "HEAD"])
+    .then((h) => h.trim(), () => "");
+  if (head === "") return undefined;
+  if (patches.length === 0) return head === commit ? head : undefined;
+  const state = await patchState(dir, opts);
+  return state?.key === `${commit}:${patchQueueHash(patches)}` && state.head === head ? head : undefined;
+}
+
 const TMP_SUFFIX = ".xqbuild-tmp";
 
 /** `ln -sf $(basename DIR-remote) DIR`, as git-checkout.sh leaves it. */
@@ -323,6 +334,14 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
  * (which the glue never does) unless it holds local work, which only `force` moves, after saving it.
  */
 export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): Promise<CheckoutResult> {
+  // A tree already at the pinned commit (and patch queue) needs nothing from the mirror.
+  if (req.commit && existsSync(path.join(req.remoteDir, ".git"))) {
+    const at = await treeAt(req.remoteDir, req.commit, req.patches ?? [], opts);
+    if (at) {
+      await ensureLink(req.linkDir, req.remoteDir);
+      return { commit: req.commit, action: "unchanged", head: at };
+    }
+  }
   const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts) : await ensureRevision(req.url, req.revision, opts);
   const commit = wanted.commit;
   const patches = req.patches ?? [];
