@@ -3,7 +3,7 @@ import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
 import { JobServer } from "../engine/jobserver.js";
-import { runPipeline, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
+import { runPipeline, toolVersions, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
 import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type CcacheSetting, type CcacheStats } from "../build/ccache.js";
 import type { ComponentPlan } from "../plan.js";
 import type { PlannedStep } from "../recipe.js";
@@ -34,6 +34,12 @@ export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   return plainReporter(ctx.output, { verbose: ctx.args.verbose, quiet: ctx.args.quiet });
 }
 
+function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** The job pool: the enclosing make's when there is one, else a new one of -j slots. */
 export function jobServerFor(config: ResolvedConfig, explicitJobs: boolean): JobServer {
   if (!explicitJobs) {
@@ -52,6 +58,9 @@ const STAGES_FOR: Record<"all" | "configure" | "build" | "install", readonly Bui
 
 /** `all`, `configure`, `build`, `install`: fetch, then the stages up to the one asked for. */
 export async function buildCommand(ctx: CommandContext, command: keyof typeof STAGES_FOR): Promise<number> {
+  // The tools' versions (in every stage's fingerprint) are asked for at once, while the
+  // configuration is read and the sources checked; the build's environment is the caller's.
+  void toolVersions(definedOnly(ctx.env));
   const config = await loadConfig(ctx);
   const reporter = await makeReporter(ctx);
   const started = Date.now();

@@ -51,6 +51,8 @@ export interface ArtifactOptions {
   readonly destdir: string;
 }
 
+const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
+
 /**
  * What the source tree is: its commit and a hash of its uncommitted changes to tracked files, so an
  * edit in the tree reruns the build; a directory that is not a git tree cannot be fingerprinted and
@@ -59,6 +61,10 @@ export interface ArtifactOptions {
 export async function sourceState(dir: string, env: Readonly<Record<string, string>>): Promise<{ commit: string; changes: unknown }> {
   if (!existsSync(path.join(dir, ".git"))) return { commit: `directory ${dir}`, changes: { unknown: Date.now() } };
   const git = gitAt(dir, { env });
+  // One git call for a clean tree (the usual rerun): its commit, and that nothing changed.
+  const v2 = await git.raw(["status", "--porcelain=v2", "--branch", "--untracked-files=no", "--ignore-submodules=none"]);
+  const oid = /^# branch\.oid ([0-9a-f]{40,64})$/m.exec(v2)?.[1];
+  if (oid && v2.split("\n").every((l) => l === "" || l.startsWith("#"))) return { commit: oid, changes: { status: "", diff: EMPTY_SHA256 } };
   const [head, status, diff] = await Promise.all([
     git.raw(["rev-parse", "HEAD"]),
     git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"]),
@@ -72,7 +78,8 @@ const versionCache = new Map<string, Promise<Record<string, string>>>();
 /** The first line of `--version` of the tools every build uses, once per run. */
 export function toolVersions(env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
   const cc = env.CC ?? "cc";
-  const key = `${env.PATH}\0${cc}\0${env.PYTHON ?? ""}`;
+  // The whole environment: anything in it may change what a tool says (PYENV_VERSION, ...).
+  const key = stableJson(env);
   const known = versionCache.get(key);
   if (known) return known;
   const one = (argv: string[]): Promise<string> =>
