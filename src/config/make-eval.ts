@@ -170,9 +170,15 @@ function statId(file: string): string {
   }
 }
 
+/**
+ * What a shell sets for its own bookkeeping, different from one command to the next ($_ is the
+ * program run: xqbuild, npx, /usr/bin/time...); Xen's makefiles read none of them.
+ */
+const SHELL_BOOKKEEPING = new Set(["_", "OLDPWD", "SHLVL"]);
+
 function cacheKey(opts: MakeEvalOptions): string {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined && !SHELL_BOOKKEEPING.has(k)) env[k] = v;
   const programs: Record<string, string> = {};
   for (const p of [opts.make, ...PROGRAMS]) {
     const found = p.includes("/") ? path.resolve(opts.cwd, p) : onPath(p, env);

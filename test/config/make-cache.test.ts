@@ -74,6 +74,16 @@ describe("the make evaluation kept for the next run", () => {
     expect(t.runs()).toBe(0);
   });
 
+  it("the shell's own bookkeeping ($_, OLDPWD, SHLVL) does not ask make again; any other variable does", async () => {
+    const t = setup();
+    await value(t, "CC", [], { _: "/usr/bin/xqbuild", SHLVL: "1" });
+    expect(t.runs()).toBe(2);
+    await value(t, "CC", [], { _: "/usr/bin/time", OLDPWD: "/somewhere", SHLVL: "3" });
+    expect(t.runs()).toBe(0);
+    await value(t, "CC", [], { _: "/usr/bin/time", XQ_SOME_VARIABLE: "1" });
+    expect(t.runs()).toBe(2);
+  });
+
   it("another compiler on PATH, or XQBUILD_NO_MAKE_CACHE=1, asks make again", async () => {
     const t = setup();
     await value(t, "CC");
