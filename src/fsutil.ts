@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import path from "node:path";
+import type * as Tar from "tar";
 
 /** Writes a file so that readers see the old or the new content, never a part: temp file + rename. */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
@@ -25,6 +26,6 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 /** node-tar, loaded when an archive is first read or written (most runs handle none). */
-export function loadTar(): Promise<typeof import("tar")> {
+export function loadTar(): Promise<typeof Tar> {
   return import("tar");
 }
