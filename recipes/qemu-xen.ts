@@ -74,6 +74,9 @@ export const qemuXen: Recipe = {
   distclean: ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/qemu-xen-build"],
   // What QEMU's configure (scripts/git-submodule.sh) would otherwise fetch over the network.
   submodules: ["meson", "ui/keycodemapdb", "tests/fp/berkeley-softfloat-3", "tests/fp/berkeley-testfloat-3", "dtc"],
+  // QEMU's Makefile makes this tracked file again from meson_options.txt whenever that is newer (a
+  // patch to it, or the order a checkout wrote them in), and the text it writes depends on the host.
+  buildWrites: ["scripts/meson-buildoptions.sh"],
   // Newer QEMU keeps these in meson wraps (subprojects/*.wrap), which its configure downloads.
   wraps: true,
   source(ctx) {

@@ -21,6 +21,8 @@ export interface ComponentPlan {
   readonly reason: string;
   readonly sourceDir: string;
   readonly buildDir: string;
+  /** Tracked source files the build itself may write again (the recipe's buildWrites). */
+  readonly buildWrites: readonly string[];
   readonly source: Step;
   readonly stages: readonly PlannedStep[];
 }
@@ -102,6 +104,7 @@ export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOpt
       reason,
       sourceDir: recipe.sourceDir(ctx),
       buildDir: recipe.buildDir(ctx),
+      buildWrites: recipe.buildWrites ?? [],
       source: sourceOf(recipe, ctx),
       stages: componentSteps(recipe, ctx),
     };

@@ -114,6 +114,11 @@ export interface Recipe {
   readonly submodules?: readonly string[];
   /** Fetch the tree's meson subprojects/*.wrap sources up front (newer QEMU). */
   readonly wraps?: boolean;
+  /**
+   * Tracked files of the source that the component's own build may write again (relative to the
+   * source directory). They are not edits: they neither rebuild nor change the artifact key.
+   */
+  readonly buildWrites?: readonly string[];
   /** The first release whose glue no longer has it. */
   readonly removedIn?: { readonly major: number; readonly minor: number };
   /** Source location: a local directory used in place, or a git checkout. */

@@ -58,17 +58,19 @@ const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
  * edit in the tree reruns the build; a directory that is not a git tree cannot be fingerprinted and
  * is always built (make decides what is out of date there, as with the glue).
  */
-export async function sourceState(dir: string, env: Readonly<Record<string, string>>): Promise<{ commit: string; changes: unknown }> {
+export async function sourceState(dir: string, env: Readonly<Record<string, string>>, buildWrites: readonly string[] = []): Promise<{ commit: string; changes: unknown }> {
   if (!existsSync(path.join(dir, ".git"))) return { commit: `directory ${dir}`, changes: { unknown: Date.now() } };
   const git = gitAt(dir, { env });
   // One git call for a clean tree (the usual rerun): its commit, and that nothing changed.
-  const v2 = await git.raw(["status", "--porcelain=v2", "--branch", "--untracked-files=no", "--ignore-submodules=none"]);
+  // What the build itself writes again is left out (a pathspec only when there is one: same keys as before).
+  const spec = buildWrites.length > 0 ? ["--", ".", ...buildWrites.map((f) => `:(exclude)${f}`)] : [];
+  const v2 = await git.raw(["status", "--porcelain=v2", "--branch", "--untracked-files=no", "--ignore-submodules=none", ...spec]);
   const oid = /^# branch\.oid ([0-9a-f]{40,64})$/m.exec(v2)?.[1];
   if (oid && v2.split("\n").every((l) => l === "" || l.startsWith("#"))) return { commit: oid, changes: { status: "", diff: EMPTY_SHA256 } };
   const [head, status, diff] = await Promise.all([
     git.raw(["rev-parse", "HEAD"]),
-    git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"]),
-    git.raw(["diff", "--no-ext-diff", "--binary", "HEAD"]),
+    git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none", ...spec]),
+    git.raw(["diff", "--no-ext-diff", "--binary", "HEAD", ...spec]),
   ]);
   return { commit: head.trim(), changes: { status, diff: createHash("sha256").update(diff).digest("hex") } };
 }
@@ -134,7 +136,7 @@ export interface StageInputs {
  * the commit, the build also on uncommitted edits (an edit rebuilds but does not reconfigure).
  */
 export async function stageInputs(c: ComponentPlan, stages: readonly BuildStage[], env: Readonly<Record<string, string>>): Promise<StageInputs[]> {
-  const [source, tools] = await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  const [source, tools] = await Promise.all([sourceState(c.sourceDir, env, c.buildWrites), toolVersions(env)]);
   return stageInputsOf(c, stages, env, source, tools);
 }
 
@@ -174,7 +176,7 @@ export async function artifactKey(
   env: Readonly<Record<string, string>>,
   known?: { source: SourceState; tools: Tools },
 ): Promise<string> {
-  const [source, tools] = known ? [known.source, known.tools] : await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  const [source, tools] = known ? [known.source, known.tools] : await Promise.all([sourceState(c.sourceDir, env, c.buildWrites), toolVersions(env)]);
   const configure = stepsOf(c, "configure");
   const steps = [...configure, ...stepsOf(c, "build"), ...installSteps];
   const copied: Record<string, string> = {};
@@ -218,7 +220,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
   const art = opts.artifacts;
   const staging = art?.staging.get(c.name);
   let key: string | undefined;
-  const [source, tools] = await Promise.all([sourceState(c.sourceDir, env), toolVersions(env)]);
+  const [source, tools] = await Promise.all([sourceState(c.sourceDir, env, c.buildWrites), toolVersions(env)]);
   const inputs = stageInputsOf(c, opts.stages, env, source, tools);
   const built = inputs.every((i) => i.stage === "install" || i.steps.length === 0 || stamps.upToDate(c.name, i.stage, i.fingerprint));
   if (art && staging && cacheable(c) && !opts.force && (opts.stages.includes("install") || !built)) {
