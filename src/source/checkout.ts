@@ -265,14 +265,30 @@ export function resolveSubmoduleUrl(superUrl: string, sub: string): string {
   return `${base}${sep}${rest}`;
 }
 
-async function checkoutSubmodules(dir: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<void> {
-  if (paths.length === 0 || !existsSync(path.join(dir, ".gitmodules"))) return;
+interface WantedSubmodule {
+  readonly name: string;
+  readonly path: string;
+  readonly subUrl: string;
+  readonly sha: string;
+}
+
+interface PreparedSubmodule extends WantedSubmodule {
+  readonly mirrorDir: string;
+  /** Checked out from its mirror already (objects linked), in place or in `side`. */
+  readonly linked: boolean;
+  /** Where it was prepared, when not in place (moved there once the superproject is checked out). */
+  readonly side?: string;
+}
+
+/** The submodules of `paths` that commit records: name, path, URL (resolved, checked) and commit. */
+async function submodulesAt(dir: string, commit: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<WantedSubmodule[]> {
+  if (paths.length === 0) return [];
   const git = gitAt(dir, opts);
-  let listing = "";
+  let listing: string;
   try {
-    listing = await git.raw(["config", "--file", ".gitmodules", "--get-regexp", "^submodule\\..*\\.(path|url)$"]);
+    listing = await git.raw(["config", "--blob", `${commit}:.gitmodules`, "--get-regexp", "^submodule\\..*\\.(path|url)$"]);
   } catch {
-    return;
+    return []; // no .gitmodules in that commit
   }
   const byName = new Map<string, { path?: string; url?: string }>();
   for (const line of listing.split("\n")) {
@@ -282,50 +298,84 @@ async function checkoutSubmodules(dir: string, url: string, paths: readonly stri
     e[m[2] as "path" | "url"] = m[3] as string;
     byName.set(m[1] as string, e);
   }
-  const wanted: Array<{ name: string; path: string; subUrl: string; sha: string }> = [];
-  for (const [name, sm] of byName) {
-    if (!sm.path || !sm.url || !paths.includes(sm.path)) continue;
-    const subUrl = resolveSubmoduleUrl(url, sm.url);
+  const chosen = [...byName].filter(([, sm]) => sm.path && sm.url && paths.includes(sm.path));
+  if (chosen.length === 0) return [];
+  const gitlinks = new Map<string, string>();
+  const tree = await git.raw(["ls-tree", commit, "--", ...chosen.map(([, sm]) => sm.path as string)]);
+  for (const line of tree.split("\n")) {
+    const m = /^160000 commit ([0-9a-f]{40})\t(.*)$/.exec(line);
+    if (m) gitlinks.set(m[2] as string, m[1] as string);
+  }
+  const wanted: WantedSubmodule[] = [];
+  for (const [name, sm] of chosen) {
+    const subUrl = resolveSubmoduleUrl(url, sm.url as string);
     const bad = urlProblem(subUrl);
     if (bad) {
       throw new UserError(`the submodule ${sm.path} of ${url} (its .gitmodules) names the URL ${JSON.stringify(subUrl)}, which ${bad}.`, "Nothing was run with it. That revision of the repository cannot be fetched safely; report it to its maintainers.", 1);
     }
-    const tree = await git.raw(["ls-tree", "HEAD", "--", sm.path]);
-    const sha = /^160000 commit ([0-9a-f]{40})\t/.exec(tree)?.[1];
-    if (sha) wanted.push({ name, path: sm.path, subUrl, sha });
+    const sha = gitlinks.get(sm.path as string);
+    if (sha) wanted.push({ name, path: sm.path as string, subUrl, sha });
   }
-  // Side by side: each submodule's mirror, and for one not checked out yet, its repository linked
-  // from the mirror and checked out in place (git's own clone of a shallow mirror writes a new pack).
-  const prepared = await Promise.all(
-    wanted.map(async (sm) => {
-      const r = await ensureRevision(sm.subUrl, sm.sha, opts);
+  return wanted;
+}
+
+/**
+ * A submodule's mirror, and when its mirror is shallow, its repository linked from the mirror and
+ * checked out at `work` (git's own clone of a shallow mirror writes a new pack). A submodule already
+ * there, or one whose mirror is whole, is left to `git submodule update`.
+ */
+async function prepareSubmodule(sm: WantedSubmodule, work: string, inPlace: boolean, superDir: string, opts: MirrorOptions): Promise<PreparedSubmodule> {
+  const r = await ensureRevision(sm.subUrl, sm.sha, opts);
+  const side = inPlace ? {} : { side: work };
+  const fresh = !inPlace || (!existsSync(path.join(superDir, ".git", "modules", sm.name)) && !existsSync(path.join(work, ".git")) && (!existsSync(work) || (await readdir(work)).length === 0));
+  if (!fresh || !existsSync(path.join(r.mirrorDir, "shallow"))) return { ...sm, mirrorDir: r.mirrorDir, linked: false };
+  try {
+    await rm(work, { recursive: true, force: true });
+    await mkdir(path.dirname(work), { recursive: true });
+    await linkClone(r.mirrorDir, work, opts);
+    await gitAt(work, opts).raw(["checkout", "--quiet", "--detach", sm.sha]);
+    return { ...sm, ...side, mirrorDir: r.mirrorDir, linked: true };
+  } catch {
+    await rm(work, { recursive: true, force: true });
+    if (inPlace) await mkdir(work, { recursive: true });
+    return { ...sm, mirrorDir: r.mirrorDir, linked: false };
+  }
+}
+
+/**
+ * The prepared submodules made the superproject's, as `git submodule update --init` makes them:
+ * those checked out aside are moved into place, their repositories absorbed under .git/modules,
+ * the rest cloned from their mirrors; every URL is then the real one, not the cache's.
+ */
+async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodule[], opts: MirrorOptions): Promise<void> {
+  if (prepared.length === 0) return;
+  const git = gitAt(dir, opts);
+  const names = prepared.map((sm) => `${sm.path} (${sm.subUrl})`).join(", ");
+  try {
+    for (const sm of prepared) {
+      if (!sm.side) continue;
       const work = path.join(dir, sm.path);
-      const fresh = !existsSync(path.join(dir, ".git", "modules", sm.name)) && !existsSync(path.join(work, ".git")) && (!existsSync(work) || (await readdir(work)).length === 0);
-      if (!fresh || !existsSync(path.join(r.mirrorDir, "shallow"))) return { ...sm, mirrorDir: r.mirrorDir, linked: false };
-      try {
-        await rm(work, { recursive: true, force: true });
-        await linkClone(r.mirrorDir, work, opts);
-        await gitAt(work, opts).raw(["checkout", "--quiet", "--detach", sm.sha]);
-        return { ...sm, mirrorDir: r.mirrorDir, linked: true };
-      } catch {
-        await rm(work, { recursive: true, force: true });
-        await mkdir(work, { recursive: true });
-        return { ...sm, mirrorDir: r.mirrorDir, linked: false };
-      }
-    }),
-  );
-  for (const sm of prepared) {
-    try {
-      // A repository checked out in place becomes the submodule's, under .git/modules, as git makes it.
-      if (sm.linked) await git.raw(["submodule", "absorbgitdirs", "--", sm.path]);
-      await git.raw(["config", `submodule.${sm.name}.url`, sm.mirrorDir]);
-      await git.raw(["submodule", "update", "--init", "--quiet", "--", sm.path]);
-    } catch (e) {
-      throw gitFailure(`checking out the submodule ${sm.path} (${sm.subUrl})`, e);
+      await rm(work, { recursive: true, force: true }); // the empty directory the checkout made for it
+      await mkdir(path.dirname(work), { recursive: true });
+      await rename(sm.side, work);
     }
-    await git.raw(["config", `submodule.${sm.name}.url`, sm.subUrl]);
-    await gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl]);
+    // A repository checked out in place becomes the submodule's, under .git/modules, as git makes it.
+    const linked = prepared.filter((sm) => sm.linked).map((sm) => sm.path);
+    if (linked.length > 0) await git.raw(["submodule", "absorbgitdirs", "--", ...linked]);
+    for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, sm.mirrorDir]);
+    await git.raw(["submodule", "update", "--init", "--quiet", "--", ...prepared.map((sm) => sm.path)]);
+  } catch (e) {
+    throw gitFailure(`checking out the submodules ${names}`, e);
   }
+  for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, sm.subUrl]);
+  await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl])));
+}
+
+/** The submodules of a tree already checked out at commit, prepared in place. */
+async function checkoutSubmodules(dir: string, commit: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<void> {
+  const wanted = await submodulesAt(dir, commit, url, paths, opts);
+  const prepared = await Promise.all(wanted.map((sm) => prepareSubmodule(sm, path.join(dir, sm.path), true, dir, opts)));
+  await attachSubmodules(dir, prepared, opts);
 }
 
 /**
@@ -355,8 +405,15 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       const git = gitAt(tmp, opts);
       await git.raw(["remote", "set-url", "origin", req.url]);
       await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);
-      await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
-      await checkoutSubmodules(tmp, req.url, req.submodules ?? [], opts);
+      // The submodules are prepared aside while the superproject is checked out.
+      const subs = await submodulesAt(tmp, commit, req.url, req.submodules ?? [], opts);
+      const aside = path.join(tmp, ".git", "xqbuild-submodules");
+      const [, prepared] = await Promise.all([
+        git.raw(["checkout", "--quiet", "-B", "dummy", commit]),
+        Promise.all(subs.map((sm, i) => prepareSubmodule(sm, path.join(aside, String(i)), false, tmp, opts))),
+      ]);
+      await attachSubmodules(tmp, prepared, opts);
+      await rm(aside, { recursive: true, force: true });
       const head = await applyPatches(tmp, commit, patches, opts);
       if (req.wraps) await fetchWraps(tmp, opts);
       await rename(tmp, req.remoteDir);
@@ -412,7 +469,7 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   }
   await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
   await git.raw(["config", "--unset-all", "xqbuild.patchedKey"]).catch(() => undefined);
-  await checkoutSubmodules(req.remoteDir, req.url, req.submodules ?? [], opts);
+  await checkoutSubmodules(req.remoteDir, commit, req.url, req.submodules ?? [], opts);
   const newHead = await applyPatches(req.remoteDir, commit, patches, opts);
   if (req.wraps) await fetchWraps(req.remoteDir, opts);
   await ensureLink(req.linkDir, req.remoteDir);
