@@ -26,7 +26,7 @@ import { ensureFakeXenbits, realSourcesAll } from "../test/e2e/fake-xenbits.mjs"
 import { HOST, freePort, startCountingProxy, startGitDaemon } from "./lib/net.mjs";
 import { cleanEnv, combine, haveGnuTime, killRunning, measure, resolveCompilers, writeCpuHook } from "./lib/proc.mjs";
 import { fmtBytes, machineInfo, markdown, median } from "./lib/report.mjs";
-import { builtOutputs, ccacheInBuild, dotConfig, fileHas, freshTree, glueActivity, removeTree, xqActivity, xqLogSizes } from "./lib/tree.mjs";
+import { builtOutputs, ccacheInBuild, dotConfig, fileHas, freshTree, glueActivity, removeTree, settleDisk, xqActivity, xqLogSizes } from "./lib/tree.mjs";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const RESULTS = path.join(REPO_ROOT, "bench", "results");
@@ -230,6 +230,7 @@ async function main() {
         if (who === "glue") {
           if (state.glueTree) removeTree(state.glueTree);
           const tree = freshTree(xenTree, path.join(work, `a${i}-glue`), cfg);
+          settleDisk();
           const s = await runGlue(`a${i}-glue-cold`, tree);
           s.tree = tree;
           const built = builtOutputs(tree);
@@ -243,6 +244,7 @@ async function main() {
         } else {
           if (state.xqTree) removeTree(state.xqTree);
           const tree = freshTree(xenTree, path.join(work, `a${i}-xqbuild`), cfg);
+          settleDisk();
           const cache = path.join(work, `cache-a${i}`);
           const s = await runXqAll(`a${i}-xqbuild-cold`, tree, cache);
           s.tree = tree;
@@ -351,10 +353,14 @@ async function main() {
     })();
     const glue = [];
     const ours = [];
+    // Removed only after the last sample: deleting 300 MB of tree slows the disk for seconds after.
+    const made = [];
     for (let i = 1; i <= opts.runs; i++) {
       const order = i % 2 ? ["glue", "xqbuild"] : ["xqbuild", "glue"];
       for (const who of order) {
         const tree = freshTree(xenTree, path.join(work, `d${i}-${who}`), cfg);
+        made.push(tree);
+        settleDisk();
         if (who === "glue") {
           // the glue's fetch: its clone targets, then the submodules QEMU's configure would fetch
           const parts = [];
@@ -372,9 +378,9 @@ async function main() {
           if (!s.ok) errors.push(`d${i}-xqbuild-fetch: failed (exit ${r.code}); log ${r.log}`);
           ours.push(s);
         }
-        if (!opts.keep) removeTree(tree);
       }
     }
+    if (!opts.keep) for (const tree of made) removeTree(tree);
     figures.d = { xqbuild: summarize(ours), glue: summarize(glue), submodules: modules };
     const x = ours.find((s) => s.ok);
     const g = glue.find((s) => s.ok);
@@ -388,6 +394,7 @@ async function main() {
     let runs = opts.runs;
     for (let i = 1; i <= runs; i++) {
       const tree = freshTree(xenTree, path.join(work, `f${i}-xqbuild`), cfg);
+      settleDisk();
       const all = await runXqAll(`f${i}-xqbuild-all`, tree, state.xqCache);
       let sample = all;
       if (all.ok) {

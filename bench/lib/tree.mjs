@@ -151,3 +151,12 @@ export function xqActivity(tree, output, sizesBefore) {
     seabiosSteps: seabiosSteps(seabios)
   };
 }
+
+/**
+ * Flushes what earlier steps wrote or deleted (this disk is mounted with discard: the blocks of a
+ * deleted tree are given back at the next journal commit), so that a sample pays for its own disk
+ * work only, not for the tree removed before it.
+ */
+export function settleDisk() {
+  execFileSync("sync");
+}
