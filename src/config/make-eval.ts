@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -8,6 +7,7 @@ import { UserError } from "../errors.js";
 import { stableJson } from "../engine/fingerprint.js";
 import { writeFileAtomic } from "../fsutil.js";
 import { onPath } from "../which.js";
+import { collect, type Collected } from "../proc.js";
 
 /** make's own answer for one variable: `$(origin)`, `$(flavor)`, the expanded value, and where it was last set. */
 export interface MakeVar {
@@ -117,26 +117,6 @@ export function makeflagsForEvaluation(makeflags: string | undefined): string | 
     .join(" ");
 }
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], cwd: string, env: Record<string, string | undefined>): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-    );
-  });
-}
-
 /**
  * Asks GNU make itself for the values of variables, exactly as make computes them when it reads the
  * given makefiles with the given environment and command line: make is the reference implementation
@@ -239,9 +219,9 @@ async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> 
     else env.MAKEFLAGS = mf;
     delete env.MFLAGS;
     delete env.MAKELEVEL;
-    let res: RunResult;
+    let res: Collected;
     try {
-      res = await run(opts.make, args, opts.cwd, env);
+      res = await collect(opts.make, args, { cwd: opts.cwd, env });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === "E2BIG") {

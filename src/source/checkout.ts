@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { copyFile, link, mkdir, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { collect } from "../proc.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
@@ -121,22 +121,14 @@ async function gnuPatch(dir: string, p: Patch, opts: MirrorOptions): Promise<voi
 }
 
 /** Runs a program other than git in dir, with the caller's environment and C messages. */
-function runTool(cmd: string, args: string[], cwd: string, opts: MirrorOptions): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
-    env.LC_ALL = "C";
-    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], ...(opts.signal ? { signal: opts.signal } : {}) });
-    const chunks: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => chunks.push(b));
-    child.stderr.on("data", (b: Buffer) => chunks.push(b));
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") {
-        reject(new UserError(`${cmd} is not installed, and the patch queue is a quilt series, which xqbuild applies with GNU patch as quilt does.`, `Install GNU patch (Debian: apt-get install patch), or set patchTool: "git" for the component in the xqbuild config file to apply the queue with git apply.`));
-      } else reject(e);
-    });
-    child.on("close", (code) => resolve({ code: code ?? 1, output: Buffer.concat(chunks).toString("utf8") }));
-  });
+async function runTool(cmd: string, args: string[], cwd: string, opts: MirrorOptions): Promise<{ code: number; output: string }> {
+  try {
+    const r = await collect(cmd, args, { cwd, env: { ...opts.env, LC_ALL: "C" }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return { code: r.code ?? 1, output: r.stdout + r.stderr };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    throw new UserError(`${cmd} is not installed, and the patch queue is a quilt series, which xqbuild applies with GNU patch as quilt does.`, `Install GNU patch (Debian: apt-get install patch), or set patchTool: "git" for the component in the xqbuild config file to apply the queue with git apply.`);
+  }
 }
 
 export async function patchState(dir: string, opts: MirrorOptions): Promise<{ key: string; head: string } | undefined> {

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { FailureError, type UserError } from "../errors.js";
+import { collect } from "../proc.js";
 
 /**
  * Variables that would point git at another repository, index or configuration than the one xqbuild
@@ -70,34 +70,13 @@ export function gitAt(dir: string, opts: GitOptions): Git {
   const prefix = SAFE_CONFIG.flatMap((c) => ["-c", c]);
   const binary = opts.git ?? "git";
   return {
-    raw(args: readonly string[]): Promise<string> {
-      return new Promise((resolve, reject) => {
-        if (opts.signal?.aborted) {
-          reject(new Error("Abort signal received"));
-          return;
-        }
-        const child = spawn(binary, [...prefix, ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout.on("data", (b: Buffer) => out.push(b));
-        child.stderr.on("data", (b: Buffer) => err.push(b));
-        const onAbort = (): void => {
-          child.kill("SIGTERM");
-        };
-        opts.signal?.addEventListener("abort", onAbort, { once: true });
-        child.on("error", (e) => {
-          opts.signal?.removeEventListener("abort", onAbort);
-          reject(e);
-        });
-        child.on("close", (code, signal) => {
-          opts.signal?.removeEventListener("abort", onAbort);
-          const stderr = Buffer.concat(err).toString("utf8");
-          if (opts.signal?.aborted) reject(new Error("Abort signal received"));
-          else if (signal) reject(new Error(stderr || `git ${args[0] ?? ""} was killed by ${signal}`));
-          else if (code !== 0 && stderr !== "") reject(new Error(stderr));
-          else resolve(Buffer.concat(out).toString("utf8"));
-        });
-      });
+    async raw(args: readonly string[]): Promise<string> {
+      if (opts.signal?.aborted) throw new Error("Abort signal received");
+      const r = await collect(binary, [...prefix, ...args], { cwd: dir, env, ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (opts.signal?.aborted) throw new Error("Abort signal received");
+      if (r.signal) throw new Error(r.stderr || `git ${args[0] ?? ""} was killed by ${r.signal}`);
+      if (r.code !== 0 && r.stderr !== "") throw new Error(r.stderr);
+      return r.stdout;
     },
   };
 }
