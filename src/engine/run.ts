@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly jobserver?: JobServer;
   /** Reserve slots for a tool below that takes a fixed -jN (see the "static" step parallelism). */
   readonly staticJobs?: boolean;
+  /** The command itself takes -jN (ninja run directly): given the slots it holds, as make would. */
+  readonly jobsFlag?: boolean;
   /** A promise while the reader of onLine's output is behind (the terminal or CI log is slow). */
   readonly backlog?: () => Promise<void> | undefined;
 }
@@ -50,8 +52,7 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
     logError = logError ?? e;
     onLogError?.();
   });
-  const cmdline = argv.map(shellQuote).join(" ");
-  log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
+  let cmdline = argv.map(shellQuote).join(" ");
   const tail: string[] = [];
   let partial = "";
   // Set once the child exists: pausing its output is how a slow log or terminal slows it down,
@@ -92,9 +93,13 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
     log.end();
     throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
   }
+  // A command that takes -jN itself gets the slots it holds (make would pass them in MAKEFLAGS).
+  const [cmd, ...rest] = argv;
+  const args = opts.jobsFlag ? [`-j${opts.jobserver ? 1 + (extra?.count ?? 0) : 1}`, ...rest] : rest;
+  if (opts.jobsFlag) cmdline = [cmd ?? "", ...args].map(shellQuote).join(" ");
+  log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
   try {
     await new Promise<void>((resolve, reject) => {
-      const [cmd, ...args] = argv;
       if (cmd === undefined) return reject(new Error("internal: empty argv"));
       const childEnv = applyEnv(opts.baseEnv, env);
       delete childEnv.MFLAGS;

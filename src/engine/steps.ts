@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { copyFile, chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
@@ -24,8 +24,9 @@ export interface StepContext {
 export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext): Promise<void> {
   switch (step.kind) {
     case "run": {
-      const { argv, env } = resolveRun(step);
+      const { argv, env, jobsFlag } = resolveRun(step);
       await runCommand(step.cwd, argv, env, {
+        ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
         logFile: path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`),
         label: `${ctx.component} ${step.stage} (${step.step})`,
@@ -112,13 +113,64 @@ export function mesonInstallCommand(buildDir: string): string[] | undefined {
   return undefined;
 }
 
+/** Variables of a configure-written config-host.mak (NAME=value lines). */
+function configHostMak(buildDir: string): Map<string, string> | undefined {
+  try {
+    const vars = new Map<string, string>();
+    for (const line of readFileSync(path.join(buildDir, "config-host.mak"), "utf8").split("\n")) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      if (m) vars.set(m[1] as string, m[2] as string);
+    }
+    return vars;
+  } catch {
+    return undefined;
+  }
+}
+
+function mtimeMs(file: string): number | undefined {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The ninja that QEMU's Makefile would hand `make TARGETS` to, when that is all the Makefile would
+ * do: a meson build (config-host.mak names NINJA and MESON, build.ninja exists) whose
+ * config-host.mak is newer than what the Makefile remakes it from (configure,
+ * scripts/meson-buildoptions.sh, VERSION). The Makefile would otherwise also check the submodules
+ * (xqbuild's fetch checked them out), regenerate the tracked scripts/meson-buildoptions.sh when
+ * meson_options.txt is newer, and write Makefile.ninja and Makefile.mtest with `ninja -t` and
+ * `meson introspect` (several seconds of Python before the first compile).
+ */
+export function directNinja(buildDir: string): string | undefined {
+  const vars = configHostMak(buildDir);
+  const ninja = vars?.get("NINJA")?.trim();
+  const src = vars?.get("SRC_PATH")?.trim();
+  if (!vars || !ninja || !src || !vars.get("MESON")?.trim() || !existsSync(path.join(buildDir, "build.ninja"))) return undefined;
+  if (/[\s$'"\\]/.test(ninja)) return undefined;
+  const made = mtimeMs(path.join(buildDir, "config-host.mak")) ?? 0;
+  for (const f of ["configure", "scripts/meson-buildoptions.sh", "VERSION"]) {
+    const t = mtimeMs(path.resolve(buildDir, src, f));
+    if (t === undefined || t > made) return undefined;
+  }
+  return ninja;
+}
+
 /** A run step's command line as it runs: goals and install resolved against the configured build directory. */
-export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvChanges } {
+export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvChanges; jobsFlag?: boolean } {
   let argv: readonly string[] = step.argv;
   let env: EnvChanges = step.env;
   if (step.goals === "installed") {
     const targets = installedTargets(step.cwd);
-    if (targets) argv = argv.flatMap((a) => (a === "all" ? targets : [a]));
+    if (targets) {
+      const ninja = argv[0] === "make" && argv.length === 2 && argv[1] === "all" ? directNinja(step.cwd) : undefined;
+      // As the Makefile's run-ninja does: $(NINJA) $(NINJAFLAGS) TARGETS, NINJA exported; the -jN
+      // it takes from MAKEFLAGS is added when the job slots are known.
+      if (ninja) return { argv: [ninja, "-d", "keepdepfile", ...targets], env: { ...env, NINJA: ninja }, jobsFlag: true };
+      argv = argv.flatMap((a) => (a === "all" ? targets : [a]));
+    }
   }
   if (step.install === "meson") {
     const cmd = mesonInstallCommand(step.cwd);

@@ -422,6 +422,13 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     const configureLog = fs.readFileSync(path.join(tree1, ".xqbuild", "logs", "qemu-xen-configure.log"), "utf8");
     expect(configureLog).toMatch(/fdt support\s*:\s*system/);
     expect(configureLog).not.toMatch(/Unable to automatically checkout GIT submodules/);
+    // The build ran ninja as QEMU's Makefile would, on the installed outputs only, with the job
+    // slots it held; the source tree was left as checked out.
+    const buildLog = fs.readFileSync(path.join(tree1, ".xqbuild", "logs", "qemu-xen-build.log"), "utf8");
+    expect(buildLog.split("\n")[0]).toMatch(/ && \S*ninja -j2 -d keepdepfile .*\bqemu-system-i386\b/);
+    expect(buildLog).not.toMatch(/Makefile\.mtest/);
+    const srcStatus = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: remote, encoding: "utf8", env: childEnv() });
+    expect(srcStatus.stdout).toBe("");
 
     // qemu-system-i386 runs and has Xen's machine.
     const qemu = path.join(tree1, "tools", "qemu-xen-build", "qemu-system-i386");
