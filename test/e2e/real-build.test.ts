@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHttpGit } from "../support/servers.js";
+import { canConnect, freePort, startHttpGit } from "../support/servers.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -169,34 +169,6 @@ function when(r: Ran, re: RegExp): number | undefined {
 function stageSeconds(r: Ran, component: string, stage: string): number | undefined {
   const m = new RegExp(`^\\[${component} ${stage}\\] done in ([0-9.]+) s`, "m").exec(r.output);
   return m ? Number(m[1]) : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const p = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-function canConnect(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port: p });
-    sock.setTimeout(1000);
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("timeout", () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once("error", () => resolve(false));
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

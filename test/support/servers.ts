@@ -28,7 +28,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: HOST, port });
     sock.setTimeout(1000);
