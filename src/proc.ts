@@ -1,5 +1,12 @@
 import { spawn } from "node:child_process";
 
+/** An environment without its unset entries: what a child process is given. */
+export function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** What a finished command printed, and how it ended. */
 export interface Collected {
   /** The exit code, or null when a signal ended it. */

@@ -14,6 +14,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { definedOnly } from "../proc.js";
 
 /** false: off; true: `ccache` from PATH, required; "auto": `ccache` from PATH when there; any other string: the path of the ccache binary (a bare name is looked up on PATH). */
 export type CcacheSetting = boolean | "auto" | string;
@@ -210,12 +211,6 @@ export function formatStats(s: CcacheStats): string {
 }
 
 // ---- helpers ----
-
-function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
 
 function isExecutableFile(p: string): boolean {
   try {

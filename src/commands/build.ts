@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
+import { definedOnly } from "../proc.js";
 import { JobServer } from "../engine/jobserver.js";
 import { runPipeline, toolVersions, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
 import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type CcacheSetting, type CcacheStats } from "../build/ccache.js";
@@ -34,11 +35,6 @@ export async function makeReporter(ctx: CommandContext): Promise<Reporter> {
   return plainReporter(ctx.output, { verbose: ctx.args.verbose, quiet: ctx.args.quiet });
 }
 
-function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
 
 /** The job pool: the enclosing make's when there is one, else a new one of -j slots. */
 export function jobServerFor(config: ResolvedConfig, explicitJobs: boolean): JobServer {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { UsageError, UserError } from "../errors.js";
+import { definedOnly } from "../proc.js";
 import type { ComponentName } from "../components.js";
 import { toolsMkStandIn, standaloneMakefile } from "./builtin-mk.js";
 import { evaluateMake, type MakeDefinition, type MakeVar } from "./make-eval.js";
@@ -216,8 +217,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
 
   const jobs = opts.jobs ?? settings.jobs ?? availableParallelism();
   const offline = opts.offline === true || opts.env.XQBUILD_OFFLINE === "1" || settings.offline === true;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+  const env = definedOnly(opts.env);
   const cacheDir =
     settings.cacheDir ??
     (opts.env.XQBUILD_CACHE_DIR ? path.resolve(opts.cwd, opts.env.XQBUILD_CACHE_DIR) : undefined) ??
