@@ -67,8 +67,10 @@ export async function sourceState(dir: string, env: Readonly<Record<string, stri
   const v2 = await git.raw(["status", "--porcelain=v2", "--branch", "--untracked-files=no", "--ignore-submodules=none", ...spec]);
   const oid = /^# branch\.oid ([0-9a-f]{40,64})$/m.exec(v2)?.[1];
   if (oid && v2.split("\n").every((l) => l === "" || l.startsWith("#"))) return { commit: oid, changes: { status: "", diff: EMPTY_SHA256 } };
+  // An edited tree: the changes as before (the status text and a hash of the diff); its commit is
+  // the one status gave, unless it had none to give.
   const [head, status, diff] = await Promise.all([
-    git.raw(["rev-parse", "HEAD"]),
+    oid ?? git.raw(["rev-parse", "HEAD"]),
     git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none", ...spec]),
     git.raw(["diff", "--no-ext-diff", "--binary", "HEAD", ...spec]),
   ]);
