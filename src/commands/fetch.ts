@@ -185,6 +185,7 @@ async function fetchComponent(
       force: opts.update && ctx.args.force,
       patches,
       wraps: recipe.wraps === true,
+      buildWrites: recipe.buildWrites ?? [],
     },
     mirrorOpts,
   );

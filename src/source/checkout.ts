@@ -24,6 +24,11 @@ export interface CheckoutRequest {
   readonly patches?: readonly Patch[];
   /** Fetch meson subprojects/*.wrap sources up front. */
   readonly wraps?: boolean;
+  /**
+   * Tracked files the build itself rewrites (the recipe's buildWrites). A move over changes to these
+   * alone goes ahead without --force, the changes kept in a backup ref as --force keeps them.
+   */
+  readonly buildWrites?: readonly string[];
 }
 
 export interface CheckoutResult {
@@ -236,6 +241,13 @@ export async function localWork(dir: string, opts: MirrorOptions): Promise<{ cha
   return { changes, commits };
 }
 
+/** Whether the local work is only the build's own rewrites of tracked files (nothing of the user's). */
+export function onlyBuildWrites(work: { changes: readonly string[]; commits: readonly string[] }, buildWrites: readonly string[]): boolean {
+  if (work.commits.length > 0 || buildWrites.length === 0) return false;
+  // `git status --porcelain` lines: two status letters, a space, the path (modified, not renamed).
+  return work.changes.every((l) => l.slice(0, 2) === " M" && buildWrites.includes(l.slice(3)));
+}
+
 /**
  * A relative submodule URL resolved against the superproject's URL as git does it: the text is kept
  * as written (no URL normalisation), a trailing slash dropped, and each `../` removes one component.
@@ -439,7 +451,7 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   const work = await localWork(req.remoteDir, opts);
   let backupRef: string | undefined;
   if (work.changes.length > 0 || work.commits.length > 0) {
-    if (!req.force) {
+    if (!req.force && !onlyBuildWrites(work, req.buildWrites ?? [])) {
       const lines = [
         ...work.changes.slice(0, 20).map((c) => `  changed: ${c.trim()}`),
         ...work.commits.slice(0, 20).map((c) => `  local commit: ${c}`),
