@@ -21,10 +21,20 @@ export interface DistResult {
  * patches included), sorted, every entry dated by the commit, owner and group 0, modes normalised,
  * gzip without a timestamp; the same tree gives the same bytes on any machine.
  */
-export async function writeDist(dir: string, name: string, outDir: string, env: Readonly<Record<string, string>>): Promise<DistResult> {
+export async function writeDist(dir: string, name: string, outDir: string, env: Readonly<Record<string, string>>, buildWrites: readonly string[] = []): Promise<DistResult> {
   const git = gitAt(dir, { env });
-  const dirty = (await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"])).trim();
-  if (dirty) throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${dirty.split("\n").slice(0, 10).join("\n")}`, "Commit them (or add them to the patch queue), or revert them.", 1);
+  const dirty = (await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"])).trimEnd();
+  if (dirty) {
+    const lines = dirty.split("\n");
+    // Files the build rewrites (QEMU's make remakes scripts/meson-buildoptions.sh) are not the
+    // user's work: say so, and how to get the committed ones back.
+    const rewritten = lines.filter((l) => l.slice(0, 2) === " M" && buildWrites.includes(l.slice(3))).map((l) => l.slice(3));
+    const hint =
+      rewritten.length === lines.length
+        ? `The build wrote ${rewritten.join(", ")} again; \`git -C ${dir} checkout -- ${rewritten.join(" ")}\` restores the committed ${rewritten.length === 1 ? "file" : "files"} (a later build may write ${rewritten.length === 1 ? "it" : "them"} again).`
+        : "Commit them (or add them to the patch queue), or revert them.";
+    throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${lines.slice(0, 10).join("\n")}`, hint, 1);
+  }
   const head = (await git.raw(["rev-parse", "HEAD"])).trim();
   const date = new Date((await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim());
   const files = (await git.raw(["ls-files", "-z", "--recurse-submodules"]))
@@ -77,7 +87,7 @@ export async function distCommand(ctx: CommandContext): Promise<number> {
     if (!existsSync(path.join(c.sourceDir, ".git"))) {
       throw new UserError(`${c.name} has not been fetched (or is a local directory that is not a git tree): ${c.sourceDir}.`, "Run xqbuild fetch first.", 1);
     }
-    results.push(await writeDist(c.sourceDir, c.name, outDir, config.env));
+    results.push(await writeDist(c.sourceDir, c.name, outDir, config.env, c.buildWrites));
   }
   if (ctx.args.json) ctx.output.out(JSON.stringify(results, null, 2));
   else for (const r of results) ctx.output.out(`${r.sha256}  ${path.relative(ctx.cwd, r.file) || r.file}`);
