@@ -29,7 +29,8 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
         ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
         logFile: path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`),
-        label: `${ctx.component} ${step.stage} (${step.step})`,
+        // Named after what runs: QEMU's build may be its ninja line rather than make.
+        label: `${ctx.component} ${step.stage} (${argv[0] === step.argv[0] ? step.step : path.basename(argv[0] ?? step.step)})`,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.onLine ? { onLine: ctx.onLine } : {}),
         ...(ctx.jobserver ? { jobserver: ctx.jobserver } : {}),

@@ -2,14 +2,25 @@
 // (QEMU's): only what is installed is built, and install runs meson install --no-rebuild as
 // `make install` does after building `all`. The end-to-end test shows on the real QEMU that the
 // installed files are the same as `make install`'s.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { directNinja, installedTargets, mesonInstallCommand, resolveRun } from "../../src/engine/steps.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { directNinja, executeFileOrRunStep, installedTargets, mesonInstallCommand, resolveRun } from "../../src/engine/steps.js";
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+/** A new directory under the system's temporary one, removed after the tests. */
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-steps-"));
+  made.push(dir);
+  return dir;
+}
 
 function buildDir(opts: { installed?: Record<string, string> | string; ninja?: string } = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-steps-"));
+  const dir = tempDir();
   if (opts.installed !== undefined) {
     mkdirSync(path.join(dir, "meson-info"));
     const text = typeof opts.installed === "string" ? opts.installed : JSON.stringify(opts.installed);
@@ -45,6 +56,7 @@ describe("goals: installed", () => {
     expect(r.argv).toEqual(["make", "qemu-system-i386", "storage-daemon/qemu-storage-daemon", "trace/trace-events-all"]);
     // A build directory reached through a symbolic link finds the same outputs.
     const link = `${dir}-link`;
+    made.push(link);
     symlinkSync(dir, link);
     expect(installedTargets(link)).toEqual(installedTargets(dir));
   });
@@ -88,6 +100,7 @@ describe("goals: installed, with ninja run directly", () => {
   function configured(opts: { ninjaPath?: string } = {}): { dir: string; src: string } {
     const dir = buildDir({ installed: INSTALLED, ninja: NINJA });
     const src = `${dir}-src`;
+    made.push(src);
     mkdirSync(path.join(src, "scripts"), { recursive: true });
     const past = new Date(Date.now() - 60_000);
     for (const f of ["configure", "scripts/meson-buildoptions.sh", "VERSION"]) {
@@ -131,5 +144,15 @@ describe("goals: installed, with ninja run directly", () => {
     expect(directNinja(buildDir({ installed: INSTALLED, ninja: NINJA }))).toBeUndefined();
     // Other goals than `all` stay make's.
     expect(resolveRun({ ...step(configured().dir), argv: ["make", "all", "V=1"] }).argv[0]).toBe("make");
+  });
+
+  it("names ninja, not make, when the direct ninja line fails, and shows that line", async () => {
+    const tools = tempDir();
+    const ninja = path.join(tools, "ninja");
+    writeFileSync(ninja, "#!/bin/sh\necho 'FAILED: qemu-system-i386' >&2\nexit 1\n");
+    chmodSync(ninja, 0o755);
+    const { dir } = configured({ ninjaPath: ninja });
+    const run = executeFileOrRunStep({ ...step(dir), stage: "build", step: "make" }, { baseEnv: {}, logDir: path.join(tools, "logs"), component: "qemu-xen" });
+    await expect(run).rejects.toThrow(/^qemu-xen build \(ninja\) failed[\s\S]*command: \S*ninja -j1 -d keepdepfile qemu-system-i386[\s\S]*FAILED: qemu-system-i386/);
   });
 });
