@@ -8,7 +8,8 @@ export const config = defineConfig({
     exclude: ["test/e2e/**", "test/faults/**"],
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    pool: "forks"
+    pool: "forks",
+    globalSetup: ["test/support/temp-root.ts"]
   }
 });
 // vitest loads the default export of its config file.

@@ -8,6 +8,7 @@ export const config = defineConfig({
     testTimeout: 90_000,
     hookTimeout: 180_000,
     pool: "forks",
+    globalSetup: ["test/support/temp-root.ts"],
     // The cases mostly wait on child processes, servers and timers: three files at a time even on
     // two cores (vitest's default there is one).
     maxWorkers: 3,
