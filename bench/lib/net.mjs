@@ -5,36 +5,9 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { HOST, canConnect, freePort } from "../../test/support/loopback.mjs";
 
-export const HOST = "127.0.0.1";
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const p = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
-    sock.setTimeout(1000);
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("timeout", () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
+export { HOST, freePort };
 
 /** Starts `git daemon` on HOST:port serving dir; resolves once it accepts connections. */
 export async function startGitDaemon(dir, port, logFile, env) {

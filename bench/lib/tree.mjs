@@ -2,24 +2,8 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { GLUE_OUTPUTS } from "../../test/support/tree-outputs.mjs";
 
-/** What copyXenTree (test/support/xen-tree.ts) removes from a copy: .config and the glue's outputs. */
-const GLUE_OUTPUTS = [
-  ".config",
-  ".xqbuild-configured",
-  ".xqbuild",
-  "xqbuild.lock",
-  "tools/qemu-xen-dir",
-  "tools/qemu-xen-dir-remote",
-  "tools/qemu-xen-dir-remote.tmp",
-  "tools/qemu-xen-build",
-  "tools/qemu-xen-traditional-dir",
-  "tools/qemu-xen-traditional-dir-remote",
-  "tools/qemu-xen-traditional-dir-remote.tmp",
-  "tools/firmware/seabios-dir",
-  "tools/firmware/seabios-dir-remote",
-  "tools/firmware/seabios-dir-remote.tmp"
-];
 
 /** A private copy (cp -a) of the configured Xen tree at dest, with a .config pointing at the loopback xenbits. */
 export function freshTree(from, dest, dotConfig) {

@@ -5,44 +5,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { gitEnv } from "./git.js";
+import { HOST, canConnect, freePort } from "./loopback.mjs";
 
-const HOST = "127.0.0.1";
-
-/** A port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
-    sock.setTimeout(1000);
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("timeout", () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
+export { canConnect, freePort } from "./loopback.mjs";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

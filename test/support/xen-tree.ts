@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { GLUE_OUTPUTS } from "./tree-outputs.mjs";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SCRIPT = path.join(REPO_ROOT, "scripts", "real-sources.mjs");
@@ -66,25 +67,7 @@ export function realXenTree(): string {
   return realSources().xenTree;
 }
 
-/**
- * Paths relative to the tree root that copyXenTree() removes from the copy: the user's .config (the
- * caller writes its own), xqbuild's cache marker, and anything Xen's glue creates, in case one was
- * left in the cached tree.
- */
-export const GLUE_OUTPUTS = [
-  ".config",
-  ".xqbuild-configured",
-  "tools/qemu-xen-dir",
-  "tools/qemu-xen-dir-remote",
-  "tools/qemu-xen-dir-remote.tmp",
-  "tools/qemu-xen-build",
-  "tools/qemu-xen-traditional-dir",
-  "tools/qemu-xen-traditional-dir-remote",
-  "tools/qemu-xen-traditional-dir-remote.tmp",
-  "tools/firmware/seabios-dir",
-  "tools/firmware/seabios-dir-remote",
-  "tools/firmware/seabios-dir-remote.tmp"
-] as const;
+export { GLUE_OUTPUTS };
 
 /**
  * Files a test is likely to rewrite: with hardlink copies these are copied for real, so that writing

@@ -1,0 +1,1 @@
+export declare const GLUE_OUTPUTS: readonly string[];
