@@ -102,6 +102,9 @@ export function tableRows(res) {
     const rt = ratioOf(f.d, "wall");
     const rb = ratioOf(f.d, "bytes");
     rows.push([`(d) second tree: fetch, time${runsNote(f.d)}`, fmtSeconds(f.d.xqbuild?.median?.wall), fmtSeconds(f.d.glue?.median?.wall), fmtRatio(rt), "≤ 0.20", yes(rt === undefined ? undefined : rt <= 0.2), loadOf(f.d)]);
+    const fl = f.d.floor?.median?.wall;
+    const gw = f.d.glue?.median?.wall;
+    if (fl !== undefined) rows.push([`(d) … floor: writing the same files with tar -x${runsNote({ xqbuild: f.d.floor })}`, fmtSeconds(fl), "", gw !== undefined ? `${fmtRatio(fl / gw)} of the glue's` : "—", "", "", ""]);
     rows.push(["(d) second tree: fetch, bytes received", fmtBytes(f.d.xqbuild?.median?.bytes), fmtBytes(f.d.glue?.median?.bytes), fmtRatio(rb), "≤ 0.20", yes(rb === undefined ? undefined : rb <= 0.2), ""]);
   }
   if (f.e) {
