@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../fsutil.js";
 import { XEN_LIBS } from "../doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
-import { executeFileOrRunStep } from "./steps.js";
+import { executeFileOrRunStep, stepName } from "./steps.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
 
@@ -264,7 +264,8 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     // The stamp goes first: an interrupted or failed stage must not look done, nor anything after it.
     for (const later of opts.stages.slice(opts.stages.indexOf(stage))) await stamps.clear(c.name, later);
     await opts.beforeWork?.();
-    reporter.emit({ type: "stage-start", component: c.name, stage, ...(steps[0] ? { step: steps[0].step } : {}) });
+    const first = steps[0] ? stepName(steps[0]) : undefined;
+    reporter.emit({ type: "stage-start", component: c.name, stage, ...(first ? { step: first } : {}) });
     const started = Date.now();
     try {
       for (const step of steps) {

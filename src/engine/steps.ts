@@ -24,13 +24,13 @@ export interface StepContext {
 export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext): Promise<void> {
   switch (step.kind) {
     case "run": {
-      const { argv, env, jobsFlag } = resolveRun(step);
+      const { argv, env, jobsFlag, name } = resolveRun(step);
       await runCommand(step.cwd, argv, env, {
         ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
         logFile: path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`),
         // Named after what runs: QEMU's build may be its ninja line rather than make.
-        label: `${ctx.component} ${step.stage} (${argv[0] === step.argv[0] ? step.step : path.basename(argv[0] ?? step.step)})`,
+        label: `${ctx.component} ${step.stage} (${name ?? step.step})`,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.onLine ? { onLine: ctx.onLine } : {}),
         ...(ctx.jobserver ? { jobserver: ctx.jobserver } : {}),
@@ -160,7 +160,7 @@ export function directNinja(buildDir: string): string | undefined {
 }
 
 /** A run step's command line as it runs: goals and install resolved against the configured build directory. */
-export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvChanges; jobsFlag?: boolean } {
+export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvChanges; jobsFlag?: boolean; name?: string } {
   let argv: readonly string[] = step.argv;
   let env: EnvChanges = step.env;
   if (step.goals === "installed") {
@@ -169,7 +169,7 @@ export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvCh
       const ninja = argv[0] === "make" && argv.length === 2 && argv[1] === "all" ? directNinja(step.cwd) : undefined;
       // As the Makefile's run-ninja does: $(NINJA) $(NINJAFLAGS) TARGETS, NINJA exported; the -jN
       // it takes from MAKEFLAGS is added when the job slots are known.
-      if (ninja) return { argv: [ninja, "-d", "keepdepfile", ...targets], env: { ...env, NINJA: ninja }, jobsFlag: true };
+      if (ninja) return { argv: [ninja, "-d", "keepdepfile", ...targets], env: { ...env, NINJA: ninja }, jobsFlag: true, name: "ninja" };
       argv = argv.flatMap((a) => (a === "all" ? targets : [a]));
     }
   }
@@ -177,9 +177,14 @@ export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvCh
     const cmd = mesonInstallCommand(step.cwd);
     if (cmd) {
       const destdir = argv.find((a) => a.startsWith("DESTDIR="));
-      argv = cmd;
       if (destdir !== undefined) env = { ...env, DESTDIR: destdir.slice("DESTDIR=".length) };
+      return { argv: cmd, env, name: "meson install" };
     }
   }
   return { argv, env };
+}
+
+/** What a stage's step is called in progress lines and errors: the tool that runs, when xqbuild chose another than the recipe's. */
+export function stepName(step: PlannedStep): string | undefined {
+  return step.kind === "run" ? (resolveRun(step).name ?? step.step) : step.step;
 }

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, u
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { directNinja, executeFileOrRunStep, installedTargets, mesonInstallCommand, resolveRun } from "../../src/engine/steps.js";
+import { directNinja, executeFileOrRunStep, installedTargets, mesonInstallCommand, resolveRun, stepName } from "../../src/engine/steps.js";
 
 const made: string[] = [];
 afterAll(() => {
@@ -81,6 +81,9 @@ describe("install: meson", () => {
     expect(r.env).toEqual({ DESTDIR: "/tmp/dest dir" });
     // No DESTDIR on the command line: the environment's, as make would export it.
     expect(resolveRun({ kind: "run", cwd: dir, argv: ["make", "install"], env: {}, install: "meson" }).env).toEqual({});
+    // Progress lines and errors name what runs.
+    expect(stepName({ kind: "run", cwd: dir, argv: ["make", "install"], env: {}, install: "meson", stage: "install", step: "make-install" })).toBe("meson install");
+    expect(stepName({ kind: "run", cwd: buildDir(), argv: ["make", "install"], env: {}, install: "meson", stage: "install", step: "make-install" })).toBe("make-install");
   });
 
   it("falls back to make install without build.ninja, or with a command it would have to interpret", () => {
@@ -119,6 +122,7 @@ describe("goals: installed, with ninja run directly", () => {
     expect(r.argv).toEqual(["/usr/bin/ninja", "-d", "keepdepfile", "qemu-system-i386", "storage-daemon/qemu-storage-daemon", "trace/trace-events-all"]);
     expect(r.env).toEqual({ MAKELEVEL: null, NINJA: "/usr/bin/ninja" });
     expect(r.jobsFlag).toBe(true);
+    expect(stepName({ ...step(dir), stage: "build", step: "make" })).toBe("ninja");
   });
 
   it("leaves it to make when the Makefile would do more: configure, meson-buildoptions.sh or VERSION newer than config-host.mak", () => {
@@ -129,6 +133,7 @@ describe("goals: installed, with ninja run directly", () => {
       expect(directNinja(dir), f).toBeUndefined();
       expect(resolveRun(step(dir)).argv).toEqual(["make", "qemu-system-i386", "storage-daemon/qemu-storage-daemon", "trace/trace-events-all"]);
       expect(resolveRun(step(dir)).jobsFlag).toBeUndefined();
+      expect(stepName({ ...step(dir), stage: "build", step: "make" })).toBe("make");
     }
   });
 

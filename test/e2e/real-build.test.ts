@@ -374,7 +374,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     const build = stageSeconds(all, "qemu-xen", "build");
     const biosBuild = stageSeconds(all, "seabios", "build");
     if (cfg !== undefined) time("configure (qemu-xen)", cfg);
-    if (build !== undefined) time("build (qemu-xen, make -j2)", build);
+    if (build !== undefined) time("build (qemu-xen, ninja -j2)", build);
     if (biosBuild !== undefined) time("build (SeaBIOS, alongside)", biosBuild);
     time("xqbuild all, first run (wall)", all.seconds);
     // (the wording of these lines is xqbuild's; what matters is checked on disk below)
@@ -399,6 +399,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     const buildLog = fs.readFileSync(path.join(tree1, ".xqbuild", "logs", "qemu-xen-build.log"), "utf8");
     expect(buildLog.split("\n")[0]).toMatch(/ && \S*ninja -j2 -d keepdepfile .*\bqemu-system-i386\b/);
     expect(buildLog).not.toMatch(/Makefile\.mtest/);
+    expect(all.output).toMatch(/^\[qemu-xen build\] started \(ninja\)$/m);
     const srcStatus = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: remote, encoding: "utf8", env: childEnv() });
     expect(srcStatus.stdout).toBe("");
 
