@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../fsutil.js";
 import { XEN_LIBS } from "../doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
-import { executeFileOrRunStep, stepName } from "./steps.js";
+import { executeFileOrRunStep, resolveRun, stepName } from "./steps.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
 
@@ -264,8 +264,10 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     // The stamp goes first: an interrupted or failed stage must not look done, nor anything after it.
     for (const later of opts.stages.slice(opts.stages.indexOf(stage))) await stamps.clear(c.name, later);
     await opts.beforeWork?.();
-    const first = steps[0] ? stepName(steps[0]) : undefined;
-    reporter.emit({ type: "stage-start", component: c.name, stage, ...(first ? { step: first } : {}) });
+    // The first step's command line is resolved once: to name it here, and to run it below.
+    const first = steps[0];
+    const firstRun = first?.kind === "run" ? resolveRun(first) : undefined;
+    reporter.emit({ type: "stage-start", component: c.name, stage, ...(first ? { step: stepName(first, firstRun) } : {}) });
     const started = Date.now();
     try {
       for (const step of steps) {
@@ -279,6 +281,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
           ...(opts.jobserver ? { jobserver: opts.jobserver } : {}),
           onLine: (line) => reporter.emit({ type: "output", component: c.name, stage, line }),
           backlog: () => reporter.backlog?.(),
+          ...(step === first && firstRun ? { resolved: firstRun } : {}),
         });
       }
     } catch (e) {

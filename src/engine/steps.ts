@@ -15,6 +15,8 @@ export interface StepContext {
   readonly onLine?: (line: string) => void;
   readonly jobserver?: JobServer;
   readonly backlog?: () => Promise<void> | undefined;
+  /** The run step's command line, when the caller has already resolved it (to name the step). */
+  readonly resolved?: ResolvedRun;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface StepContext {
 export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext): Promise<void> {
   switch (step.kind) {
     case "run": {
-      const { argv, env, jobsFlag, name } = resolveRun(step);
+      const { argv, env, jobsFlag, name } = ctx.resolved ?? resolveRun(step);
       await runCommand(step.cwd, argv, env, {
         ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
@@ -159,8 +161,16 @@ export function directNinja(buildDir: string): string | undefined {
   return ninja;
 }
 
+/** A run step's command line as it runs, and the tool's name when xqbuild runs another than the recipe's. */
+export interface ResolvedRun {
+  readonly argv: readonly string[];
+  readonly env: EnvChanges;
+  readonly jobsFlag?: boolean;
+  readonly name?: string;
+}
+
 /** A run step's command line as it runs: goals and install resolved against the configured build directory. */
-export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvChanges; jobsFlag?: boolean; name?: string } {
+export function resolveRun(step: RunStep): ResolvedRun {
   let argv: readonly string[] = step.argv;
   let env: EnvChanges = step.env;
   if (step.goals === "installed") {
@@ -185,6 +195,6 @@ export function resolveRun(step: RunStep): { argv: readonly string[]; env: EnvCh
 }
 
 /** What a stage's step is called in progress lines and errors: the tool that runs, when xqbuild chose another than the recipe's. */
-export function stepName(step: PlannedStep): string | undefined {
-  return step.kind === "run" ? (resolveRun(step).name ?? step.step) : step.step;
+export function stepName(step: PlannedStep, resolved: ResolvedRun | undefined = step.kind === "run" ? resolveRun(step) : undefined): string {
+  return resolved?.name ?? step.step;
 }
