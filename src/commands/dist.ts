@@ -7,6 +7,7 @@ import { UserError } from "../errors.js";
 import { loadTar, writeFileAtomic } from "../fsutil.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan } from "../plan.js";
+import { buildRewrites } from "../source/checkout.js";
 import { gitAt } from "../source/git.js";
 import { loadConfig, type CommandContext } from "./context.js";
 
@@ -28,7 +29,7 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
     const lines = dirty.split("\n");
     // Files the build rewrites (QEMU's make remakes scripts/meson-buildoptions.sh) are not the
     // user's work: say so, and how to get the committed ones back.
-    const rewritten = lines.filter((l) => l.slice(0, 2) === " M" && buildWrites.includes(l.slice(3))).map((l) => l.slice(3));
+    const rewritten = buildRewrites(lines, buildWrites);
     const hint =
       rewritten.length === lines.length
         ? `The build wrote ${rewritten.join(", ")} again; \`git -C ${dir} checkout -- ${rewritten.join(" ")}\` restores the committed ${rewritten.length === 1 ? "file" : "files"} (a later build may write ${rewritten.length === 1 ? "it" : "them"} again).`

@@ -241,11 +241,17 @@ export async function localWork(dir: string, opts: MirrorOptions): Promise<{ cha
   return { changes, commits };
 }
 
+/**
+ * The paths among `git status --porcelain` lines that are the build's own rewrites: tracked files
+ * the recipe names in buildWrites, modified in the work tree (two status letters, a space, the path).
+ */
+export function buildRewrites(statusLines: readonly string[], buildWrites: readonly string[]): string[] {
+  return statusLines.filter((l) => l.slice(0, 2) === " M" && buildWrites.includes(l.slice(3))).map((l) => l.slice(3));
+}
+
 /** Whether the local work is only the build's own rewrites of tracked files (nothing of the user's). */
 export function onlyBuildWrites(work: { changes: readonly string[]; commits: readonly string[] }, buildWrites: readonly string[]): boolean {
-  if (work.commits.length > 0 || buildWrites.length === 0) return false;
-  // `git status --porcelain` lines: two status letters, a space, the path (modified, not renamed).
-  return work.changes.every((l) => l.slice(0, 2) === " M" && buildWrites.includes(l.slice(3)));
+  return work.commits.length === 0 && work.changes.length > 0 && buildRewrites(work.changes, buildWrites).length === work.changes.length;
 }
 
 /**
