@@ -52,7 +52,6 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
     logError = logError ?? e;
     onLogError?.();
   });
-  let cmdline = argv.map(shellQuote).join(" ");
   const tail: string[] = [];
   let partial = "";
   // Set once the child exists: pausing its output is how a slow log or terminal slows it down,
@@ -96,7 +95,7 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
   // A command that takes -jN itself gets the slots it holds (make would pass them in MAKEFLAGS).
   const [cmd, ...rest] = argv;
   const args = opts.jobsFlag ? [`-j${opts.jobserver ? 1 + (extra?.count ?? 0) : 1}`, ...rest] : rest;
-  if (opts.jobsFlag) cmdline = [cmd ?? "", ...args].map(shellQuote).join(" ");
+  const cmdline = (cmd === undefined ? args : [cmd, ...args]).map(shellQuote).join(" ");
   log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
   try {
     await new Promise<void>((resolve, reject) => {
