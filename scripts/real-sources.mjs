@@ -10,7 +10,15 @@
 //
 // By default: xen and seabios are downloaded, the Xen tree is unpacked and configured.
 // --all:   also download qemu and meson, and unpack seabios, qemu (+ debian/) and meson.
+// --today: also download and unpack today's releases (QEMU 10.0 and SeaBIOS 1.16.3 from trixie;
+//          QEMU 10.2 and SeaBIOS 1.17.0 from sid, the newest this archive serves whole), through a
+//          deb-src stanza for trixie and sid, with APT::Default-Release kept on the host's suite.
 // --print: print a JSON summary on stdout (progress always goes to stderr).
+//
+// Every package is pinned to an exact version and the sha256 of its .dsc (PACKAGES below): the
+// archive moves, and an unpinned `apt-get source xen` with a newer suite's deb-src line takes that
+// suite's Xen. Found here: trixie's and sid's xen 4.20.4 and sid's qemu 11.1.x answer 404 (the .dsc
+// and the tarballs alike), so they are not listed.
 //
 // Idempotent: every tree is made in a temporary directory and renamed into place when complete, so
 // an interrupted run never leaves a half tree, and a run with everything cached only stats a few
@@ -44,6 +52,26 @@ const BUILD_DEPS = [
 // Virtual packages: dpkg never reports them installed (iasl is provided by acpica-tools).
 const VIRTUAL_PACKAGES = new Set(["iasl"]);
 
+/**
+ * The Debian source packages the tests build from, each pinned to an exact version and the sha256 of
+ * its .dsc (which pins every tarball through its Checksums-Sha256). `suite` is where apt finds it:
+ * the host's own (bookworm), or a newer one reached through NEWER_SUITES' deb-src stanza.
+ */
+const PACKAGES = {
+  xen: { pkg: "xen", version: "4.17.5+72-g01140da4e8-1", dsc: "f13956b67fb7a65707c2b0620d89b41ee5d203434dd7bb913017356791ee66c1", suite: "bookworm" },
+  seabios: { pkg: "seabios", version: "1.16.2-1", dsc: "32bcfddb7c78fab3d983ab3c557398a4013a11e55dcd8a9c3de273e74a56b9c3", suite: "bookworm" },
+  qemu: { pkg: "qemu", version: "1:7.2+dfsg-7+deb12u18", dsc: "6b6bd27b947ec89e40a1d6b26d9c9f3c698ca691da13163e0483f6061bbb20b3", suite: "bookworm", withDebian: true },
+  meson: { pkg: "meson", version: "1.0.1-5", dsc: "1fca26f595c67cf10306c66f2d56c909ec2b443cdd8f23cc4c248e0e2a201c34", suite: "bookworm" },
+  qemu10: { pkg: "qemu", version: "1:10.0.13+ds-0+deb13u1", dsc: "a426c892e5369058c3423816c8625bc8010bb5a58ece57261f62b64ee4d765ad", suite: "trixie" },
+  seabios1163: { pkg: "seabios", version: "1.16.3-2", dsc: "1a95960c0f7e5c5a4c04bed1b5c3359b7518099b15a4ab8e8d37f50b8c3f6b36", suite: "trixie" },
+  qemu102: { pkg: "qemu", version: "1:10.2.2+ds-1", dsc: "f1684b3aa5ec500c3389d346c6501dee45041ea91656c6556d4da9023b7987dd", suite: "sid" },
+  seabios117: { pkg: "seabios", version: "1.17.0-1", dsc: "5ee0cd7f4c5d45d8cd13c3f66c9f908e769b4bd7f319508b3a6da80ecef3bb46", suite: "sid" }
+};
+/** The suites newer than the host's that PACKAGES needs a deb-src stanza for. */
+const NEWER_SUITES = ["trixie", "sid"];
+const NEWER_SRC_SOURCES = "/etc/apt/sources.list.d/xqbuild-newer-src.sources";
+const DEFAULT_RELEASE_CONF = "/etc/apt/apt.conf.d/99xqbuild-default-release";
+
 const DEBIAN_SOURCES = "/etc/apt/sources.list.d/debian.sources";
 const DEB_SRC_SOURCES = "/etc/apt/sources.list.d/deb-src.sources";
 const DEB_SRC_LIST = "/etc/apt/sources.list.d/deb-src.list";
@@ -56,13 +84,14 @@ function log(message) {
 }
 
 function usage() {
-  return "usage: node scripts/real-sources.mjs [--all] [--print]";
+  return "usage: node scripts/real-sources.mjs [--all] [--today] [--print]";
 }
 
 function parseArgs(argv) {
-  const opts = { all: false, print: false };
+  const opts = { all: false, today: false, print: false };
   for (const arg of argv) {
     if (arg === "--all") opts.all = true;
+    else if (arg === "--today") opts.today = true;
     else if (arg === "--print") opts.print = true;
     else if (arg === "-h" || arg === "--help") {
       process.stdout.write(`${usage()}\n`);
@@ -258,28 +287,15 @@ function filesPresent(dir, info, withDebian) {
   });
 }
 
-/** The newest download of a source package in dir that has the needed files, or undefined. */
-function findPackage(dir, pkg, withDebian) {
-  let names = [];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const candidates = names
-    .filter((n) => n.startsWith(`${pkg}_`) && n.endsWith(".dsc"))
-    .map((n) => path.join(dir, n))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  for (const dsc of candidates) {
-    let info;
-    try {
-      info = parseDsc(dsc);
-    } catch {
-      continue;
-    }
-    if (info.source === pkg && filesPresent(dir, info, withDebian)) return info;
-  }
-  return undefined;
+/** The download of a pinned package in dir (its .dsc by name, checked by sha256), or undefined. */
+function findPackage(dir, spec) {
+  const upstreamAndRev = spec.version.replace(/^\d+:/, "");
+  const dsc = path.join(dir, `${spec.pkg}_${upstreamAndRev}.dsc`);
+  if (!exists(dsc)) return undefined;
+  if (sha256File(dsc) !== spec.dsc) throw new Failure(`${dsc}: sha256 ${sha256File(dsc)} is not the pinned ${spec.dsc}; remove it and run again`);
+  const info = parseDsc(dsc);
+  if (info.source !== spec.pkg || info.version !== spec.version) throw new Failure(`${dsc}: is ${info.source} ${info.version}, not ${spec.pkg} ${spec.version}`);
+  return filesPresent(dir, info, spec.withDebian) ? info : undefined;
 }
 
 function sha256File(file) {
@@ -358,19 +374,69 @@ function ensureDebSrc() {
   throw new Failure(`found neither ${DEBIAN_SOURCES} nor deb lines in /etc/apt/sources.list to derive deb-src from`);
 }
 
+/** The host's own suite (VERSION_CODENAME of /etc/os-release), e.g. bookworm. */
+function hostSuite() {
+  const text = readOr("/etc/os-release") ?? "";
+  const m = /^VERSION_CODENAME=["']?([a-z]+)/m.exec(text);
+  if (!m) throw new Failure("cannot tell the host's Debian suite (no VERSION_CODENAME in /etc/os-release)");
+  return m[1];
+}
+
+/** The URI and keyring of the machine's first deb stanza, for a deb-src stanza of newer suites. */
+function firstStanza() {
+  if (exists(DEBIAN_SOURCES)) {
+    const text = fs.readFileSync(DEBIAN_SOURCES, "utf8").split(/\n\s*\n/)[0];
+    const uri = /^URIs:\s*(\S+)/m.exec(text)?.[1];
+    const signedBy = /^Signed-By:\s*(\S+)/m.exec(text)?.[1];
+    if (uri) return { uri, signedBy };
+  }
+  const line = (readOr("/etc/apt/sources.list") ?? "").split("\n").find((l) => /^\s*deb\s/.test(l));
+  const uri = line ? line.trim().split(/\s+/).find((w) => /^[a-z]+:\/\//.test(w)) : undefined;
+  if (uri) return { uri, signedBy: undefined };
+  throw new Failure(`found neither ${DEBIAN_SOURCES} nor deb lines in /etc/apt/sources.list to derive a deb-src stanza from`);
+}
+
+/**
+ * A deb-src stanza for the newer suites, and APT::Default-Release on the host's suite so that an
+ * unpinned install or `apt-get source` still takes the host's packages: nothing else on the machine
+ * changes. True when anything was written (the lists then need an update).
+ */
+function ensureNewerSrc() {
+  const host = hostSuite();
+  let wrote = false;
+  if (!exists(NEWER_SRC_SOURCES)) {
+    if (!isRoot()) throw new Failure(`no deb-src stanza for ${NEWER_SUITES.join(" ")} (${NEWER_SRC_SOURCES}) and not root: add one (see shared/REAL-SOURCES.md) or run as root`);
+    const { uri, signedBy } = firstStanza();
+    const stanza = ["Types: deb-src", `URIs: ${uri}`, `Suites: ${NEWER_SUITES.join(" ")}`, "Components: main", ...(signedBy ? [`Signed-By: ${signedBy}`] : [])];
+    fs.writeFileSync(NEWER_SRC_SOURCES, `# xqbuild's e2e: source packages of newer suites (scripts/real-sources.mjs)\n${stanza.join("\n")}\n`);
+    log(`wrote ${NEWER_SRC_SOURCES}`);
+    wrote = true;
+  }
+  const dump = capture("apt-config", ["dump", "APT::Default-Release"]) ?? "";
+  if (!/APT::Default-Release\s+"[^"]+"/.test(dump)) {
+    if (!isRoot()) throw new Failure(`APT::Default-Release is not set and not root: set it to "${host}" (see shared/REAL-SOURCES.md)`);
+    fs.writeFileSync(DEFAULT_RELEASE_CONF, `// xqbuild's e2e added deb-src lines for newer suites; the host stays on its own.\nAPT::Default-Release "${host}";\n`);
+    log(`wrote ${DEFAULT_RELEASE_CONF} (APT::Default-Release "${host}")`);
+    wrote = true;
+  }
+  return wrote;
+}
+
 function aptUpdate() {
   log("apt-get update");
   const res = run("apt-get", ["update"]);
   if (!res.ok) throw new Failure(`apt-get update failed (${res.why})`);
 }
 
-function downloadSources(debianDir, pkgs) {
+/** apt-get source --download-only of exact versions (specs from PACKAGES). */
+function downloadSources(debianDir, specs) {
   let updated = false;
-  if (ensureDebSrc()) {
+  const newer = specs.some((s) => s.suite !== "bookworm");
+  if (ensureDebSrc() | (newer && ensureNewerSrc())) {
     aptUpdate();
     updated = true;
   }
-  const args = ["source", "--download-only", ...pkgs];
+  const args = ["source", "--download-only", ...specs.map((s) => `${s.pkg}=${s.version}`)];
   log(`apt-get ${args.join(" ")} (in ${debianDir})`);
   let res = run("apt-get", args, { cwd: debianDir });
   if (!res.ok && !updated) {
@@ -382,27 +448,28 @@ function downloadSources(debianDir, pkgs) {
   return res;
 }
 
-/** pkgs: source package -> whether its Debian tarball is needed too. */
-function ensurePackages(debianDir, pkgs) {
+/** names: keys of PACKAGES. Returns name -> the parsed .dsc, every needed file present and checked. */
+function ensurePackages(debianDir, names) {
   const infos = {};
   const missing = [];
-  for (const [pkg, withDebian] of Object.entries(pkgs)) {
-    const info = findPackage(debianDir, pkg, withDebian);
-    if (info) infos[pkg] = info;
-    else missing.push(pkg);
+  for (const name of names) {
+    const info = findPackage(debianDir, PACKAGES[name]);
+    if (info) infos[name] = info;
+    else missing.push(name);
   }
   if (missing.length === 0) return infos;
   fs.mkdirSync(debianDir, { recursive: true });
-  const res = downloadSources(debianDir, missing);
-  for (const pkg of missing) {
-    const info = findPackage(debianDir, pkg, pkgs[pkg]);
+  const res = downloadSources(debianDir, missing.map((n) => PACKAGES[n]));
+  for (const name of missing) {
+    const spec = PACKAGES[name];
+    const info = findPackage(debianDir, spec);
     if (!info) {
       throw new Failure(
-        `could not download the Debian source package ${pkg} into ${debianDir}` + (res.ok ? "" : ` (${res.why})`)
+        `could not download the Debian source package ${spec.pkg}=${spec.version} (${spec.suite}) into ${debianDir}` + (res.ok ? "" : ` (${res.why})`)
       );
     }
-    verifyChecksums(debianDir, info, pkgs[pkg]);
-    infos[pkg] = info;
+    verifyChecksums(debianDir, info, spec.withDebian);
+    infos[name] = info;
   }
   return infos;
 }
@@ -624,35 +691,48 @@ function cleanStale(cache) {
   }
 }
 
+/** The keys of PACKAGES to download, and those of them to unpack. */
 function wanted(opts) {
-  // package -> whether its Debian tarball is needed (unpacked into the tree) too
-  const download = opts.all ? { xen: false, seabios: false, qemu: true, meson: false } : { xen: false, seabios: false };
-  const unpack = opts.all ? download : { xen: false };
+  const download = ["xen", "seabios"];
+  if (opts.all) download.push("qemu", "meson");
+  if (opts.today) download.push("qemu10", "seabios1163", "qemu102", "seabios117");
+  const unpack = opts.all || opts.today ? download : ["xen"];
   return { download, unpack };
 }
 
-/** Everything already in place? Only stats files; no lock, no network. */
+/** Everything already in place? Only stats files (and hashes the small .dsc files); no lock, no network. */
 function quickState(cache, opts) {
   const debianDir = path.join(cache, "debian");
   const srcDir = path.join(cache, "src");
   const want = wanted(opts);
   const infos = {};
-  for (const [pkg, withDebian] of Object.entries(want.download)) {
-    const info = findPackage(debianDir, pkg, withDebian);
+  for (const name of want.download) {
+    const info = findPackage(debianDir, PACKAGES[name]);
     if (!info) return undefined;
-    infos[pkg] = info;
+    infos[name] = info;
   }
   const trees = {};
-  for (const pkg of Object.keys(want.unpack)) {
-    const info = infos[pkg];
+  for (const name of want.unpack) {
+    const info = infos[name];
     const tree = path.join(srcDir, `${info.source}-${info.upstream}`);
     if (!exists(tree)) return undefined;
-    trees[pkg] = tree;
+    trees[name] = tree;
   }
   const configured = path.join(cache, "xen-configured");
   if (!configuredOk(configured, trees.xen)) return undefined;
   return { infos, trees, configured };
 }
+
+/** The summary's key for each unpacked tree. */
+const SUMMARY_KEYS = {
+  seabios: "seabiosSource",
+  qemu: "qemuSource",
+  meson: "mesonSource",
+  qemu10: "qemu10Source",
+  seabios1163: "seabios1163Source",
+  qemu102: "qemu102Source",
+  seabios117: "seabios117Source"
+};
 
 function summary(cache, state) {
   const out = {
@@ -663,16 +743,14 @@ function summary(cache, state) {
     debianDir: path.join(cache, "debian"),
     packages: {}
   };
-  for (const [pkg, info] of Object.entries(state.infos)) {
-    out.packages[pkg] = {
+  for (const [name, info] of Object.entries(state.infos)) {
+    out.packages[name] = {
       version: info.version,
       dsc: info.dsc,
       files: info.files.map((f) => path.join(out.debianDir, f.name)).filter((f) => exists(f))
     };
   }
-  if (state.trees.seabios) out.seabiosSource = state.trees.seabios;
-  if (state.trees.qemu) out.qemuSource = state.trees.qemu;
-  if (state.trees.meson) out.mesonSource = state.trees.meson;
+  for (const [name, key] of Object.entries(SUMMARY_KEYS)) if (state.trees[name]) out[key] = state.trees[name];
   return out;
 }
 
@@ -699,9 +777,7 @@ function main() {
       const want = wanted(opts);
       const infos = ensurePackages(debianDir, want.download);
       const trees = {};
-      for (const [pkg, withDebian] of Object.entries(want.unpack)) {
-        trees[pkg] = unpack(debianDir, srcDir, infos[pkg], withDebian);
-      }
+      for (const name of want.unpack) trees[name] = unpack(debianDir, srcDir, infos[name], PACKAGES[name].withDebian);
       const configured = ensureConfigured(cache, trees.xen);
       state = { infos, trees, configured };
     } finally {
