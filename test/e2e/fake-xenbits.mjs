@@ -74,9 +74,9 @@ export const QEMU_SERIES_BRANCH = "debian-series";
 export const QEMU_BRANCH = "stable-4.17";
 export const SEABIOS_TAGS = ["rel-1.16.0", "rel-1.16.2"];
 
-class Failure extends Error {}
+export class Failure extends Error {}
 
-function log(message) {
+export function log(message) {
   process.stderr.write(`fake-xenbits: ${message}\n`);
 }
 
@@ -87,7 +87,7 @@ export function cacheDir() {
 }
 
 /** An environment for git isolated from the user's and the system's configuration. */
-function gitEnv(extra = {}) {
+export function gitEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith("GIT_") && !["MAKEFLAGS", "MAKELEVEL", "MFLAGS"].includes(k)) env[k] = v;
@@ -116,7 +116,7 @@ const GIT_CONFIG = [
   "-c", `user.email=${AUTHOR.email}`
 ];
 
-function run(cmd, args, { cwd, env, input } = {}) {
+export function run(cmd, args, { cwd, env, input } = {}) {
   const res = spawnSync(cmd, args, {
     cwd,
     env: env ?? gitEnv(),
@@ -132,21 +132,21 @@ function run(cmd, args, { cwd, env, input } = {}) {
   return res.stdout.trim();
 }
 
-function git(args, opts = {}) {
+export function git(args, opts = {}) {
   return run("git", [...GIT_CONFIG, ...args], opts);
 }
 
-function rmrf(p) {
+export function rmrf(p) {
   fs.rmSync(p, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
 /** Fixed dates, one hour apart, so that commit ids are the same on every run and machine. */
-function dateFor(index) {
+export function dateFor(index) {
   const h = String(index).padStart(2, "0");
   return `2023-12-01T${h}:00:00+00:00`;
 }
 
-function commitEnv(bare, work, index, i) {
+export function commitEnv(bare, work, index, i) {
   const date = dateFor(i);
   return gitEnv({
     GIT_DIR: bare,
@@ -162,23 +162,23 @@ function commitEnv(bare, work, index, i) {
 }
 
 /** Stage everything in env's work tree (ignored files too: a tarball holds exactly the tracked files). */
-function stageAll(env) {
+export function stageAll(env) {
   git(["add", "-A", "-f", "."], { cwd: env.GIT_WORK_TREE, env });
 }
 
-function commit(env, message, parent) {
+export function commit(env, message, parent) {
   const tree = git(["write-tree"], { env });
   return git(["commit-tree", tree, ...(parent ? ["-p", parent] : []), "-F", "-"], { env, input: `${message}\n` });
 }
 
-function tag(bare, name, sha, message, i) {
+export function tag(bare, name, sha, message, i) {
   const env = commitEnv(bare, undefined, undefined, i);
   delete env.GIT_WORK_TREE;
   delete env.GIT_INDEX_FILE;
   git(["tag", "-a", "-m", message, name, sha], { env });
 }
 
-function initBare(bare) {
+export function initBare(bare) {
   git(["init", "-q", "--bare", bare]);
   // Description and export marker, as a served repository has; no hooks.
   fs.writeFileSync(path.join(bare, "description"), `${path.basename(bare)} (fake xenbits for xqbuild's end-to-end test)\n`);
@@ -186,7 +186,7 @@ function initBare(bare) {
   rmrf(path.join(bare, "hooks"));
 }
 
-function finishRepo(bare) {
+export function finishRepo(bare) {
   const env = gitEnv({ GIT_DIR: bare });
   git(["symbolic-ref", "HEAD", "refs/heads/master"], { env });
   // One pack, so that serving it reuses deltas instead of compressing thousands of loose objects.
@@ -196,7 +196,7 @@ function finishRepo(bare) {
   git(["update-server-info"], { env });
 }
 
-function refsOf(bare) {
+export function refsOf(bare) {
   const out = git(["for-each-ref", "--format=%(refname) %(objectname) %(*objectname)"], { env: gitEnv({ GIT_DIR: bare }) });
   const refs = {};
   for (const line of out.split("\n")) {
@@ -208,7 +208,7 @@ function refsOf(bare) {
 }
 
 /** A bare repository holding one commit of a directory, on master. */
-function importDirectory(baseDir, repo, srcDir, message, i) {
+export function importDirectory(baseDir, repo, srcDir, message, i) {
   const bare = path.join(baseDir, `${repo}.git`);
   const index = path.join(baseDir, `.index-${repo}`);
   initBare(bare);
@@ -221,7 +221,7 @@ function importDirectory(baseDir, repo, srcDir, message, i) {
   return { repo, bare, commit: sha };
 }
 
-function sha256(file) {
+export function sha256(file) {
   return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
@@ -408,8 +408,8 @@ function sleep(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function acquireLock(cache) {
-  const lock = path.join(cache, ".xenbits.lock");
+export function acquireLock(cache, name = ".xenbits.lock") {
+  const lock = path.join(cache, name);
   const ownerFile = path.join(lock, "pid");
   const started = Date.now();
   let told = false;
@@ -455,7 +455,7 @@ function acquireLock(cache) {
 
 // ---------------------------------------------------------------------------------------------
 
-function readManifest(dir) {
+export function readManifest(dir) {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
   } catch {
@@ -463,7 +463,7 @@ function readManifest(dir) {
   }
 }
 
-function sameKey(a, b) {
+export function sameKey(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
