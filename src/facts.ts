@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ComponentName } from "./components.js";
+import { releaseTraceFlag } from "./config/release.js";
 import type { ResolvedConfig } from "./config/types.js";
 import type { PlanFacts } from "./recipe.js";
 
@@ -21,7 +22,7 @@ function isDir(p: string): boolean {
 
 /** How the tree's tools/Makefile spells QEMU's trace flag, and whether it probes tracetool first. */
 export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceProbe: boolean } {
-  if (config.mode === "standalone") return { traceFlag: "--enable-trace-backends", traceProbe: true };
+  if (config.mode === "standalone") return { traceFlag: releaseTraceFlag(config.xenVersion), traceProbe: true };
   let text = "";
   try {
     text = readFileSync(path.join(config.xenRoot, "tools", "Makefile"), "utf8");

@@ -1,4 +1,4 @@
-import type { ReleaseProfile, XenVersion } from "./release.js";
+import { defaultRevisions, type ReleaseProfile, type XenVersion } from "./release.js";
 
 /**
  * Built-in makefile text standing in for files a Xen tree would provide. They are evaluated by GNU
@@ -73,9 +73,7 @@ QEMU_TRADITIONAL_LOC ?= $(call or,$(wildcard $(QEMU_TRADITIONAL_INTREE)),$(QEMU_
  * qemu-xen, qemu-xen-traditional and SeaBIOS targets read, with the defaults of the given release.
  */
 export function standaloneMakefile(profile: ReleaseProfile, version: XenVersion): string {
-  const point = profile.id === "master" ? undefined : version.full;
-  const qemuRev = point ? `qemu-xen-${point}` : "master";
-  const tradRev = point ? `xen-${point}` : "master";
+  const revs = defaultRevisions(profile, version);
   return `# xqbuild: built-in defaults of Xen ${profile.id} (standalone mode: there is no Xen tree to read)
 ifeq ($(origin XEN_COMPILE_ARCH), undefined)
 XEN_COMPILE_ARCH := $(shell uname -m | sed -e s/i.86/x86_32/ -e s/i86pc/x86_32/ -e s/amd64/x86_64/ -e s/armv7.*/arm32/ -e s/armv8.*/arm64/ -e s/aarch64/arm64/)
@@ -104,11 +102,11 @@ SEABIOS_UPSTREAM_REVISION ?= $(SEABIOS_UPSTREAM_TAG)
 endif
 ${profile.hasQemuTraditional ? TRADITIONAL_ALIASES : ""}
 ${urlBlock(profile)}
-QEMU_UPSTREAM_REVISION ?= ${qemuRev}
+QEMU_UPSTREAM_REVISION ?= ${revs.qemu}
 SEABIOS_UPSTREAM_REVISION ?= ${profile.seabiosRevision}
-${profile.hasQemuTraditional ? traditionalDefaults(tradRev) : ""}
+${profile.hasQemuTraditional ? traditionalDefaults(revs.traditional) : ""}
 QEMU_UPSTREAM_LOC ?= $(call or,$(wildcard $(QEMU_UPSTREAM_INTREE)),$(QEMU_UPSTREAM_URL))
-debug ?= n
+debug ?= ${profile.debugDefault}
 ifneq ($(CROSS_COMPILE),)
 CROSS_SYS_ROOT ?= /usr/$(CROSS_COMPILE:-=)/sys-root
 endif

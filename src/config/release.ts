@@ -19,6 +19,65 @@ export interface ReleaseProfile {
   readonly hasSubtreeForceUpdateAll: boolean;
   /** SeaBIOS tag Config.mk names. */
   readonly seabiosRevision: string;
+  /**
+   * tools/Rules.mk's `debug ?=`: "n" in every release, "y" on master (a development tree builds
+   * qemu-xen with --enable-debug unless told otherwise).
+   */
+  readonly debugDefault: "y" | "n";
+}
+
+/**
+ * What Config.mk names as QEMU_UPSTREAM_REVISION and QEMU_TRADITIONAL_REVISION, per point release:
+ * a point release often keeps the previous one's QEMU tag (Xen 4.20.4 still names qemu-xen-4.20.1), so
+ * `qemu-xen-<version>` would name a tag that does not exist. Each row holds from its point release
+ * (the patch number) until the next row. Read from the RELEASE-X.Y.Z tags of xen-project/xen.
+ */
+const POINT_REVISIONS: Readonly<Record<string, readonly (readonly [patch: number, qemu: string, traditional: string])[]>> = {
+  "4.17": [
+    [0, "qemu-xen-4.17.0", "xen-4.17.0"],
+    [1, "qemu-xen-4.17.1", "xen-4.17.1"],
+    [2, "qemu-xen-4.17.2", "xen-4.17.1"],
+    [3, "qemu-xen-4.17.3", "xen-4.17.3"],
+  ],
+  "4.18": [
+    [0, "qemu-xen-4.18.0", "xen-4.18.0"],
+    [1, "qemu-xen-4.18.1", "xen-4.18.1"],
+    [4, "qemu-xen-4.18.4", "xen-4.18.1"],
+  ],
+  "4.19": [
+    [0, "qemu-xen-4.19.0", "xen-4.19.0"],
+    [1, "qemu-xen-4.19.1", "xen-4.19.0"],
+  ],
+  "4.20": [
+    [0, "qemu-xen-4.20.0", "xen-4.20.0"],
+    [1, "qemu-xen-4.20.1", "xen-4.20.0"],
+  ],
+  "4.21": [[0, "qemu-xen-4.21.0", ""]],
+  "4.22": [[0, "qemu-xen-4.22.0", ""]],
+};
+
+/** The newest point release of each line whose glue xqbuild has read (what `--xen-version X.Y` means). */
+export const LATEST_POINT: Readonly<Record<string, number>> = {
+  "4.17": 7,
+  "4.18": 6,
+  "4.19": 6,
+  "4.20": 4,
+  "4.21": 2,
+  "4.22": 0,
+};
+
+/**
+ * The QEMU revisions a release's Config.mk names: for a point release the row that holds for it, for a
+ * release candidate or an unknown newer point release the line's latest, and `master` on master.
+ */
+export function defaultRevisions(profile: ReleaseProfile, version: XenVersion): { qemu: string; traditional: string } {
+  const rows = POINT_REVISIONS[profile.id];
+  if (rows === undefined) return { qemu: "master", traditional: "master" };
+  const patch = /^\.(\d+)$/.exec(version.extra)?.[1];
+  const wanted = patch === undefined ? Number.POSITIVE_INFINITY : Number(patch);
+  let row = rows[0];
+  for (const r of rows) if (r[0] <= wanted) row = r;
+  return { qemu: row?.[1] ?? "master", traditional: row?.[2] ?? "master" };
 }
 
 const SEABIOS: Record<string, string> = {
@@ -52,7 +111,16 @@ export function releaseProfile(major: number, minor: number): ReleaseProfile {
     checkoutFetchesRevision: atLeast(major, minor, 4, 21),
     hasSubtreeForceUpdateAll: !atLeast(major, minor, 4, 20),
     seabiosRevision: SEABIOS[id] ?? SEABIOS.master ?? "",
+    debugDefault: id === "master" ? "y" : "n",
   };
+}
+
+/**
+ * How tools/Makefile spells QEMU's trace flag, for standalone mode (in a tree it is read from the tree):
+ * `--enable-trace-backend=` in 4.17.0, `--enable-trace-backends=` from 4.17.1 on.
+ */
+export function releaseTraceFlag(version: XenVersion): string {
+  return version.major === 4 && version.minor === 17 && version.extra === ".0" ? "--enable-trace-backend" : "--enable-trace-backends";
 }
 
 /** A Xen release as read from xen/Makefile or given with --xen-version. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { NEWEST_RELEASE, OLDEST_RELEASE, type XenVersion } from "./release.js";
+import { LATEST_POINT, NEWEST_RELEASE, OLDEST_RELEASE, type XenVersion } from "./release.js";
 
 /** The files that make a directory a Xen source tree for xqbuild's purposes. */
 const MARKERS = ["Config.mk", path.join("xen", "Makefile"), path.join("tools", "Makefile")];
@@ -75,7 +75,10 @@ export function readXenVersion(root: string): XenVersion {
   return { major, minor, extra, full: `${major}.${minor}${extra}` };
 }
 
-/** Parses --xen-version: "4.19", "4.19.2" or "master". */
+/**
+ * Parses --xen-version: "4.19", "4.19.2" or "master". A bare X.Y is the newest point release of that
+ * line xqbuild knows (its Config.mk names the QEMU tag that line's users get today), X.Y.0 otherwise.
+ */
 export function parseXenVersionOption(s: string): XenVersion {
   if (s === "master") {
     const minor = NEWEST_RELEASE.minor + 1;
@@ -90,6 +93,6 @@ export function parseXenVersionOption(s: string): XenVersion {
       `--xen-version ${s}: xqbuild knows the glue of Xen ${OLDEST_RELEASE.major}.${OLDEST_RELEASE.minor} and later.`,
     );
   }
-  const extra = `.${m[3] ?? "0"}`;
+  const extra = `.${m[3] ?? LATEST_POINT[`${major}.${minor}`] ?? 0}`;
   return { major, minor, extra, full: `${major}.${minor}${extra}` };
 }
