@@ -116,8 +116,11 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
   const sub = path.join(sourceDir, "subprojects");
   const realSub = realpathSync(sub);
   if (!within(realpathSync(sourceDir), realSub)) throw refused(sub, "(directory)", `resolves to ${realSub}, outside the tree`);
-  for (const w of wraps) checkWrap(sub, w);
+  // What meson refuses when it loads the wraps (every one, used or not) ...
+  for (const w of wraps) checkWrap(sub, w, false);
   const choices = await select(wraps, sourceDir);
+  // ... and, for those to be prepared, everything else they name, before anything is written.
+  for (const w of wraps) if (choices.get(w.name)?.fetch && !lstatSync(path.join(sub, w.directory), { throwIfNoEntry: false })) checkWrap(sub, w, true);
   const report = { fetched: [] as string[], present: [] as string[], kept: [] as string[], skipped: [] as { name: string; why: string }[] };
   const staging = path.join(sub, STAGING);
   try {
@@ -212,13 +215,21 @@ function checkUrl(file: string, key: string, url: string): void {
   }
 }
 
-/** Every rule meson applies when it loads a wrap, and xqbuild's containment rules, checked before anything is written. */
-function checkWrap(sub: string, w: Wrap): void {
+/**
+ * The rules meson applies when it loads a wrap (directory a plain name, diff_files relative without
+ * ..), and with `full` xqbuild's own for a wrap it prepares: every path it names stays inside
+ * packagefiles/ or packagecache/ (through links too), and its URLs are network URLs.
+ */
+function checkWrap(sub: string, w: Wrap, full: boolean): void {
   const file = wrapFile(sub, w);
   const d = w.directory;
   if (d === "" || d === "." || d === ".." || d.includes("/") || d.includes("\\") || d === "packagecache" || d === "packagefiles" || d === STAGING) {
     throw refused(file, "directory", `is ${JSON.stringify(d)}; it must be a plain name of a directory in subprojects/ (meson: "Directory key must be a name and not a path")`);
   }
+  for (const d2 of diffFiles(w)) {
+    if (path.isAbsolute(d2) || d2.split(/[/\\]/).includes("..")) throw refused(file, "diff_files", `names ${JSON.stringify(d2)}, which is not a path inside packagefiles/ (meson: "diff_files paths cannot be absolute" nor contain "..")`);
+  }
+  if (!full) return;
   const files = path.join(sub, "packagefiles");
   const cache = path.join(sub, "packagecache");
   if (w.keys.patch_directory !== undefined) containedPath(file, "patch_directory", files, w.keys.patch_directory);

@@ -357,6 +357,13 @@ describe("meson wraps (newer QEMU's subprojects)", () => {
         expectUserError(e, re);
         expect(listing(t.dir)).toEqual(t.before);
       }
+      // A wrap nothing selects: meson's own load-time rules still hold, the rest is never used.
+      const none: WrapSelector = async () => new Map();
+      const unused = fresh("[wrap-git]\nurl = file:///srv/x.git\nrevision = v1\npatch_directory = ../../etc\n");
+      expect((await fetchWraps(unused.dir, none, opts(cache)))?.skipped).toEqual([{ name: "x", why: "not selected" }]);
+      expect(listing(unused.dir)).toEqual(unused.before);
+      const unusedBad = fresh(`${git1}directory = a/b\n`);
+      expectUserError(await fetchWraps(unusedBad.dir, none, opts(cache)).catch((err: unknown) => err), /"directory" is "a\/b"/);
       // A patch_directory that is a link out of packagefiles is refused by its real path.
       const t = fresh(`${git1}patch_directory = evil\n`);
       symlinkSync("/etc", path.join(t.sub, "packagefiles", "evil"));
