@@ -1,5 +1,6 @@
 import { shellWords } from "../src/config/shell-words.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../src/recipe.js";
+import { qemuXenWraps } from "./qemu-xen-wraps.js";
 
 const COMPAT_CFLAGS = [
   "-DXC_WANT_COMPAT_EVTCHN_API=1",
@@ -77,8 +78,9 @@ export const qemuXen: Recipe = {
   // QEMU's Makefile makes this tracked file again from meson_options.txt whenever that is newer (a
   // patch to it, or the order a checkout wrote them in), and the text it writes depends on the host.
   buildWrites: ["scripts/meson-buildoptions.sh"],
-  // Newer QEMU keeps these in meson wraps (subprojects/*.wrap), which its configure downloads.
-  wraps: true,
+  // Newer QEMU keeps these in meson wraps (subprojects/*.wrap), which its meson setup downloads:
+  // which ones, for this configure command, is QEMU's knowledge (qemu-xen-wraps.ts).
+  wraps: qemuXenWraps,
   source(ctx) {
     if (ctx.facts.locIsDir["qemu-xen"]) return { kind: "local-source", dir: ctx.word("QEMU_UPSTREAM_LOC"), mkdir: ctx.root("tools/qemu-xen-dir") };
     return {

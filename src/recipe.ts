@@ -1,5 +1,6 @@
 import type { ComponentName } from "./components.js";
 import type { ResolvedConfig } from "./config/types.js";
+import type { Wrap, WrapChoice } from "./source/wraps.js";
 
 /** The stages every component goes through, in order. */
 export const STAGE_NAMES = ["fetch", "patch", "configure", "build", "install", "clean"] as const;
@@ -90,6 +91,18 @@ export interface RecipeContext {
   readonly destdir: string;
 }
 
+/** What a recipe's wrap selection is given. */
+export interface WrapSelectionInput {
+  readonly wraps: readonly Wrap[];
+  /** The fetched source tree (its meson_options.txt holds the options' defaults). */
+  readonly sourceDir: string;
+  /** The configure command as planned, program first (empty when the recipe has no configure step). */
+  readonly configure: readonly string[];
+  /** The environment configure runs with. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+}
+
 /** Why a component is or is not built. */
 export interface Enablement {
   readonly enabled: boolean;
@@ -112,8 +125,13 @@ export interface Recipe {
   readonly distclean: readonly string[];
   /** Git submodules QEMU's configure would fetch itself; xqbuild fetches them up front. */
   readonly submodules?: readonly string[];
-  /** Fetch the tree's meson subprojects/*.wrap sources up front (newer QEMU). */
-  readonly wraps?: boolean;
+  /**
+   * Which of the tree's meson subprojects/*.wrap its configure would download (newer QEMU), so that
+   * fetch prepares those up front and nothing else; a wrap it leaves out is not fetched. Called at
+   * fetch time with the planned configure command, and may probe the host as configure would (the
+   * one part of a recipe that does I/O).
+   */
+  readonly wraps?: (input: WrapSelectionInput) => Promise<ReadonlyMap<string, WrapChoice>>;
   /**
    * Tracked files of the source that the component's own build may write again (relative to the
    * source directory). They are not edits: they neither rebuild nor change the artifact key.

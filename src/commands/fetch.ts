@@ -14,6 +14,7 @@ import { withLock } from "../source/lock.js";
 import { LOCK_FILE, readLockFile, writeLockFile, type LockEntry, type LockFile } from "../source/lockfile.js";
 import type { MirrorOptions } from "../source/mirror.js";
 import { loadPatchQueue } from "../source/patches.js";
+import { describeWraps, withOverrides, type WrapSelector } from "../source/wraps.js";
 import { loadConfig, type CommandContext } from "./context.js";
 
 /** xqbuild's own state in a tree: locks, logs, stamps. */
@@ -184,7 +185,7 @@ async function fetchComponent(
       submodules: recipe.submodules ?? [],
       force: opts.update && ctx.args.force,
       patches,
-      wraps: recipe.wraps === true,
+      ...(recipe.wraps ? { wraps: wrapSelector(c, config, mirrorOpts.signal, say) } : {}),
       buildWrites: recipe.buildWrites ?? [],
     },
     mirrorOpts,
@@ -193,8 +194,24 @@ async function fetchComponent(
     throw new UserError(`--locked: ${c.name} ${src.revision} now resolves to ${result.commit.slice(0, 12)}, but ${LOCK_FILE} records ${pinned.commit.slice(0, 12)}.`, "Run xqbuild fetch --update-lock to accept it.");
   }
   report(c.name, config, src.remoteDir, src.revision, result, patches.length, say);
+  const wrapLine = result.wraps ? describeWraps(result.wraps) : undefined;
+  if (wrapLine) say(`${c.name}: ${wrapLine}`);
   await postCheckout(config, c, result);
   return { url: src.url, revision: src.revision, commit: result.commit };
+}
+
+/**
+ * The recipe's choice of meson wraps, given the configure command the plan runs (with the environment
+ * it runs in), and the user's components.<name>.wraps over it.
+ */
+function wrapSelector(c: ComponentPlan, config: ResolvedConfig, signal: AbortSignal | undefined, say: (m: string) => void): WrapSelector {
+  const choose = RECIPES[c.name].wraps;
+  const step = c.stages.find((s) => s.stage === "configure" && s.kind === "run");
+  const configure = step?.kind === "run" ? step.argv : [];
+  const env: Record<string, string | undefined> = { ...config.env };
+  if (step?.kind === "run") for (const [k, v] of Object.entries(step.env)) env[k] = v ?? undefined;
+  const base: WrapSelector = async (wraps, sourceDir) => (choose ? choose({ wraps, sourceDir, configure, env, ...(signal ? { signal } : {}) }) : new Map());
+  return withOverrides(base, config.settings.components?.[c.name]?.wraps, `components.${c.name}.wraps`, (m) => say(`${c.name}: ${m}`));
 }
 
 function report(name: string, config: ResolvedConfig, remoteDir: string, what: string, result: CheckoutResult, patches: number, say: (m: string) => void): void {

@@ -16,6 +16,8 @@ export interface ComponentSettings {
   readonly patches?: string | readonly string[];
   /** How the queue is applied: "patch" (GNU patch, as quilt) or "git" (git apply); default by the queue's kind. */
   readonly patchTool?: "git" | "patch";
+  /** Meson wraps (subprojects/<name>.wrap) to fetch or skip whatever the recipe would choose. */
+  readonly wraps?: { readonly fetch?: readonly string[]; readonly skip?: readonly string[] };
 }
 
 /** Switches for optional QEMU features; undefined means "as the glue does" (QEMU's own default). */
@@ -119,6 +121,23 @@ function fail(file: string, key: string, what: string): never {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** components.<name>.wraps: { fetch?: [wrap names], skip?: [wrap names] }, no name in both. */
+function validateWraps(rel: string, key: string, v: unknown): NonNullable<ComponentSettings["wraps"]> {
+  if (!isObj(v)) fail(rel, key, 'must be an object such as { "fetch": ["dtc"], "skip": ["slirp"] }');
+  const out: { fetch?: string[]; skip?: string[] } = {};
+  for (const [k, list] of Object.entries(v)) {
+    if (k !== "fetch" && k !== "skip") fail(rel, `${key}.${k}`, "is not a wraps setting (known: fetch, skip)");
+    if (!Array.isArray(list) || !list.every((n) => typeof n === "string")) fail(rel, `${key}.${k}`, "must be an array of wrap names (the file names in subprojects/ without .wrap)");
+    for (const n of list as string[]) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(n) || n.endsWith(".wrap")) fail(rel, `${key}.${k}`, `names ${JSON.stringify(n)}, which is not a wrap name (such as "dtc", the file subprojects/dtc.wrap without .wrap)`);
+    }
+    out[k] = list as string[];
+  }
+  const both = (out.fetch ?? []).filter((n) => (out.skip ?? []).includes(n));
+  if (both.length > 0) fail(rel, key, `names ${both.join(", ")} in both fetch and skip`);
+  return out;
+}
+
 /** Checks the shape of the config file's contents; every mistake names the file and key. */
 export function validateSettings(raw: unknown, file: string): Settings {
   const rel = path.basename(file);
@@ -196,7 +215,7 @@ export function validateSettings(raw: unknown, file: string): Settings {
       }
       if (!isObj(c)) fail(rel, `components.${name}`, "must be an object");
       for (const k of Object.keys(c)) {
-        if (!["enabled", "extraConfigureArgs", "patches", "patchTool"].includes(k)) fail(rel, `components.${name}.${k}`, "is not a component setting (known: enabled, extraConfigureArgs, patches, patchTool)");
+        if (!["enabled", "extraConfigureArgs", "patches", "patchTool", "wraps"].includes(k)) fail(rel, `components.${name}.${k}`, "is not a component setting (known: enabled, extraConfigureArgs, patches, patchTool, wraps)");
       }
       if (c.enabled !== undefined && typeof c.enabled !== "boolean") fail(rel, `components.${name}.enabled`, "must be true or false");
       if (c.extraConfigureArgs !== undefined && (!Array.isArray(c.extraConfigureArgs) || !c.extraConfigureArgs.every((a) => typeof a === "string"))) {
@@ -212,11 +231,13 @@ export function validateSettings(raw: unknown, file: string): Settings {
       if (c.patchTool !== undefined && c.patchTool !== "git" && c.patchTool !== "patch") {
         fail(rel, `components.${name}.patchTool`, 'must be "patch" (GNU patch, as quilt applies a series) or "git" (git apply)');
       }
+      const wraps = c.wraps === undefined ? undefined : validateWraps(rel, `components.${name}.wraps`, c.wraps);
       comps[name] = {
         ...(c.enabled !== undefined ? { enabled: c.enabled as boolean } : {}),
         ...(c.extraConfigureArgs !== undefined ? { extraConfigureArgs: c.extraConfigureArgs as string[] } : {}),
         ...(patches !== undefined ? { patches } : {}),
         ...(c.patchTool !== undefined ? { patchTool: c.patchTool as "git" | "patch" } : {}),
+        ...(wraps !== undefined ? { wraps } : {}),
       };
     }
     out.components = comps;

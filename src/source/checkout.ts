@@ -7,7 +7,7 @@ import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
 import { urlProblem } from "../config/validate.js";
-import { fetchWraps } from "./wraps.js";
+import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
 
 export interface CheckoutRequest {
   readonly url: string;
@@ -22,8 +22,8 @@ export interface CheckoutRequest {
   readonly force?: boolean;
   /** A patch queue applied as commits on top of the wanted commit. */
   readonly patches?: readonly Patch[];
-  /** Fetch meson subprojects/*.wrap sources up front. */
-  readonly wraps?: boolean;
+  /** Prepare the meson subprojects/*.wrap sources this selects up front (on every run: cheap when done). */
+  readonly wraps?: WrapSelector;
   /**
    * Tracked files the build itself rewrites (the recipe's buildWrites). A move over changes to these
    * alone goes ahead without --force, the changes kept in a backup ref as --force keeps them.
@@ -38,6 +38,8 @@ export interface CheckoutResult {
   readonly backupRef?: string;
   /** The commit checked out once the patches are applied (= commit without patches). */
   readonly head: string;
+  /** What was done with the tree's meson wraps, when it has any and wraps were asked for. */
+  readonly wraps?: WrapReport;
 }
 
 const PATCH_SUBJECT = "[xqbuild patch]";
@@ -398,8 +400,9 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   if (req.commit && existsSync(path.join(req.remoteDir, ".git"))) {
     const at = await treeAt(req.remoteDir, req.commit, req.patches ?? [], opts);
     if (at) {
+      const wraps = req.wraps ? await fetchWraps(req.remoteDir, req.wraps, opts) : undefined;
       await ensureLink(req.linkDir, req.remoteDir);
-      return { commit: req.commit, action: "unchanged", head: at };
+      return { commit: req.commit, action: "unchanged", head: at, ...(wraps ? { wraps } : {}) };
     }
   }
   const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts) : await ensureRevision(req.url, req.revision, opts);
@@ -425,10 +428,10 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       await attachSubmodules(tmp, prepared, opts);
       await rm(aside, { recursive: true, force: true });
       const head = await applyPatches(tmp, commit, patches, opts);
-      if (req.wraps) await fetchWraps(tmp, opts);
+      const wraps = req.wraps ? await fetchWraps(tmp, req.wraps, opts) : undefined;
       await rename(tmp, req.remoteDir);
       await ensureLink(req.linkDir, req.remoteDir);
-      return { commit, action: "cloned", head };
+      return { commit, action: "cloned", head, ...(wraps ? { wraps } : {}) };
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
       if (e instanceof UserError) throw e;
@@ -447,8 +450,9 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   }
   const state = patchKey ? await patchState(req.remoteDir, opts) : undefined;
   if ((!patchKey && head === commit) || (patchKey && state?.key === patchKey && state.head === head)) {
+    const wraps = req.wraps ? await fetchWraps(req.remoteDir, req.wraps, opts) : undefined;
     await ensureLink(req.linkDir, req.remoteDir);
-    return { commit, action: "unchanged", head };
+    return { commit, action: "unchanged", head, ...(wraps ? { wraps } : {}) };
   }
   // Bring the wanted commit in from the mirror (a local fetch: nothing crosses the network).
   await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
@@ -481,9 +485,9 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   await git.raw(["config", "--unset-all", "xqbuild.patchedKey"]).catch(() => undefined);
   await checkoutSubmodules(req.remoteDir, commit, req.url, req.submodules ?? [], opts);
   const newHead = await applyPatches(req.remoteDir, commit, patches, opts);
-  if (req.wraps) await fetchWraps(req.remoteDir, opts);
+  const wraps = req.wraps ? await fetchWraps(req.remoteDir, req.wraps, opts) : undefined;
   await ensureLink(req.linkDir, req.remoteDir);
-  return { commit, action: "moved", head: newHead, ...(backupRef ? { backupRef } : {}) };
+  return { commit, action: "moved", head: newHead, ...(backupRef ? { backupRef } : {}), ...(wraps ? { wraps } : {}) };
 }
 
 export { mirrorPath };

@@ -121,9 +121,10 @@ export function entryProblem(entryPath: string, type: string, linkpath: string |
 /**
  * Unpacks a tarball into `dest` (which must not exist) after checking every entry first: nothing
  * absolute, nothing with `..`, no link pointing outside, no device, within size and depth limits.
- * A refused or damaged archive leaves nothing behind. A single top directory is stripped.
+ * A refused or damaged archive leaves nothing behind. A single top directory is stripped unless
+ * `stripTop` is false (a meson wrap's archive is unpacked as it is, its top directory named by the wrap).
  */
-export async function extractTarball(file: string, dest: string, limits: TarballLimits = DEFAULT_LIMITS): Promise<void> {
+export async function extractTarball(file: string, dest: string, limits: TarballLimits = DEFAULT_LIMITS, stripTop = true): Promise<void> {
   const tops = new Set<string>();
   let total = 0;
   let count = 0;
@@ -155,7 +156,7 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
     throw new UserError(`refusing to unpack ${file}: ${refused}.`, bomb ? "Nothing was unpacked. If the archive is genuine, raise XQBUILD_TARBALL_MAX_BYTES." : "Nothing was unpacked. Use an archive without such entries.", 1);
   }
   if (count === 0) throw new UserError(`${file} is an empty or truncated archive.`, "Download it again.", 1);
-  const strip = tops.size === 1 && [...tops][0]?.endsWith("/") ? 1 : 0;
+  const strip = stripTop && tops.size === 1 && [...tops][0]?.endsWith("/") ? 1 : 0;
   await mkdir(dest, { recursive: true });
   try {
     const ex = tarStream(file);
