@@ -9,6 +9,15 @@
 # it make's jobserver, so `make -j8` around it shares one job budget.
 #
 # XQBUILD names the program (default: xqbuild on PATH); XQBUILD_FLAGS adds options (e.g. --offline).
+#
+# It also reads $(XEN_ROOT)/.Config.mk, the override file the Xen wiki describes, which Xen's own
+# Config.mk does not read: here, at the end of the tree's makefiles, where xqbuild reads it too, so
+# that make and xqbuild see the same values (a .Config.mk the makefiles already read, say through a
+# `-include $(XEN_ROOT)/.Config.mk` in .config, is not read twice).
+
+ifeq ($(filter $(abspath $(XEN_ROOT)/.Config.mk),$(abspath $(MAKEFILE_LIST))),)
+-include $(XEN_ROOT)/.Config.mk
+endif
 
 XQBUILD ?= xqbuild
 XQBUILD_FLAGS ?=

@@ -2,13 +2,6 @@ import { shellWords } from "../src/config/shell-words.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../src/recipe.js";
 import { qemuXenWraps } from "./qemu-xen-wraps.js";
 
-const COMPAT_CFLAGS = [
-  "-DXC_WANT_COMPAT_EVTCHN_API=1",
-  "-DXC_WANT_COMPAT_GNTTAB_API=1",
-  "-DXC_WANT_COMPAT_MAP_FOREIGN_API=1",
-  "-DXC_WANT_COMPAT_DEVICEMODEL_API=1",
-];
-
 function sourceDir(ctx: RecipeContext): string {
   return ctx.facts.locIsDir["qemu-xen"] ? ctx.word("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
 }
@@ -20,12 +13,15 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   if (v("debug") === "y") args.push("--enable-debug");
   const backend = ctx.facts.traceProbe ? (ctx.facts.traceBackend ?? "log") : "log";
   if (backend !== "none") args.push(`${ctx.facts.traceFlag}=${backend}`);
-  // The rest of the glue's recipe, as make expands it and the shell then splits it.
+  // The rest of the glue's recipe, as make expands it and the shell then splits it. The text before
+  // EXTRA_CFLAGS_QEMU_XEN is the tree's own (backslash-newlines and tabs included: the shell drops the
+  // backslash-newlines inside the quotes and keeps the tabs), so configure gets the glue's bytes.
+  const cflagsPrefix = ctx.facts.qemuXenCflagsPrefix ?? ctx.config.release.qemuXenCompatCflags;
   const text = [
     `--prefix=${v("prefix")}`,
     `--libdir=${v("LIBEXEC_LIB")}`,
     `--includedir=${v("LIBEXEC_INC")}`,
-    `--extra-cflags="${COMPAT_CFLAGS.join(" ")} ${v("EXTRA_CFLAGS_QEMU_XEN")}"`,
+    `--extra-cflags="${cflagsPrefix}${v("EXTRA_CFLAGS_QEMU_XEN")}"`,
     `--extra-ldflags="${v("QEMU_UPSTREAM_RPATH")}"`,
     `--bindir=${v("LIBEXEC_BIN")}`,
     `--datadir=${v("SHAREDIR")}/qemu-xen`,

@@ -20,8 +20,11 @@ function isDir(p: string): boolean {
   }
 }
 
-/** How the tree's tools/Makefile spells QEMU's trace flag, and whether it probes tracetool first. */
-export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceProbe: boolean } {
+/**
+ * How the tree's tools/Makefile spells QEMU's trace flag, whether it probes tracetool first, and the
+ * text its recipe puts before EXTRA_CFLAGS_QEMU_XEN in --extra-cflags.
+ */
+export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceProbe: boolean; qemuXenCflagsPrefix?: string } {
   if (config.mode === "standalone") return { traceFlag: releaseTraceFlag(config.xenVersion), traceProbe: true };
   let text = "";
   try {
@@ -30,7 +33,50 @@ export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceP
     return { traceFlag: "--enable-trace-backends", traceProbe: true };
   }
   const traceFlag = /--enable-trace-backends=/.test(text) ? "--enable-trace-backends" : /--enable-trace-backend=/.test(text) ? "--enable-trace-backend" : "--enable-trace-backends";
-  return { traceFlag, traceProbe: /tracetool\.py --check-backend/.test(text) };
+  return { traceFlag, traceProbe: /tracetool\.py --check-backend/.test(text), ...withCflags(qemuXenCflagsPrefixOf(text)) };
+}
+
+function withCflags(prefix: string | undefined): { qemuXenCflagsPrefix?: string } {
+  return prefix === undefined ? {} : { qemuXenCflagsPrefix: prefix };
+}
+
+/**
+ * The recipe of `target` in a makefile's text as make hands it to the shell: each recipe line without
+ * its leading TAB, and a backslash-newline kept with one recipe TAB removed from the start of the
+ * continuation line (GNU make keeps backslash-newlines inside recipes; the shell sees them).
+ */
+export function recipeOf(text: string, target: string): string | undefined {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(`${target}:`));
+  if (start < 0) return undefined;
+  const out: string[] = [];
+  let continued = false;
+  for (const line of lines.slice(start + 1)) {
+    if (!continued && !line.startsWith("\t")) break;
+    out.push(line.startsWith("\t") ? line.slice(1) : line);
+    continued = /(^|[^\\])(\\\\)*\\$/.test(line);
+  }
+  return out.join("\n");
+}
+
+/**
+ * What tools/Makefile's subdir-all-qemu-xen-dir puts inside --extra-cflags="..." before
+ * $(EXTRA_CFLAGS_QEMU_XEN), as make passes it to the shell (backslash-newlines and the whitespace of
+ * the continuation lines included; the shell then removes the backslash-newlines inside the double
+ * quotes). Undefined when the recipe is not of that shape or that text would need make to expand it.
+ */
+export function qemuXenCflagsPrefixOf(makefile: string): string | undefined {
+  const recipe = recipeOf(makefile, "subdir-all-qemu-xen-dir");
+  if (recipe === undefined) return undefined;
+  const start = recipe.indexOf('--extra-cflags="');
+  if (start < 0) return undefined;
+  const rest = recipe.slice(start + '--extra-cflags="'.length);
+  const end = rest.indexOf("$(EXTRA_CFLAGS_QEMU_XEN)");
+  if (end < 0) return undefined;
+  const prefix = rest.slice(0, end);
+  // Nothing for make to expand, no quote ending the word before the variable, nothing the shell expands.
+  if (/[$"`]/.test(prefix)) return undefined;
+  return prefix;
 }
 
 function headOf(dir: string): string | undefined {
@@ -94,11 +140,11 @@ export function gatherFacts(config: ResolvedConfig): PlanFacts {
     const base = path.join(config.xenRoot, name === "seabios" ? "tools/firmware" : "tools");
     locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
   }
-  const { traceFlag, traceProbe } = traceFlagOf(config);
+  const { traceFlag, traceProbe, qemuXenCflagsPrefix } = traceFlagOf(config);
   const qemuLoc = (config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "").trim();
   const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
   // The probe's answer is kept only for trees xqbuild fetched; a local directory may change under it.
   const cache = locIsDir["qemu-xen"] ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
   const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env, cache) : undefined;
-  return { locIsDir, traceFlag, traceProbe, ...(traceBackend !== undefined ? { traceBackend } : {}) };
+  return { locIsDir, traceFlag, traceProbe, ...withCflags(qemuXenCflagsPrefix), ...(traceBackend !== undefined ? { traceBackend } : {}) };
 }

@@ -75,6 +75,11 @@ export interface PlanFacts {
   /** How this tree's tools/Makefile spells the trace flag and whether it probes tracetool. */
   readonly traceFlag: string;
   readonly traceProbe: boolean;
+  /**
+   * The text tools/Makefile's recipe puts inside --extra-cflags="..." before $(EXTRA_CFLAGS_QEMU_XEN),
+   * as make hands it to the shell (see qemuXenCflagsPrefixOf); undefined: the release profile's bytes.
+   */
+  readonly qemuXenCflagsPrefix?: string;
 }
 
 /** What a recipe is given: resolved values and facts, no I/O. */

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
+import { qemuMesonOf, versionAccepted } from "../src/doctor.js";
 import { memoryOutput } from "../src/report/output.js";
 import { copyXenTree } from "./support/xen-tree.js";
 
@@ -58,5 +59,116 @@ describe("xqbuild doctor", () => {
     const r = await run(["all"], root, { PATH: pathWithout(NO_TOOLS), HOME: process.env.HOME, XQBUILD_CACHE_DIR: mkdtempSync(path.join(tmpdir(), "xqbuild-dc-")) });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/missing on this host: C compiler/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// What QEMU's meson needs follows the QEMU fetched: small source trees stand in for each kind.
+
+const HIDE = path.resolve("fixtures/python-hide");
+const QEMU10_DEPS = '[meson]\n# The install key should match the version in python/wheels/\nmeson = { accepted = ">=1.5.0", installed = "1.5.0", canary = "meson" }\npycotap = { accepted = ">=1.1.0", installed = "1.3.1" }\n';
+
+/** A QEMU source tree of one kind: QEMU 8.1+ (pythondeps.toml), 5.2-8.0 with or without meson/. */
+function qemuTree(kind: "venv" | "submodule" | "host", opts: { wheel?: boolean } = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-qemu-src-"));
+  writeFileSync(path.join(dir, "meson.build"), "project('qemu', ['c'])\n");
+  writeFileSync(path.join(dir, "configure"), "#!/bin/sh\n");
+  if (kind === "venv") {
+    writeFileSync(path.join(dir, "pythondeps.toml"), QEMU10_DEPS);
+    mkdirSync(path.join(dir, "python", "wheels"), { recursive: true });
+    if (opts.wheel) writeFileSync(path.join(dir, "python", "wheels", "meson-1.5.0-py3-none-any.whl"), "");
+  }
+  if (kind === "submodule") {
+    mkdirSync(path.join(dir, "meson"));
+    writeFileSync(path.join(dir, "meson", "meson.py"), "");
+  }
+  return dir;
+}
+
+/** A directory for PYTHONPATH in which the Python finds a meson distribution of that version. */
+function mesonDist(version: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-site-"));
+  mkdirSync(path.join(dir, `meson-${version}.dist-info`));
+  writeFileSync(path.join(dir, `meson-${version}.dist-info`, "METADATA"), `Metadata-Version: 2.1\nName: meson\nVersion: ${version}\n`);
+  return dir;
+}
+
+interface JsonCheck {
+  what: string;
+  ok: boolean;
+  why: string;
+  found?: string;
+  detail?: string;
+  debian: string[];
+}
+
+describe("xqbuild doctor: QEMU's meson follows the fetched source", () => {
+  const root = copyXenTree(mkdtempSync(path.join(tmpdir(), "xqbuild-doctor-meson-")), { hardlink: true });
+
+  async function doctor(source: string, env: Record<string, string | undefined>, json = true) {
+    writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_LOC = ${source}\n`);
+    const r = await run(["doctor", ...(json ? ["--json"] : []), "qemu-xen"], root, { PATH: process.env.PATH, HOME: process.env.HOME, ...env });
+    if (!json) return { r, checks: [] as JsonCheck[] };
+    return { r, checks: (JSON.parse(r.stdout) as { checks: JsonCheck[] }).checks };
+  }
+  const mesonChecks = (checks: JsonCheck[]) => checks.filter((c) => /meson/.test(c.what));
+
+  it("QEMU 8.1 and later (pythondeps.toml): no host meson; a meson older than QEMU accepts and no wheel is named exactly", async () => {
+    const { checks } = await doctor(qemuTree("venv"), { PYTHONPATH: mesonDist("1.0.1") });
+    expect(checks.find((c) => c.what === "meson")).toBeUndefined();
+    const m = mesonChecks(checks);
+    expect(m.map((c) => c.what)).toEqual(["meson >=1.5.0 for QEMU's venv"]);
+    expect(m[0]?.ok).toBe(false);
+    expect(m[0]?.detail).toMatch(/^python\/wheels has no meson wheel .* and python3's site-packages has meson 1\.0\.1, which QEMU does not accept \(>=1\.5\.0\)/);
+    expect(m[0]?.debian).toEqual(["meson"]);
+    // The venv's other needs are there on this host's Python.
+    for (const w of ["python3 module venv", "python3 module ensurepip (or pip and setuptools)", "python3 module tomllib (or tomli)"]) expect(checks.find((c) => c.what === w)?.ok, w).toBe(true);
+  });
+
+  it("QEMU 8.1 and later: the wheel in python/wheels is enough", async () => {
+    const src = qemuTree("venv", { wheel: true });
+    const { checks } = await doctor(src, { PYTHONPATH: mesonDist("1.0.1") });
+    const m = mesonChecks(checks);
+    expect(m.map((c) => [c.what, c.ok, c.found])).toEqual([["meson >=1.5.0 for QEMU's venv", true, path.join(src, "python", "wheels", "meson-1.5.0-py3-none-any.whl")]]);
+  });
+
+  it("QEMU 8.1 and later: an accepted meson in the Python's site-packages is enough", async () => {
+    const { checks } = await doctor(qemuTree("venv"), { PYTHONPATH: mesonDist("1.5.2") });
+    expect(mesonChecks(checks).map((c) => [c.ok, c.found])).toEqual([[true, "meson 1.5.2 in python3's site-packages"]]);
+  });
+
+  it("QEMU 8.1 and later: a Python without ensurepip, pip and setuptools is named, with python3-venv", async () => {
+    const { r } = await doctor(qemuTree("venv", { wheel: true }), { PYTHONPATH: HIDE, XQ_HIDE_PY_MODULES: "ensurepip,pip,setuptools" }, false);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^MISSING {2}python3 module ensurepip \(or pip and setuptools\) .*needed for qemu-xen \(its configure makes a Python venv with python3 and installs meson into it\): Python [\d.]+ \(.*\) has no ensurepip, nor pip and setuptools$/m);
+    expect(r.stdout).toMatch(/^ok +python3 module venv/m);
+    expect(r.stdout).toMatch(/^Debian\/Ubuntu: apt-get install .*\bpython3-venv\b/m);
+    expect(r.stdout).not.toMatch(/^MISSING {2}meson/m);
+  });
+
+  it("QEMU 5.2 to 8.0 with its meson/ submodule: no meson needed from the host", async () => {
+    const { checks } = await doctor(qemuTree("submodule"), { PATH: pathWithout(["meson"]) });
+    expect(mesonChecks(checks)).toEqual([]);
+  });
+
+  it("QEMU 5.2 to 8.0 without meson/: the host's meson program, with its package", async () => {
+    const { r } = await doctor(qemuTree("host"), { PATH: pathWithout(["meson"]) }, false);
+    expect(r.stdout).toMatch(/^MISSING {2}meson +needed for qemu-xen \(this QEMU brings neither meson\/ nor pythondeps\.toml: its configure runs the host's meson\)$/m);
+    expect(r.stdout).toMatch(/^Debian\/Ubuntu: apt-get install .*\bmeson\b/m);
+    expect(r.stdout).not.toMatch(/venv/);
+  });
+});
+
+describe("qemuMesonOf and versionAccepted", () => {
+  const Q10 = "/root/scratch/q10/qemu-10.0.13";
+  it.runIf(existsSync(Q10))("reads a real QEMU 10 tree (Debian's +ds source, its python/wheels emptied) as a venv QEMU accepting meson >=1.5.0", () => {
+    expect(qemuMesonOf(Q10)).toEqual({ kind: "venv", wheels: path.join(Q10, "python", "wheels"), accepted: ">=1.5.0" });
+  });
+  it("compares versions as pythondeps.toml's constraints mean them", () => {
+    expect(versionAccepted("1.0.1", ">=1.5.0")).toBe(false);
+    expect(versionAccepted("1.5.0", ">=1.5.0")).toBe(true);
+    expect(versionAccepted("1.10.0", ">=1.5.0")).toBe(true);
+    expect(versionAccepted("2.0", ">=1.1,<2")).toBe(false);
+    expect(versionAccepted("1.3.1", "")).toBe(true);
   });
 });

@@ -25,7 +25,9 @@ describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
   it("builds qemu-xen and SeaBIOS from make -C tools / tools/firmware, sharing make -j's jobserver", () => {
     const base = mkdtempSync(path.join(tmpdir(), "xqbuild-frag-tree-"));
     const root = copyXenTree(path.join(base, "xen"), { hardlink: true });
-    writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${repos.qemuXen.url}\nSEABIOS_UPSTREAM_URL = ${repos.seabios.url}\n`);
+    writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${repos.qemuXen.url}\n`);
+    // The wiki's override file: the fragment reads it for Xen's make, and xqbuild at the same point.
+    writeFileSync(path.join(root, ".Config.mk"), `SEABIOS_UPSTREAM_URL = ${repos.seabios.url}\n`);
     appendFileSync(path.join(root, "tools", "Makefile"), `\ninclude ${FRAGMENT}\n`);
     appendFileSync(path.join(root, "tools", "firmware", "Makefile"), `\ninclude ${FRAGMENT}\n`);
     const record = path.join(base, "record.jsonl");
@@ -36,6 +38,10 @@ describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
     expect(q.status).toBe(0);
     const fw = spawnSync("make", ["-j2", "-C", path.join(root, "tools", "firmware"), "subdir-all-seabios-dir"], { env, encoding: "utf8" });
     expect(fw.status).toBe(0);
+    // Xen's make read .Config.mk through the fragment: xqbuild has nothing to warn about.
+    expect(q.stderr + fw.stderr).not.toMatch(/\.Config\.mk/);
+    const seen = spawnSync("make", ["-s", "-C", path.join(root, "tools", "firmware"), "--eval", "show-url: ; @echo $(SEABIOS_UPSTREAM_URL)", "show-url"], { env, encoding: "utf8" });
+    expect(seen.stdout.trim()).toBe(repos.seabios.url);
     const recs = readRecords(record);
     const conf = recs.find((r) => r.tool === "configure");
     // make's command-line debug=y reached xqbuild through MAKEFLAGS, as it reaches the glue.

@@ -81,7 +81,8 @@ const GLUE_DEFAULT_ARGS = [
   "--prefix=/usr/local",
   "--libdir=/usr/local/lib/xen/lib",
   "--includedir=/usr/local/lib/xen/include",
-  "--extra-cflags=-DXC_WANT_COMPAT_EVTCHN_API=1 -DXC_WANT_COMPAT_GNTTAB_API=1 -DXC_WANT_COMPAT_MAP_FOREIGN_API=1 -DXC_WANT_COMPAT_DEVICEMODEL_API=1 ",
+  // The glue's bytes: its recipe continues the quoted value over tab-indented lines (see facts.test.ts).
+  "--extra-cflags=-DXC_WANT_COMPAT_EVTCHN_API=1 \t-DXC_WANT_COMPAT_GNTTAB_API=1 \t-DXC_WANT_COMPAT_MAP_FOREIGN_API=1 \t-DXC_WANT_COMPAT_DEVICEMODEL_API=1 \t",
   "--extra-ldflags=-Wl,-rpath,/usr/local/lib/xen/lib",
   "--bindir=/usr/local/lib/xen/bin",
   "--datadir=/usr/local/share/qemu-xen",
@@ -140,8 +141,13 @@ describe("qemu-xen configure", () => {
 
   it("puts EXTRA_CFLAGS_QEMU_XEN inside --extra-cflags and the rpath from QEMU_UPSTREAM_RPATH", () => {
     const argv = step(config({ EXTRA_CFLAGS_QEMU_XEN: "-O1 -g", QEMU_UPSTREAM_RPATH: "-Wl,-rpath,/a:/b" }), "qemu-xen", "configure").argv;
-    expect(argv.find((a) => a.startsWith("--extra-cflags="))).toMatch(/_DEVICEMODEL_API=1 -O1 -g$/);
+    expect(argv.find((a) => a.startsWith("--extra-cflags="))).toMatch(/_DEVICEMODEL_API=1 \t-O1 -g$/);
     expect(argv).toContain("--extra-ldflags=-Wl,-rpath,/a:/b");
+  });
+
+  it("takes the text before EXTRA_CFLAGS_QEMU_XEN from the tree's recipe when facts have it", () => {
+    const argv = step(config({ EXTRA_CFLAGS_QEMU_XEN: "-O1" }), "qemu-xen", "configure", { ...FACTS, qemuXenCflagsPrefix: "-DA=1 \\\n\t  -DB=1 " }).argv;
+    expect(argv.find((a) => a.startsWith("--extra-cflags="))).toBe("--extra-cflags=-DA=1 \t  -DB=1 -O1");
   });
 
   it("adds the cross flags after --cpu", () => {

@@ -1,8 +1,6 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import type { ComponentName } from "../components.js";
 import type { ResolvedConfig } from "../config/types.js";
-import { missingReport, requirements, runChecks, type Check } from "../doctor.js";
+import { missingReport, qemuMesonOf, requirements, runChecks, type Check } from "../doctor.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan, type Plan } from "../plan.js";
 import { checkSystemComponents } from "../system.js";
@@ -12,9 +10,9 @@ import { loadConfig, type CommandContext } from "./context.js";
 export function hostChecks(config: ResolvedConfig, plan: Plan): Check[] {
   const enabled = plan.components.filter((c) => c.enabled);
   const qemu = enabled.find((c) => c.name === "qemu-xen");
-  // QEMU 7.x brings meson as a submodule; only a QEMU without it needs the host's meson.
-  const embedsMeson = qemu ? existsSync(path.join(qemu.sourceDir, "meson", "meson.py")) || !existsSync(path.join(qemu.sourceDir, "meson.build")) : true;
-  return runChecks(config, requirements(config, enabled.map((c) => c.name as ComponentName), config.features, embedsMeson));
+  // What the host needs for meson follows the QEMU fetched (nothing is asked before it is there).
+  const meson = qemu ? qemuMesonOf(qemu.sourceDir) : ({ kind: "unknown" } as const);
+  return runChecks(config, requirements(config, enabled.map((c) => c.name as ComponentName), config.features, meson));
 }
 
 /** `xqbuild doctor`: what the enabled components and features need, found or not, with packages. */
@@ -27,7 +25,7 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
     ctx.output.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
   } else {
     const w = Math.max(...checks.map((c) => c.what.length));
-    for (const c of checks) ctx.output.out(`${c.ok ? "ok     " : "MISSING"}  ${c.what.padEnd(w)}  ${c.ok ? (c.found ?? "") : `needed for ${c.why}`}`);
+    for (const c of checks) ctx.output.out(`${c.ok ? "ok     " : "MISSING"}  ${c.what.padEnd(w)}  ${c.ok ? (c.found ?? "") : `needed for ${c.why}${c.detail ? `: ${c.detail}` : ""}`}`);
     const report = missingReport(checks);
     ctx.output.out(report ? `\n${report}` : "\nEverything the enabled components need is here.");
   }

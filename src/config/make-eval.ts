@@ -41,6 +41,11 @@ export interface MakeEvalOptions {
   readonly commandLine: Readonly<Record<string, string>>;
   /** The environment make runs with. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Makefile text read after the makefiles, before the values are printed (for a file that make reads
+   * last, as a fragment included at the end of the makefile would: `-include` with make's own rules).
+   */
+  readonly epilogue?: string;
   /** How to name the makefile set in error messages ("the Xen tree's configuration"). */
   readonly what: string;
   /** Directory that file names in error messages are made relative to. */
@@ -71,12 +76,13 @@ export const PRINT_GOAL = "xqbuild-print-dir-force-update";
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-function printerMakefile(variables: readonly string[]): string {
+function printerMakefile(variables: readonly string[], epilogue: string): string {
   for (const v of variables) {
     if (!NAME_RE.test(v)) throw new Error(`internal: bad make variable name ${JSON.stringify(v)}`);
   }
   // Values are escaped so that one line carries one variable: backslash first, then newline.
   return [
+    epilogue,
     "define XQBUILD_NL",
     "",
     "",
@@ -165,7 +171,7 @@ function cacheKey(opts: MakeEvalOptions): string {
     programs[p] = found ? `${found} ${statId(found)}` : "missing";
   }
   return createHash("sha256")
-    .update(stableJson({ format: 1, cwd: path.resolve(opts.cwd), makefiles: opts.makefiles, variables: opts.variables, commandLine: opts.commandLine, env, programs }))
+    .update(stableJson({ format: 1, cwd: path.resolve(opts.cwd), makefiles: opts.makefiles, variables: opts.variables, epilogue: opts.epilogue ?? "", commandLine: opts.commandLine, env, programs }))
     .digest("hex");
 }
 
@@ -207,7 +213,7 @@ async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> 
   const dir = await mkdtemp(path.join(tmpdir(), "xqbuild-make-"));
   try {
     const printer = path.join(dir, "print.mk");
-    await writeFile(printer, printerMakefile(opts.variables));
+    await writeFile(printer, printerMakefile(opts.variables, opts.epilogue ?? ""));
     const args = ["--no-print-directory", "-p"];
     for (const f of opts.makefiles) args.push("-f", f);
     args.push("-f", printer);

@@ -24,6 +24,14 @@ export interface ReleaseProfile {
    * qemu-xen with --enable-debug unless told otherwise).
    */
   readonly debugDefault: "y" | "n";
+  /**
+   * What configure receives inside --extra-cflags="..." before $(EXTRA_CFLAGS_QEMU_XEN), byte for
+   * byte, when there is no tools/Makefile to read it from (standalone mode, or a recipe xqbuild cannot
+   * read): the glue continues the quoted value over tab-indented lines, make removes one recipe TAB of
+   * each continuation line and the shell removes the backslash-newline inside the quotes, so the words
+   * are separated by " \t". The same in every release from 4.17 to 4.22.
+   */
+  readonly qemuXenCompatCflags: string;
 }
 
 /**
@@ -80,6 +88,10 @@ export function defaultRevisions(profile: ReleaseProfile, version: XenVersion): 
   return { qemu: row?.[1] ?? "master", traditional: row?.[2] ?? "master" };
 }
 
+const QEMU_XEN_COMPAT_CFLAGS = ["-DXC_WANT_COMPAT_EVTCHN_API=1", "-DXC_WANT_COMPAT_GNTTAB_API=1", "-DXC_WANT_COMPAT_MAP_FOREIGN_API=1", "-DXC_WANT_COMPAT_DEVICEMODEL_API=1"]
+  .map((d) => `${d} \t`)
+  .join("");
+
 const SEABIOS: Record<string, string> = {
   "4.17": "rel-1.16.0",
   "4.18": "rel-1.16.2",
@@ -112,6 +124,7 @@ export function releaseProfile(major: number, minor: number): ReleaseProfile {
     hasSubtreeForceUpdateAll: !atLeast(major, minor, 4, 20),
     seabiosRevision: SEABIOS[id] ?? SEABIOS.master ?? "",
     debugDefault: id === "master" ? "y" : "n",
+    qemuXenCompatCflags: QEMU_XEN_COMPAT_CFLAGS,
   };
 }
 

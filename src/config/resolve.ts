@@ -71,6 +71,26 @@ interface Evaluation {
   readonly definitions: readonly MakeDefinition[];
 }
 
+/**
+ * `.Config.mk` at the top of the tree, where the Xen wiki puts QEMU_UPSTREAM_URL/_REVISION overrides.
+ * Xen's Config.mk does not read it; xqbuild reads it where make/xqbuild.mk does, at the end of
+ * tools/Makefile and tools/firmware/Makefile: after Config.mk, .config, config/Tools.mk and the rest
+ * of the tree's makefiles, with make's own rules (`=`, `:=` and `+=` act on the values those set; `?=`
+ * only on a variable none of them set). That is the one place Xen's own make can read it too without
+ * a change to Config.mk, so `make` and xqbuild agree. A file the tree's makefiles already read (a
+ * `-include $(XEN_ROOT)/.Config.mk` in .config, or make/xqbuild.mk) is not read a second time.
+ */
+export const DOT_CONFIG_MK = ".Config.mk";
+/** Set to y by the epilogue when the tree's own makefiles had read .Config.mk. */
+const CONFIG_MK_READ_VAR = "XQBUILD_TREE_READ_CONFIG_MK";
+const CONFIG_MK_EPILOGUE = [
+  `${CONFIG_MK_READ_VAR} := $(if $(filter $(abspath $(XEN_ROOT)/${DOT_CONFIG_MK}),$(abspath $(MAKEFILE_LIST))),y)`,
+  `ifneq ($(${CONFIG_MK_READ_VAR}),y)`,
+  `-include $(XEN_ROOT)/${DOT_CONFIG_MK}`,
+  "endif",
+  "",
+].join("\n");
+
 function escapeMakePath(p: string): string {
   return p.replace(/\$/g, "$$$$");
 }
@@ -129,11 +149,19 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   const settingsVarNames = new Set([...fromSettings.keys()].filter((k) => !cliVars.has(k)));
 
   const dotConfig = path.join(root, ".config");
-  if (mode === "tree") checkDotConfig(dotConfig, ".config");
+  const configMk = path.join(root, DOT_CONFIG_MK);
+  const userFiles = new Map([
+    [dotConfig, ".config"],
+    [configMk, DOT_CONFIG_MK],
+  ]);
+  if (mode === "tree") {
+    checkDotConfig(dotConfig, ".config");
+    checkDotConfig(configMk, DOT_CONFIG_MK);
+  }
 
   const make = opts.env.XQBUILD_MAKE || "make";
-  const toolsVars = [...KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name), "MAKEFILE_LIST"];
-  const fwVars = [...KNOWN_VARIABLES.filter((v) => v.context === "firmware").map((v) => v.name), "MAKEFILE_LIST"];
+  const toolsVars = [...KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name), "MAKEFILE_LIST", CONFIG_MK_READ_VAR];
+  const fwVars = [...KNOWN_VARIABLES.filter((v) => v.context === "firmware").map((v) => v.name), "MAKEFILE_LIST", CONFIG_MK_READ_VAR];
   const tmp = await mkdtemp(path.join(tmpdir(), "xqbuild-config-"));
   const builtinFiles = new Set<string>();
   let unconfigured = false;
@@ -149,7 +177,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
       const pre = unconfigured ? [standIn] : [];
       // A configured tree's answer is kept for the next run (a rerun then starts no make at all).
       const cache = unconfigured || env.XQBUILD_NO_MAKE_CACHE === "1" ? {} : { cacheDir: path.join(root, ".xqbuild", "make-eval") };
-      const common = { make, commandLine, env, what: "the Xen tree's configuration", relativeTo: root, ...cache };
+      const common = { make, commandLine, env, epilogue: CONFIG_MK_EPILOGUE, what: "the Xen tree's configuration", relativeTo: root, ...cache };
       [tools, firmware] = await Promise.all([
         evaluateMake({ ...common, cwd: path.join(root, "tools"), makefiles: [...pre, "Makefile"], variables: toolsVars }),
         evaluateMake({ ...common, cwd: path.join(root, "tools", "firmware"), makefiles: [...pre, "Makefile"], variables: fwVars }),
@@ -201,15 +229,17 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   }
   addDerivations(vars, root);
 
-  const mentioned = wordsOfMakefiles([...(tools.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/), ...(firmware.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/)], [tools, firmware], dotConfig, builtinFiles);
-  const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, dotConfig, settingsFile, commandLine, settingsVarNames, mentioned);
+  const mentioned = wordsOfMakefiles([...(tools.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/), ...(firmware.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/)], [tools, firmware], userFiles, builtinFiles);
+  const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, userFiles, settingsFile, commandLine, settingsVarNames, mentioned);
   for (const [name, v] of vars) {
-    if (v.origin.kind === "file" && v.origin.file === dotConfig && v.value !== v.value.trim()) {
+    const shown = v.origin.kind === "file" ? userFiles.get(v.origin.file) : undefined;
+    if (v.origin.kind === "file" && shown !== undefined && v.value !== v.value.trim()) {
       warnings.push(
-        `${name} (.config:${v.origin.line}) is ${JSON.stringify(v.value)}, with blanks around it (a comment after the value?). make keeps them, and the glue's tests such as ifeq ($(debug),y) then fail; put comments on their own line.`,
+        `${name} (${shown}:${v.origin.line}) is ${JSON.stringify(v.value)}, with blanks around it (a comment after the value?). make keeps them, and the glue's tests such as ifeq ($(debug),y) then fail; put comments on their own line.`,
       );
     }
   }
+  if (mode === "tree") warnings.push(...configMkWarnings(configMk, [tools, firmware], vars));
   if (unconfigured) {
     warnings.push("config/Tools.mk is missing (the Xen tree has not been configured): ./configure's defaults stand in for it. Run ./configure in the Xen tree to use its real settings.");
   }
@@ -301,18 +331,52 @@ function addDerivations(vars: Map<string, ResolvedVar>, root: string): void {
 }
 
 /**
- * Every name the makefiles make read mention (other than .config): a variable set in .config that one
+ * What a user of .Config.mk must know: Xen's own make does not read it (unless make/xqbuild.mk or
+ * .config includes it), and a `?=` there is too late for what Config.mk and .config already set.
+ */
+function configMkWarnings(file: string, evals: readonly Evaluation[], vars: ReadonlyMap<string, ResolvedVar>): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const set = [...new Set(evals.flatMap((ev) => ev.definitions.filter((d) => path.resolve(d.file) === file && d.name !== "MAKEFILE_LIST").map((d) => d.name)))];
+  const treeReads = evals.every((ev) => ev.vars.get(CONFIG_MK_READ_VAR)?.value === "y");
+  if (!treeReads) {
+    out.push(
+      `${DOT_CONFIG_MK} is read by xqbuild${set.length > 0 ? ` (it sets ${set.join(", ")})` : ""}, but Xen's own make does not read it: \`make\` in the tree without xqbuild would not see those settings. ` +
+        `To make both agree, include xqbuild's make/xqbuild.mk at the end of tools/Makefile and tools/firmware/Makefile (it reads ${DOT_CONFIG_MK} at the same point), ` +
+        `or add \`-include $(XEN_ROOT)/${DOT_CONFIG_MK}\` to .config (both then read it there, before Config.mk's defaults), or move the settings to .config.`,
+    );
+  }
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\s*(?:(?:override|export)\s+)*([A-Za-z_][A-Za-z0-9_]*)\s*\?=/.exec(lines[i] ?? "");
+    const name = m?.[1];
+    const v = name !== undefined ? vars.get(name) : undefined;
+    if (name === undefined || v === undefined || v.origin.kind !== "file" || v.origin.file === file) continue;
+    out.push(
+      `${name} ?= at ${DOT_CONFIG_MK}:${i + 1} has no effect: ${formatOrigin(v.origin, path.dirname(file))} set it first, and ${DOT_CONFIG_MK} is read after Config.mk, .config and config/Tools.mk. Write ${name} = ... to override it.`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Every name the makefiles make read mention (other than .config and .Config.mk): a variable set in .config that one
  * of them mentions is read by something, even if make's database shows only the .config line (an
  * unused `?=` default, as for OVMF_UPSTREAM_URL).
  */
-function wordsOfMakefiles(list: readonly string[], evals: readonly Evaluation[], dotConfig: string, builtin: ReadonlySet<string>): Set<string> {
+function wordsOfMakefiles(list: readonly string[], evals: readonly Evaluation[], userFiles: ReadonlyMap<string, string>, builtin: ReadonlySet<string>): Set<string> {
   const words = new Set<string>();
   const files = new Set<string>();
   for (const ev of evals) for (const d of ev.definitions) files.add(d.file);
   for (const f of list) if (f) files.add(f);
   for (const f of files) {
     const abs = path.resolve(f);
-    if (abs === dotConfig || builtin.has(abs)) continue;
+    if (userFiles.has(abs) || builtin.has(abs)) continue;
     let text = "";
     try {
       text = readFileSync(abs, "utf8");
@@ -328,7 +392,7 @@ function typoWarnings(
   toolsDefs: readonly MakeDefinition[],
   fwDefs: readonly MakeDefinition[],
   fromSettings: ReadonlyMap<string, string>,
-  dotConfig: string,
+  userFiles: ReadonlyMap<string, string>,
   settingsFile: string | undefined,
   commandLine: Readonly<Record<string, string>>,
   settingsVarNames: ReadonlySet<string>,
@@ -338,7 +402,8 @@ function typoWarnings(
   for (const w of mentioned) known.add(w);
   const userSet: Array<{ name: string; where: string }> = [];
   for (const d of [...toolsDefs, ...fwDefs]) {
-    if (path.resolve(d.file) === dotConfig) userSet.push({ name: d.name, where: `.config:${d.line}` });
+    const shown = d.name === "MAKEFILE_LIST" ? undefined : userFiles.get(path.resolve(d.file));
+    if (shown !== undefined) userSet.push({ name: d.name, where: `${shown}:${d.line}` });
     else known.add(d.name);
   }
   for (const name of fromSettings.keys()) if (settingsVarNames.has(name)) userSet.push({ name, where: `xqbuild config ${settingsFile ?? ""}` });

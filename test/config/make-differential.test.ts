@@ -7,7 +7,7 @@
 // about, so that a case cannot pass with both sides empty or missing.
 import { execFile } from "node:child_process";
 import { existsSync, realpathSync, statSync, readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,14 @@ interface Case {
   readonly name: string;
   /** The .config file's text; undefined: no .config. */
   readonly dotConfig?: string;
+  /**
+   * The .Config.mk file's text; undefined: no .Config.mk. Xen's own make reads it only through
+   * make/xqbuild.mk (included at the end of tools/Makefile and tools/firmware/Makefile), so with a
+   * .Config.mk the reference is make reading the tree's Makefile and then that fragment.
+   */
+  readonly configMk?: string;
+  /** With a .Config.mk: the reference is make without the fragment (the tree reads .Config.mk itself). */
+  readonly plainReference?: boolean;
   readonly env?: Readonly<Record<string, string>>;
   readonly commandLine?: Readonly<Record<string, string>>;
   /** make's answer for the variables this case is about (checked against make itself). */
@@ -75,10 +83,12 @@ function refVar(ref: Reference, name: string): RefVar | undefined {
   return FW_VARS.includes(name) ? ref.firmware.get(name) : ref.tools.get(name);
 }
 
-async function reference(tree: string, env: Record<string, string>, commandLine: Readonly<Record<string, string>> = {}): Promise<Reference> {
+const FRAGMENT = path.join(REPO, "make", "xqbuild.mk");
+
+async function reference(tree: string, env: Record<string, string>, commandLine: Readonly<Record<string, string>> = {}, extraMakefiles: readonly string[] = []): Promise<Reference> {
   const [tools, firmware] = await Promise.all([
-    makeReference({ tree, context: "tools", variables: TOOLS_VARS, env, commandLine }),
-    makeReference({ tree, context: "firmware", variables: FW_VARS, env, commandLine }),
+    makeReference({ tree, context: "tools", variables: TOOLS_VARS, env, commandLine, extraMakefiles }),
+    makeReference({ tree, context: "firmware", variables: FW_VARS, env, commandLine, extraMakefiles }),
   ]);
   return { tools, firmware };
 }
@@ -143,11 +153,18 @@ async function setDotConfig(tree: string, text: string | Buffer | undefined): Pr
   else await writeFresh(file, text);
 }
 
+async function setConfigMk(tree: string, text: string | undefined): Promise<void> {
+  const file = path.join(tree, ".Config.mk");
+  if (text === undefined) await removeFile(file);
+  else await writeFresh(file, text);
+}
+
 /** Runs one case: make's answer, the case's statements about it, then xqbuild's answer against make's. */
 async function runCase(c: Case, tree: string, home: string, allowBuiltIn?: ReadonlySet<string>, derived?: ReadonlySet<string>): Promise<void> {
   await setDotConfig(tree, c.dotConfig);
+  await setConfigMk(tree, c.configMk);
   const env = baseEnv(home, c.env);
-  const ref = await reference(tree, env, c.commandLine);
+  const ref = await reference(tree, env, c.commandLine, c.configMk !== undefined && !c.plainReference ? [FRAGMENT] : []);
   checkExpectations(ref, c.expect, tree);
   const cfg = await resolveConfig({ cwd: tree, commandLine: c.commandLine ?? {}, env });
   expect(cfg.xenRoot).toBe(tree);
@@ -620,6 +637,93 @@ const CONFIGURED_CASES: readonly Case[] = [
   },
 ];
 
+
+/**
+ * .Config.mk cases: the reference is Xen's make with make/xqbuild.mk, which reads .Config.mk after
+ * everything else, as xqbuild does (see DOT_CONFIG_MK in src/config/resolve.ts).
+ */
+const CONFIG_MK_CASES: readonly Case[] = [
+  {
+    name: ".Config.mk: = sets the URL, and the default location follows it",
+    configMk: "# the wiki's override\nQEMU_UPSTREAM_URL = https://mirror.example/qemu-xen.git\n",
+    expect: {
+      QEMU_UPSTREAM_URL: ["https://mirror.example/qemu-xen.git", ".Config.mk:2"],
+      QEMU_UPSTREAM_LOC: ["https://mirror.example/qemu-xen.git", L.qemuLoc],
+    },
+  },
+  {
+    name: ".Config.mk: := and ::=",
+    configMk: "QEMU_UPSTREAM_REVISION := stable-4.17\nSEABIOS_UPSTREAM_REVISION ::= rel-1.16.3\n",
+    expect: {
+      QEMU_UPSTREAM_REVISION: ["stable-4.17", ".Config.mk:1"],
+      SEABIOS_UPSTREAM_REVISION: ["rel-1.16.3", ".Config.mk:2"],
+    },
+  },
+  {
+    name: ".Config.mk: += appends to the defaults (read after them, unlike .config)",
+    configMk: "GIT += -c protocol.version=2\nPYTHON += -u\n",
+    expect: {
+      GIT: ["git -c protocol.version=2", ".Config.mk:1"],
+      PYTHON: ["python3 -u", ".Config.mk:2"],
+    },
+  },
+  {
+    name: ".Config.mk: ?= is too late for a Config.mk default, and sets a variable nothing set",
+    configMk: "QEMU_UPSTREAM_REVISION ?= ignored\nEXTRA_CFLAGS_QEMU_XEN ?= -g\n",
+    expect: {
+      QEMU_UPSTREAM_REVISION: ["qemu-xen-4.17.3", L.qemuRev],
+      EXTRA_CFLAGS_QEMU_XEN: ["-g", ".Config.mk:2"],
+    },
+  },
+  {
+    name: ".Config.mk: override wins over the command line; a plain = does not",
+    configMk: "override QEMU_UPSTREAM_REVISION = pinned\nSEABIOS_UPSTREAM_REVISION = rel-file\n",
+    commandLine: { QEMU_UPSTREAM_REVISION: "from-cli", SEABIOS_UPSTREAM_REVISION: "rel-cli" },
+    expect: {
+      QEMU_UPSTREAM_REVISION: ["pinned", ".Config.mk:1"],
+      SEABIOS_UPSTREAM_REVISION: ["rel-cli", "command line"],
+    },
+  },
+  {
+    name: ".Config.mk and .config both set variables: .Config.mk is read last",
+    dotConfig: "QEMU_UPSTREAM_URL = https://dotconfig.example/qemu-xen.git\nQEMU_UPSTREAM_REVISION = from-dotconfig\nCONFIG_QEMUU_EXTRA_ARGS = --enable-vnc\n",
+    configMk: "QEMU_UPSTREAM_URL = https://configmk.example/qemu-xen.git\nCONFIG_QEMUU_EXTRA_ARGS += --enable-spice\n",
+    expect: {
+      QEMU_UPSTREAM_URL: ["https://configmk.example/qemu-xen.git", ".Config.mk:1"],
+      QEMU_UPSTREAM_REVISION: ["from-dotconfig", ".config:2"],
+      CONFIG_QEMUU_EXTRA_ARGS: ["--enable-vnc --enable-spice", ".Config.mk:2"],
+    },
+  },
+  {
+    name: ".Config.mk against the environment: = wins over it, ?= loses to it",
+    configMk: "QEMU_UPSTREAM_REVISION = from-file\nSEABIOS_UPSTREAM_REVISION ?= rel-file\n",
+    env: { QEMU_UPSTREAM_REVISION: "from-env", SEABIOS_UPSTREAM_REVISION: "rel-env" },
+    expect: {
+      QEMU_UPSTREAM_REVISION: ["from-file", ".Config.mk:1"],
+      SEABIOS_UPSTREAM_REVISION: ["rel-env", "environment"],
+    },
+  },
+  {
+    name: ".Config.mk sets a tools/firmware variable and reads .config's values",
+    dotConfig: "MIRROR = https://m.example\n",
+    configMk: "SEABIOS_UPSTREAM_URL = $(MIRROR)/seabios.git\nSEABIOSCC := clang\n",
+    expect: {
+      SEABIOS_UPSTREAM_URL: ["https://m.example/seabios.git", ".Config.mk:1"],
+      SEABIOSCC: ["clang", ".Config.mk:2"],
+    },
+  },
+  {
+    name: ".Config.mk included from .config is read there, once, by Xen's own make as by xqbuild",
+    dotConfig: "-include $(XEN_ROOT)/.Config.mk\n",
+    configMk: "PYTHON += -u\nQEMU_UPSTREAM_REVISION ?= from-configmk\n",
+    plainReference: true,
+    expect: {
+      PYTHON: ["python3 -u", ".Config.mk:1"],
+      QEMU_UPSTREAM_REVISION: ["from-configmk", ".Config.mk:2"],
+    },
+  },
+];
+
 describe.skipIf(!haveTrees)("xqbuild against GNU make: a configured Xen 4.17 tree", () => {
   let work: string;
   let tree: string;
@@ -631,7 +735,7 @@ describe.skipIf(!haveTrees)("xqbuild against GNU make: a configured Xen 4.17 tre
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  for (const c of CONFIGURED_CASES) {
+  for (const c of [...CONFIGURED_CASES, ...CONFIG_MK_CASES]) {
     it(c.name, async () => {
       await runCase(c, tree, work);
     });
@@ -655,6 +759,69 @@ describe.skipIf(!haveTrees)("xqbuild against GNU make: a configured Xen 4.17 tre
       );
     } finally {
       await removeFile(site);
+    }
+  });
+
+  it(".Config.mk with make/xqbuild.mk at the end of tools/Makefile and tools/firmware/Makefile: read once, as Xen's make reads it, and no warning", async () => {
+    const makefiles = [path.join(tree, "tools", "Makefile"), path.join(tree, "tools", "firmware", "Makefile")];
+    const originals = await Promise.all(makefiles.map((f) => readFile(f, "utf8")));
+    try {
+      for (const [i, f] of makefiles.entries()) await writeFresh(f, `${originals[i] ?? ""}\ninclude ${FRAGMENT}\n`);
+      await runCase(
+        {
+          name: "fragment in the tree",
+          configMk: "PYTHON += -u\nSEABIOSCC = clang\n",
+          plainReference: true,
+          expect: { PYTHON: ["python3 -u", ".Config.mk:1"], SEABIOSCC: ["clang", ".Config.mk:2"] },
+        },
+        tree,
+        work,
+      );
+      const cfg = await resolveConfig({ cwd: tree, commandLine: {}, env: baseEnv(work) });
+      expect(cfg.warnings.filter((w) => w.includes(".Config.mk"))).toEqual([]);
+    } finally {
+      for (const [i, f] of makefiles.entries()) await writeFresh(f, originals[i] ?? "");
+      await setConfigMk(tree, undefined);
+    }
+  });
+
+  it(".Config.mk that Xen's own make does not read: one warning naming what it sets and how to make both agree; a late ?= is named", async () => {
+    await setDotConfig(tree, undefined);
+    await setConfigMk(tree, "QEMU_UPSTREAM_URL = https://m.example/qemu-xen.git\nQEMU_UPSTREAM_REVISION ?= stable-4.17\nEXTRA_CFLAGS_QEMU_XEN ?= -g\n");
+    try {
+      const cfg = await resolveConfig({ cwd: tree, commandLine: {}, env: baseEnv(work) });
+      const about = cfg.warnings.filter((w) => w.includes(".Config.mk"));
+      expect(about).toHaveLength(2);
+      expect(about[0]).toMatch(/^\.Config\.mk is read by xqbuild \(it sets QEMU_UPSTREAM_URL, EXTRA_CFLAGS_QEMU_XEN\), but Xen's own make does not read it/);
+      expect(about[0]).toMatch(/make\/xqbuild\.mk at the end of tools\/Makefile and tools\/firmware\/Makefile/);
+      expect(about[1]).toBe(
+        "QEMU_UPSTREAM_REVISION ?= at .Config.mk:2 has no effect: Config.mk:234 set it first, and .Config.mk is read after Config.mk, .config and config/Tools.mk. Write QEMU_UPSTREAM_REVISION = ... to override it.",
+      );
+      // Once per command: `xqbuild config` prints it one time.
+      const r = await runMain(["config", "-C", tree], tree, baseEnv(work));
+      expect(r.code).toBe(0);
+      expect(r.stderr.split("\n").filter((l) => l.includes("Xen's own make does not read it"))).toHaveLength(1);
+      expect(r.stdout).toMatch(/^QEMU_UPSTREAM_URL +(= )?https:\/\/m\.example\/qemu-xen\.git +\[\.Config\.mk:1\]$/m);
+    } finally {
+      await setConfigMk(tree, undefined);
+    }
+  });
+
+  it(".Config.mk with a DOS line ending is refused, naming the file and the line", async () => {
+    await setConfigMk(tree, "# ok\nQEMU_UPSTREAM_URL = https://m.example/q.git\r\n");
+    try {
+      await expect(resolveConfig({ cwd: tree, commandLine: {}, env: baseEnv(work) })).rejects.toThrow(/^\.Config\.mk:2 ends in a carriage return/);
+    } finally {
+      await setConfigMk(tree, undefined);
+    }
+  });
+
+  it("a .Config.mk make cannot parse: the error names .Config.mk and the line", async () => {
+    await setConfigMk(tree, "QEMU_UPSTREAM_URL = ok\nifeq (a,b\n");
+    try {
+      await expect(resolveConfig({ cwd: tree, commandLine: {}, env: baseEnv(work) })).rejects.toThrow(/^\.Config\.mk:2: make cannot read/);
+    } finally {
+      await setConfigMk(tree, undefined);
     }
   });
 

@@ -17,9 +17,9 @@
 // and after the glue ran are equal.
 //
 // What is compared, per component:
-// - qemu-xen: configure's argv[0] (path-normalised) and its whole argument list (blanks and tabs inside
-//   one argument collapsed and trimmed: the glue's recipe continues --extra-cflags="..." over several
-//   lines), its cwd (physical), PKG_CONFIG_PATH (path-normalised), MAKELEVEL unset; the tracetool probes
+// - qemu-xen: configure's argv[0] (path-normalised) and its whole argument list byte for byte (the
+//   glue's recipe continues --extra-cflags="..." over tab-indented lines, and the tabs make leaves
+//   there reach configure and its config.status), its cwd (physical), PKG_CONFIG_PATH (path-normalised), MAKELEVEL unset; the tracetool probes
 //   (arguments, in order); `make all` in qemu-xen-build with MAKELEVEL unset; the checkout (origin URL,
 //   the commit the revision names, `-dir` -> `-dir-remote`) or the local source directory.
 // - SeaBIOS: the checkout, seabios-config copied to seabios-dir/.config, `make olddefconfig` and
@@ -360,9 +360,6 @@ async function doRunCase(c: Case, index: number): Promise<CaseRun> {
 // ---------------------------------------------------------------------------------------------------
 // Helpers for comparing
 
-/** Blanks and tabs inside one argument: collapsed and trimmed (the glue's multi-line quoted recipe). */
-const ws = (s: string): string => s.replace(/[ \t]+/g, " ").trim();
-
 /** A colon-separated list of paths, each normalised (`<root>/tools/../tools/pkg-config`). */
 function normPathList(v: string | null): string | null {
   return v === null ? null : v
@@ -498,7 +495,7 @@ function compareQemuXen(run: CaseRun): void {
   const step = oneStep(comp, "configure", "run", "configure");
   const [argv0, ...args] = step.argv;
   expect(path.normalize(argv0 ?? ""), "configure's path").toBe(path.normalize(conf.argv0));
-  expect(args.map(ws), "configure's arguments").toEqual(conf.argv.map(ws));
+  expect(args, "configure's arguments, byte for byte").toEqual(conf.argv);
   expect(fs.realpathSync(step.cwd)).toBe(conf.cwd);
   expect(conf.env["MAKELEVEL"]).toBeNull();
   expect(step.env["MAKELEVEL"], "configure runs with MAKELEVEL unset").toBeNull();

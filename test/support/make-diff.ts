@@ -83,6 +83,8 @@ export async function makeReference(opts: {
   variables: readonly string[];
   env: Readonly<Record<string, string>>;
   commandLine?: Readonly<Record<string, string>>;
+  /** Makefiles read after the tree's Makefile, as a fragment included at its end is (make/xqbuild.mk). */
+  extraMakefiles?: readonly string[];
 }): Promise<Map<string, RefVar>> {
   const dir = await mkdtemp(path.join(tmpdir(), "xqbuild-ref-"));
   try {
@@ -100,7 +102,7 @@ export async function makeReference(opts: {
       ].join("\n"),
     );
     const cwd = path.join(opts.tree, opts.context === "tools" ? "tools" : "tools/firmware");
-    const args = ["-p", "-s", "--no-print-directory", "-C", cwd, "-f", "Makefile", "-f", refMk];
+    const args = ["-p", "-s", "--no-print-directory", "-C", cwd, "-f", "Makefile", ...(opts.extraMakefiles ?? []).flatMap((f) => ["-f", f]), "-f", refMk];
     for (const [k, v] of Object.entries(opts.commandLine ?? {})) args.push(`${k}=${v}`);
     args.push("ref-print-dir-force-update");
     const r = await run("make", args, { env: { ...opts.env } });
