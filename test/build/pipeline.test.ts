@@ -121,6 +121,30 @@ describe("xqbuild all, then again", () => {
   });
 });
 
+describe("a stamp holds only while the outputs it stands for exist", () => {
+  it("configures and builds again after rm -rf of the build directory, and rebuilds SeaBIOS without out/bios.bin", async () => {
+    const t = setup("gone");
+    expect((await xq(t, ["all"])).code).toBe(0);
+    takeRecords(t);
+    rmSync(path.join(t.root, "tools", "qemu-xen-build"), { recursive: true, force: true });
+    const r = await xq(t, ["all"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[qemu-xen\] configure: tools\/qemu-xen-build\/config\.status is missing, so it runs again/);
+    expect(summary(takeRecords(t))).toEqual(["configure", "make qemu-xen-build all"]);
+    expect(existsSync(path.join(t.root, "tools", "qemu-xen-build", "qemu-system-i386"))).toBe(true);
+
+    rmSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"));
+    const again = await xq(t, ["all"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/\[seabios\] build: tools\/firmware\/seabios-dir\/out\/bios\.bin is missing, so it runs again/);
+    expect(summary(takeRecords(t))).toEqual(["make seabios all"]);
+    expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"))).toBe(true);
+    // All there again: nothing runs.
+    expect((await xq(t, ["all"])).code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual([]);
+  }, 60_000);
+});
+
 describe("failures", () => {
   it("reports a failed configure with the command, exit code, output tail and log, and writes no stamp", async () => {
     const t = setup("fail");
