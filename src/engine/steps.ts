@@ -139,10 +139,37 @@ function mtimeMs(file: string): number | undefined {
 }
 
 /**
+ * What the build directory's Makefile remakes config-host.mak from, as absolute paths: the
+ * prerequisites of its `config-host.mak:` rules (QEMU 7.2: configure, scripts/meson-buildoptions.sh,
+ * VERSION; QEMU 10 adds pythondeps.toml), backslash continuations joined and $(SRC_PATH) replaced by
+ * config-host.mak's. Each release's own list, instead of one release's copied here. Undefined when the
+ * rule cannot be read plainly (no such rule, another variable, a pattern, an order-only or inline
+ * recipe part): then make decides.
+ */
+export function configHostPrerequisites(buildDir: string, srcPath: string): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(buildDir, "Makefile"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const lines = text.replace(/\\\n/g, " ").split("\n");
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^config-host\.mak\s*:(?!:)(.*)$/.exec(line);
+    if (!m) continue;
+    const prereqs = (m[1] ?? "").replace(/\$\(SRC_PATH\)|\$\{SRC_PATH\}/g, srcPath).trim();
+    if (/[$;|%*?[#=]/.test(prereqs)) return undefined;
+    for (const w of prereqs.split(/\s+/)) if (w !== "") out.push(path.resolve(buildDir, w));
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
  * The ninja that QEMU's Makefile would hand `make TARGETS` to, when that is all the Makefile would
  * do: a meson build (config-host.mak names NINJA and MESON, build.ninja exists) whose
- * config-host.mak is newer than what the Makefile remakes it from (configure,
- * scripts/meson-buildoptions.sh, VERSION). The Makefile would otherwise also check the submodules
+ * config-host.mak is newer than what the Makefile remakes it from (its `config-host.mak:` rule, see
+ * configHostPrerequisites). The Makefile would otherwise also check the submodules
  * (xqbuild's fetch checked them out), regenerate the tracked scripts/meson-buildoptions.sh when
  * meson_options.txt is newer, and write Makefile.ninja and Makefile.mtest with `ninja -t` and
  * `meson introspect` (several seconds of Python before the first compile).
@@ -154,8 +181,10 @@ export function directNinja(buildDir: string): string | undefined {
   if (!vars || !ninja || !src || !vars.get("MESON")?.trim() || !existsSync(path.join(buildDir, "build.ninja"))) return undefined;
   if (/[\s$'"\\]/.test(ninja)) return undefined;
   const made = mtimeMs(path.join(buildDir, "config-host.mak")) ?? 0;
-  for (const f of ["configure", "scripts/meson-buildoptions.sh", "VERSION"]) {
-    const t = mtimeMs(path.resolve(buildDir, src, f));
+  const prereqs = configHostPrerequisites(buildDir, src);
+  if (!prereqs) return undefined;
+  for (const f of prereqs) {
+    const t = mtimeMs(f);
     if (t === undefined || t > made) return undefined;
   }
   return ninja;

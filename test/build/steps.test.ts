@@ -98,15 +98,44 @@ describe("install: meson", () => {
   });
 });
 
+/** The rules for config-host.mak of QEMU 7.2's Makefile: one when configured, one when not. */
+const MAKEFILE_7_2 = `SRC_PATH=.
+ifneq ($(wildcard config-host.mak),)
+include config-host.mak
+config-host.mak: $(SRC_PATH)/configure $(SRC_PATH)/scripts/meson-buildoptions.sh $(SRC_PATH)/VERSION
+\t@echo config-host.mak is out-of-date, running configure
+\t@if test -f meson-private/coredata.dat; then \\
+\t  ./config.status --skip-meson; \\
+\telse \\
+\t  ./config.status; \\
+\tfi
+else
+config-host.mak:
+ifneq ($(filter-out $(UNCHECKED_GOALS),$(MAKECMDGOALS)),$(if $(MAKECMDGOALS),,fail))
+\t@echo "Please call configure before running make!"
+\t@exit 1
+endif
+endif
+`;
+
+/** QEMU 10's: the prerequisites continued on a second line, pythondeps.toml among them. */
+const MAKEFILE_10 = MAKEFILE_7_2.replace(
+  "$(SRC_PATH)/scripts/meson-buildoptions.sh $(SRC_PATH)/VERSION",
+  "$(SRC_PATH)/scripts/meson-buildoptions.sh \\\n\t\t$(SRC_PATH)/pythondeps.toml $(SRC_PATH)/VERSION",
+);
+
 describe("goals: installed, with ninja run directly", () => {
   /** A configured meson build of a fake QEMU source: config-host.mak written after configure, VERSION, ... */
-  function configured(opts: { ninjaPath?: string } = {}): { dir: string; src: string } {
+  function configured(opts: { ninjaPath?: string; makefile?: string } = {}): { dir: string; src: string } {
     const dir = buildDir({ installed: INSTALLED, ninja: NINJA });
     const src = `${dir}-src`;
     made.push(src);
     mkdirSync(path.join(src, "scripts"), { recursive: true });
+    // The build directory's Makefile (QEMU's configure links it to the source's).
+    writeFileSync(path.join(src, "Makefile"), opts.makefile ?? MAKEFILE_7_2);
+    symlinkSync(path.join(src, "Makefile"), path.join(dir, "Makefile"));
     const past = new Date(Date.now() - 60_000);
-    for (const f of ["configure", "scripts/meson-buildoptions.sh", "VERSION"]) {
+    for (const f of ["configure", "scripts/meson-buildoptions.sh", "VERSION", "pythondeps.toml"]) {
       writeFileSync(path.join(src, f), "");
       utimesSync(path.join(src, f), past, past);
     }
@@ -135,6 +164,33 @@ describe("goals: installed, with ninja run directly", () => {
       expect(resolveRun(step(dir)).jobsFlag).toBeUndefined();
       expect(stepName({ ...step(dir), stage: "build", step: "make" })).toBe("make");
     }
+  });
+
+  it("reads what config-host.mak is remade from in the tree's own Makefile: QEMU 10's pythondeps.toml too", () => {
+    const { dir, src } = configured({ makefile: MAKEFILE_10 });
+    expect(directNinja(dir)).toBe("/usr/bin/ninja");
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path.join(src, "pythondeps.toml"), later, later);
+    expect(directNinja(dir)).toBeUndefined();
+    expect(resolveRun(step(dir)).argv[0]).toBe("make");
+    // QEMU 7.2's Makefile does not list it: there a newer pythondeps.toml changes nothing.
+    const old = configured();
+    utimesSync(path.join(old.src, "pythondeps.toml"), later, later);
+    expect(directNinja(old.dir)).toBe("/usr/bin/ninja");
+  });
+
+  it("leaves it to make when the Makefile's config-host.mak rule cannot be read plainly, or there is none", () => {
+    for (const makefile of [
+      "all:\n",
+      MAKEFILE_10.replace("$(SRC_PATH)/VERSION", "$(SRC_PATH)/VERSION $(EXTRA_DEPS)"),
+      MAKEFILE_10.replace("$(SRC_PATH)/VERSION", "$(SRC_PATH)/VERSION | meson.stamp"),
+      MAKEFILE_10.replace("$(SRC_PATH)/VERSION", "$(SRC_PATH)/%.toml"),
+    ]) {
+      expect(directNinja(configured({ makefile }).dir), makefile.slice(0, 200)).toBeUndefined();
+    }
+    const { dir } = configured();
+    rmSync(path.join(dir, "Makefile"));
+    expect(directNinja(dir)).toBeUndefined();
   });
 
   it("leaves it to make without config-host.mak, NINJA, MESON or build.ninja, or with a NINJA the shell would have to split", () => {
