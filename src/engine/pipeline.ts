@@ -303,7 +303,8 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     await opts.beforeWork?.();
     // The first step's command line is resolved once: to name it here, and to run it below.
     const first = steps[0];
-    const firstRun = first?.kind === "run" ? resolveRun(first) : undefined;
+    const baseEnv = opts.runEnv ? { ...env, ...opts.runEnv } : env;
+    const firstRun = first?.kind === "run" ? await resolveRun(first, baseEnv) : undefined;
     reporter.emit({ type: "stage-start", component: c.name, stage, ...(first ? { step: stepName(first, firstRun) } : {}) });
     const started = Date.now();
     try {
@@ -311,7 +312,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         if (opts.signal?.aborted) throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
         if (step.kind === "run") await mkdir(step.cwd, { recursive: true });
         await executeFileOrRunStep(step, {
-          baseEnv: opts.runEnv ? { ...env, ...opts.runEnv } : env,
+          baseEnv,
           logDir: opts.logDir,
           component: c.name,
           ...(opts.signal ? { signal: opts.signal } : {}),
