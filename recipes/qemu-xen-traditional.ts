@@ -41,6 +41,8 @@ export const qemuXenTraditional: Recipe = {
   dirs: { link: LINK, remote: `${LINK}-remote` },
   distclean: [LINK, `${LINK}-remote`],
   removedIn: { major: 4, minor: 21 },
+  // xen-setup runs its configure (config-host.mak); the build makes the device model.
+  outputs: { configure: ["config-host.mak"], build: ["i386-dm/qemu-dm"] },
   source(ctx) {
     if (ctx.facts.locIsDir["qemu-xen-traditional"]) {
       return { kind: "local-source", dir: ctx.word("QEMU_TRADITIONAL_LOC"), mkdir: ctx.root(LINK) };

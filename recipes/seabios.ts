@@ -14,6 +14,8 @@ export const seabios: Recipe = {
   sourceVars: { url: "SEABIOS_UPSTREAM_URL", revision: "SEABIOS_UPSTREAM_REVISION", loc: "SEABIOS_UPSTREAM_LOC", sha256: "SEABIOS_UPSTREAM_SHA256" },
   dirs: { link: `${FW}/seabios-dir`, remote: `${FW}/seabios-dir-remote` },
   distclean: [`${FW}/seabios-dir`, `${FW}/seabios-dir-remote`],
+  // What install copies. (Its .config is fetch's: the tree's .version says whether that ran.)
+  outputs: { build: ["out/bios.bin"] },
   source(ctx) {
     if (ctx.facts.locIsDir.seabios) return { kind: "local-source", dir: ctx.word("SEABIOS_UPSTREAM_LOC") };
     return {

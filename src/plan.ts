@@ -25,6 +25,8 @@ export interface ComponentPlan {
   readonly buildWrites: readonly string[];
   readonly source: Step;
   readonly stages: readonly PlannedStep[];
+  /** The recipe's outputs of configure and build, absolute: what a stage's stamp stands for. */
+  readonly outputs: { readonly configure: readonly string[]; readonly build: readonly string[] };
 }
 
 export interface Plan {
@@ -88,6 +90,12 @@ export function componentSteps(recipe: Recipe, ctx: RecipeContext): PlannedStep[
   ];
 }
 
+function outputsOf(recipe: Recipe, ctx: RecipeContext): ComponentPlan["outputs"] {
+  const dir = recipe.buildDir(ctx);
+  const abs = (rel: readonly string[] | undefined): string[] => (rel ?? []).map((f) => path.resolve(dir, f));
+  return { configure: abs(recipe.outputs?.configure), build: abs(recipe.outputs?.build) };
+}
+
 /**
  * The dry run: recipes × resolved configuration → what each stage would run. Pure: everything that
  * depends on the file system or the host arrives in `facts`.
@@ -107,6 +115,7 @@ export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOpt
       buildWrites: recipe.buildWrites ?? [],
       source: sourceOf(recipe, ctx),
       stages: componentSteps(recipe, ctx),
+      outputs: outputsOf(recipe, ctx),
     };
   });
   return { xenRoot: config.xenRoot, xenVersion: config.xenVersion.full, release: config.release.id, mode: config.mode, components };

@@ -142,6 +142,13 @@ export interface Recipe {
    * source directory). They are not edits: they neither rebuild nor change the artifact key.
    */
   readonly buildWrites?: readonly string[];
+  /**
+   * What each stage leaves in the build directory (paths relative to it), so that a stamp holds only
+   * while they exist: after `rm -rf` of the build directory, or with the firmware deleted, a stamp
+   * that still matches its inputs would skip configure and leave make to fail on a directory with
+   * no Makefile. A stage whose outputs are missing runs again, and so do the stages after it.
+   */
+  readonly outputs?: { readonly configure?: readonly string[]; readonly build?: readonly string[] };
   /** The first release whose glue no longer has it. */
   readonly removedIn?: { readonly major: number; readonly minor: number };
   /** Source location: a local directory used in place, or a git checkout. */

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { stageInputs, type BuildStage } from "../engine/pipeline.js";
+import { missingOutput, stageInputs, type BuildStage } from "../engine/pipeline.js";
 import { Stamps } from "../engine/stamps.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan, type ComponentPlan } from "../plan.js";
@@ -60,7 +60,8 @@ async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promis
   for (const s of await stageInputs(c, STAGES, env)) {
     if (s.steps.length === 0) continue;
     const stamp = stamps.read(c.name, s.stage);
-    stages[s.stage] = !stamp ? "not run" : stamp.fingerprint === s.fingerprint ? "up to date" : "out of date";
+    // A stamp whose outputs are gone (a removed build directory) does not hold: the build reruns it.
+    stages[s.stage] = !stamp ? "not run" : stamp.fingerprint === s.fingerprint && missingOutput(c, s.stage, s.steps) === undefined ? "up to date" : "out of date";
   }
   return {
     ...base,

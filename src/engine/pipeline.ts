@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../fsutil.js";
 import { XEN_LIBS } from "../doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
-import { executeFileOrRunStep, resolveRun, stepName } from "./steps.js";
+import { executeFileOrRunStep, installedTargets, resolveRun, stepName } from "./steps.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
 
@@ -211,6 +211,34 @@ export async function artifactKey(
   return key;
 }
 
+/**
+ * The first output a stage's stamp stands for that is gone, or undefined when all are there: the
+ * recipe's outputs of that stage and, for a build of what a meson build directory installs (goals
+ * "installed"), each build-directory file meson-info/intro-installed.json lists. A stat per file and
+ * one small JSON file: cheap enough for the rerun that does nothing.
+ */
+export function missingOutput(c: ComponentPlan, stage: BuildStage, steps: readonly PlannedStep[]): string | undefined {
+  const declared = stage === "configure" ? c.outputs.configure : stage === "build" ? c.outputs.build : [];
+  const gone = declared.find((f) => !existsSync(f));
+  if (gone !== undefined) return gone;
+  for (const s of steps) {
+    if (s.kind !== "run" || s.goals !== "installed") continue;
+    const missing = installedTargets(s.cwd)?.find((f) => !existsSync(path.join(s.cwd, f)));
+    if (missing !== undefined) return path.join(s.cwd, missing);
+  }
+  return undefined;
+}
+
+/** Whether a stamp holds; when it matches its inputs but not the files, the file that is gone. */
+type StampCheck = { readonly ok: true } | { readonly ok: false; readonly missing?: string };
+
+/** Whether a stage's stamp holds: it matches the stage's inputs and what it stands for is still there. */
+function stampHolds(c: ComponentPlan, stamps: Stamps, stage: BuildStage, steps: readonly PlannedStep[], fp: string): StampCheck {
+  if (!stamps.upToDate(c.name, stage, fp)) return { ok: false };
+  const missing = missingOutput(c, stage, steps);
+  return missing === undefined ? { ok: true } : { ok: false, missing };
+}
+
 /** Only fetched sources have a fingerprint that another tree can share. */
 function cacheable(c: ComponentPlan): boolean {
   return c.source.kind === "git-checkout" || c.source.kind === "tarball";
@@ -224,7 +252,9 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
   let key: string | undefined;
   const [source, tools] = await Promise.all([sourceState(c.sourceDir, env, c.buildWrites), toolVersions(env)]);
   const inputs = stageInputsOf(c, opts.stages, env, source, tools);
-  const built = inputs.every((i) => i.stage === "install" || i.steps.length === 0 || stamps.upToDate(c.name, i.stage, i.fingerprint));
+  // Each stamp is checked once: its answer (and why it does not hold) is used again below.
+  const holds = new Map<BuildStage, StampCheck>(inputs.map((i) => [i.stage, i.stage === "install" || i.steps.length === 0 ? { ok: true } : stampHolds(c, stamps, i.stage, i.steps, i.fingerprint)]));
+  const built = inputs.every((i) => holds.get(i.stage)?.ok === true);
   if (art && staging && cacheable(c) && !opts.force && (opts.stages.includes("install") || !built)) {
     key = await artifactKey(c, staging.install, staging.dir, config.xenRoot, env, { source, tools });
     const skip = (reason: string): void => {
@@ -251,22 +281,30 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
       }
     }
   }
+  let ran = false;
   for (const { stage, steps: planned, fingerprint: fp } of inputs) {
     const toStaging = stage === "install" && key !== undefined && staging !== undefined;
     const steps = toStaging ? staging.install : planned;
     if (steps.length === 0) continue;
     if (toStaging) await rm(staging.dir, { recursive: true, force: true });
     const always = stage === "install";
-    if (!opts.force && !always && stamps.upToDate(c.name, stage, fp)) {
+    // A stage after one that ran had its stamp cleared with it.
+    const now: StampCheck = ran ? { ok: false } : (holds.get(stage) ?? stampHolds(c, stamps, stage, planned, fp));
+    if (!opts.force && !always && now.ok) {
       reporter.emit({ type: "stage-skip", component: c.name, stage, reason: "up to date" });
       continue;
     }
+    if (!opts.force && !always && !now.ok && now.missing !== undefined) {
+      reporter.emit({ type: "message", level: "info", component: c.name, text: `${stage}: ${path.relative(config.xenRoot, now.missing) || now.missing} is missing, so it runs again` });
+    }
+    ran = true;
     // The stamp goes first: an interrupted or failed stage must not look done, nor anything after it.
     for (const later of opts.stages.slice(opts.stages.indexOf(stage))) await stamps.clear(c.name, later);
     await opts.beforeWork?.();
     // The first step's command line is resolved once: to name it here, and to run it below.
     const first = steps[0];
-    const firstRun = first?.kind === "run" ? resolveRun(first) : undefined;
+    const baseEnv = opts.runEnv ? { ...env, ...opts.runEnv } : env;
+    const firstRun = first?.kind === "run" ? await resolveRun(first, baseEnv) : undefined;
     reporter.emit({ type: "stage-start", component: c.name, stage, ...(first ? { step: stepName(first, firstRun) } : {}) });
     const started = Date.now();
     try {
@@ -274,7 +312,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         if (opts.signal?.aborted) throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
         if (step.kind === "run") await mkdir(step.cwd, { recursive: true });
         await executeFileOrRunStep(step, {
-          baseEnv: opts.runEnv ? { ...env, ...opts.runEnv } : env,
+          baseEnv,
           logDir: opts.logDir,
           component: c.name,
           ...(opts.signal ? { signal: opts.signal } : {}),

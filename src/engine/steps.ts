@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { copyFile, chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -5,7 +6,7 @@ import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
 import { FailureError } from "../errors.js";
 import type { EnvChanges, PlannedStep, Step } from "../recipe.js";
 import type { JobServer } from "./jobserver.js";
-import { runCommand } from "./run.js";
+import { applyEnv, runCommand } from "./run.js";
 
 export interface StepContext {
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -26,7 +27,7 @@ export interface StepContext {
 export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext): Promise<void> {
   switch (step.kind) {
     case "run": {
-      const { argv, env, jobsFlag, name } = ctx.resolved ?? resolveRun(step);
+      const { argv, env, jobsFlag, name } = ctx.resolved ?? (await resolveRun(step, ctx.baseEnv));
       await runCommand(step.cwd, argv, env, {
         ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
@@ -139,10 +140,37 @@ function mtimeMs(file: string): number | undefined {
 }
 
 /**
+ * What the build directory's Makefile remakes config-host.mak from, as absolute paths: the
+ * prerequisites of its `config-host.mak:` rules (QEMU 7.2: configure, scripts/meson-buildoptions.sh,
+ * VERSION; QEMU 10 adds pythondeps.toml), backslash continuations joined and $(SRC_PATH) replaced by
+ * config-host.mak's. Each release's own list, instead of one release's copied here. Undefined when the
+ * rule cannot be read plainly (no such rule, another variable, a pattern, an order-only or inline
+ * recipe part): then make decides.
+ */
+export function configHostPrerequisites(buildDir: string, srcPath: string): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(buildDir, "Makefile"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const lines = text.replace(/\\\n/g, " ").split("\n");
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^config-host\.mak\s*:(?!:)(.*)$/.exec(line);
+    if (!m) continue;
+    const prereqs = (m[1] ?? "").replace(/\$\(SRC_PATH\)|\$\{SRC_PATH\}/g, srcPath).trim();
+    if (/[$;|%*?[#=]/.test(prereqs)) return undefined;
+    for (const w of prereqs.split(/\s+/)) if (w !== "") out.push(path.resolve(buildDir, w));
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
  * The ninja that QEMU's Makefile would hand `make TARGETS` to, when that is all the Makefile would
  * do: a meson build (config-host.mak names NINJA and MESON, build.ninja exists) whose
- * config-host.mak is newer than what the Makefile remakes it from (configure,
- * scripts/meson-buildoptions.sh, VERSION). The Makefile would otherwise also check the submodules
+ * config-host.mak is newer than what the Makefile remakes it from (its `config-host.mak:` rule, see
+ * configHostPrerequisites). The Makefile would otherwise also check the submodules
  * (xqbuild's fetch checked them out), regenerate the tracked scripts/meson-buildoptions.sh when
  * meson_options.txt is newer, and write Makefile.ninja and Makefile.mtest with `ninja -t` and
  * `meson introspect` (several seconds of Python before the first compile).
@@ -154,8 +182,10 @@ export function directNinja(buildDir: string): string | undefined {
   if (!vars || !ninja || !src || !vars.get("MESON")?.trim() || !existsSync(path.join(buildDir, "build.ninja"))) return undefined;
   if (/[\s$'"\\]/.test(ninja)) return undefined;
   const made = mtimeMs(path.join(buildDir, "config-host.mak")) ?? 0;
-  for (const f of ["configure", "scripts/meson-buildoptions.sh", "VERSION"]) {
-    const t = mtimeMs(path.resolve(buildDir, src, f));
+  const prereqs = configHostPrerequisites(buildDir, src);
+  if (!prereqs) return undefined;
+  for (const f of prereqs) {
+    const t = mtimeMs(f);
     if (t === undefined || t > made) return undefined;
   }
   return ninja;
@@ -169,17 +199,51 @@ export interface ResolvedRun {
   readonly name?: string;
 }
 
-/** A run step's command line as it runs: goals and install resolved against the configured build directory. */
-export function resolveRun(step: RunStep): ResolvedRun {
+/** config-host.mak's NINJA, when it is one word that needs no shell. */
+function configuredNinja(buildDir: string): string | undefined {
+  const ninja = configHostMak(buildDir)?.get("NINJA")?.trim();
+  return ninja && !/[\s$'"\\]/.test(ninja) ? ninja : undefined;
+}
+
+/**
+ * What ninja can build in a build directory: the outputs `ninja -t targets all` lists (each line
+ * "path: rule", ninja 1.11's form). Undefined when ninja cannot say. One process, run when the build
+ * runs (never on the rerun that finds its stamp up to date).
+ */
+export function ninjaTargets(ninja: string, buildDir: string, env: Readonly<Record<string, string>>): Promise<Set<string> | undefined> {
+  return new Promise((resolve) => {
+    execFile(ninja, ["-C", buildDir, "-t", "targets", "all"], { env, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout) => {
+      if (err) return resolve(undefined);
+      const out = new Set<string>();
+      for (const line of stdout.split("\n")) {
+        const at = line.lastIndexOf(": ");
+        if (at > 0) out.add(line.slice(0, at));
+      }
+      resolve(out.size > 0 ? out : undefined);
+    });
+  });
+}
+
+/**
+ * A run step's command line as it runs: goals and install resolved against the configured build
+ * directory. The goals are the installed files that are ninja targets: meson also installs files
+ * configure wrote (configure_file() outputs such as pc-bios/descriptors/*.json), which ninja has no
+ * rule for and refuses as unknown targets; meson install copies those as they are. Without a ninja
+ * to ask, the planned goals.
+ */
+export async function resolveRun(step: RunStep, env: Readonly<Record<string, string>> = {}): Promise<ResolvedRun> {
   let argv: readonly string[] = step.argv;
-  let env: EnvChanges = step.env;
+  let changes: EnvChanges = step.env;
   if (step.goals === "installed") {
-    const targets = installedTargets(step.cwd);
-    if (targets) {
+    const installed = installedTargets(step.cwd);
+    const asked = installed ? configuredNinja(step.cwd) : undefined;
+    const known = installed && asked ? await ninjaTargets(asked, step.cwd, applyEnv(env, changes)) : undefined;
+    const targets = known ? installed?.filter((t) => known.has(t)) : undefined;
+    if (targets && targets.length > 0) {
       const ninja = argv[0] === "make" && argv.length === 2 && argv[1] === "all" ? directNinja(step.cwd) : undefined;
       // As the Makefile's run-ninja does: $(NINJA) $(NINJAFLAGS) TARGETS, NINJA exported; the -jN
       // it takes from MAKEFLAGS is added when the job slots are known.
-      if (ninja) return { argv: [ninja, "-d", "keepdepfile", ...targets], env: { ...env, NINJA: ninja }, jobsFlag: true, name: "ninja" };
+      if (ninja) return { argv: [ninja, "-d", "keepdepfile", ...targets], env: { ...changes, NINJA: ninja }, jobsFlag: true, name: "ninja" };
       argv = argv.flatMap((a) => (a === "all" ? targets : [a]));
     }
   }
@@ -187,14 +251,14 @@ export function resolveRun(step: RunStep): ResolvedRun {
     const cmd = mesonInstallCommand(step.cwd);
     if (cmd) {
       const destdir = argv.find((a) => a.startsWith("DESTDIR="));
-      if (destdir !== undefined) env = { ...env, DESTDIR: destdir.slice("DESTDIR=".length) };
-      return { argv: cmd, env, name: "meson install" };
+      if (destdir !== undefined) changes = { ...changes, DESTDIR: destdir.slice("DESTDIR=".length) };
+      return { argv: cmd, env: changes, name: "meson install" };
     }
   }
-  return { argv, env };
+  return { argv, env: changes };
 }
 
 /** What a stage's step is called in progress lines and errors: the tool that runs, when xqbuild chose another than the recipe's. */
-export function stepName(step: PlannedStep, resolved: ResolvedRun | undefined = step.kind === "run" ? resolveRun(step) : undefined): string {
+export function stepName(step: PlannedStep, resolved: ResolvedRun | undefined): string {
   return resolved?.name ?? step.step;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -119,6 +119,99 @@ describe("xqbuild all, then again", () => {
       expect(existsSync(path.join(t.root, d))).toBe(false);
     }
   });
+});
+
+describe("a stamp holds only while the outputs it stands for exist", () => {
+  it("configures and builds again after rm -rf of the build directory, and rebuilds SeaBIOS without out/bios.bin", async () => {
+    const t = setup("gone");
+    expect((await xq(t, ["all"])).code).toBe(0);
+    takeRecords(t);
+    rmSync(path.join(t.root, "tools", "qemu-xen-build"), { recursive: true, force: true });
+    const r = await xq(t, ["all"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[qemu-xen\] configure: tools\/qemu-xen-build\/config\.status is missing, so it runs again/);
+    expect(summary(takeRecords(t))).toEqual(["configure", "make qemu-xen-build all"]);
+    expect(existsSync(path.join(t.root, "tools", "qemu-xen-build", "qemu-system-i386"))).toBe(true);
+
+    rmSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"));
+    const again = await xq(t, ["all"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/\[seabios\] build: tools\/firmware\/seabios-dir\/out\/bios\.bin is missing, so it runs again/);
+    expect(summary(takeRecords(t))).toEqual(["make seabios all"]);
+    expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"))).toBe(true);
+    // All there again: nothing runs.
+    expect((await xq(t, ["all"])).code).toBe(0);
+    expect(summary(takeRecords(t))).toEqual([]);
+  }, 60_000);
+});
+
+/** Every file under dir with its content, relative paths sorted. */
+function filesUnder(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of (readdirSync(dir, { recursive: true }) as string[]).sort()) {
+    const full = path.join(dir, f);
+    if (statSync(full).isFile()) out[f] = readFileSync(full, "utf8");
+  }
+  return out;
+}
+
+const ninjaRuns = (rs: FixtureRecord[]): string[][] => rs.filter((r) => r.tool === "ninja").map((r) => ("argv" in r ? r.argv : []));
+
+describe("a meson build directory (QEMU 5.2 and later, XQ_FAKE_MESON)", () => {
+  const meson = { XQ_FAKE_MESON: "1" };
+  let t: Tree;
+  beforeAll(async () => {
+    t = setup("meson");
+    const r = await xq(t, ["all", "qemu-xen", "-j", "2"], meson);
+    expect(r.stderr).toMatch(/finished/);
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  it("builds the installed files that are ninja targets, not configure's files among them, asking ninja once", () => {
+    const rs = takeRecords(t);
+    const build = path.join(t.root, "tools", "qemu-xen-build");
+    // meson-info lists a firmware descriptor configure wrote: ninja would refuse it as an unknown target.
+    expect(readFileSync(path.join(build, "meson-info", "intro-installed.json"), "utf8")).toMatch(/50-edk2-i386-secure\.json/);
+    expect(ninjaRuns(rs)).toEqual([
+      ["-C", build, "-t", "targets", "all"],
+      ["-j2", "-d", "keepdepfile", "qemu-system-i386", "trace/trace-events-all"],
+    ]);
+    expect(existsSync(path.join(build, "qemu-system-i386"))).toBe(true);
+    // Not `all`: the test program nobody installs is not built.
+    expect(existsSync(path.join(build, "tests", "unit", "check-qdict"))).toBe(false);
+  });
+
+  it("does not ask ninja anything on the rerun that finds its stamps up to date", async () => {
+    const r = await xq(t, ["all", "qemu-xen", "-j", "2"], meson);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[qemu-xen build\] up to date/);
+    expect(takeRecords(t)).toEqual([]);
+  });
+
+  it("installs the same files as the tree's own make install", async () => {
+    const ours = path.join(path.dirname(t.root), "ours");
+    expect((await xq(t, ["install", "qemu-xen", "--destdir", ours], meson)).code).toBe(0);
+    expect(takeRecords(t).map((r) => r.tool)).toEqual(["meson"]);
+    const theirs = path.join(path.dirname(t.root), "theirs");
+    const { spawnSync } = await import("node:child_process");
+    const res = spawnSync("make", ["install", `DESTDIR=${theirs}`], { cwd: path.join(t.root, "tools", "qemu-xen-build"), env: t.env as NodeJS.ProcessEnv, encoding: "utf8" });
+    expect(res.status, res.stderr).toBe(0);
+    const installed = filesUnder(ours);
+    expect(Object.keys(installed)).toContain("usr/local/share/qemu-xen/firmware/50-edk2-i386-secure.json");
+    expect(installed).toEqual(filesUnder(theirs));
+    takeRecords(t);
+  });
+
+  it("runs make instead of ninja when pythondeps.toml, which QEMU 10's Makefile remakes config-host.mak from, is newer", async () => {
+    const f = path.join(t.root, "tools", "qemu-xen-dir", "pythondeps.toml");
+    writeFileSync(f, readFileSync(f, "utf8") + "# edited\n");
+    const r = await xq(t, ["all", "qemu-xen", "-j", "2"], meson);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[qemu-xen build\] started \(make/);
+    const rs = takeRecords(t);
+    expect(summary(rs)).toContain("make qemu-xen-build qemu-system-i386 trace/trace-events-all");
+    expect(ninjaRuns(rs).filter((a) => !a.includes("-t"))).toEqual([["-j2", "-d", "keepdepfile", "qemu-system-i386", "trace/trace-events-all"]]);
+  }, 60_000);
 });
 
 describe("failures", () => {

@@ -18,6 +18,8 @@ const EXECUTABLES = new Set([
   "configure",
   "scripts/tracetool.py",
   "fake-qemu-system-i386.sh",
+  "fake-ninja.py",
+  "fake-meson.py",
   "xen-setup"
 ]);
 

@@ -66,7 +66,23 @@ export interface MakeRecord {
   makelevel: string;
 }
 
-export type FixtureRecord = ConfigureRecord | TracetoolRecord | XenSetupRecord | MakeRecord;
+/** qemu-xen's fake-ninja.py as a meson build directory's NINJA (XQ_FAKE_MESON); also for -t targets. */
+export interface NinjaRecord {
+  tool: "ninja";
+  cwd: string;
+  /** every argument: -jN, -d keepdepfile, the targets; or -C DIR -t targets all */
+  argv: string[];
+}
+
+/** qemu-xen's fake-meson.py (XQ_FAKE_MESON): install --no-rebuild. */
+export interface MesonRecord {
+  tool: "meson";
+  cwd: string;
+  argv: string[];
+  env: RecordedEnv;
+}
+
+export type FixtureRecord = ConfigureRecord | TracetoolRecord | XenSetupRecord | MakeRecord | NinjaRecord | MesonRecord;
 
 /** Parse a record file; a missing file means no records. */
 export function readRecords(file: string): FixtureRecord[] {
