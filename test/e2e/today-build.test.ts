@@ -243,7 +243,7 @@ describe("xqbuild against today's qemu-xen (QEMU 10, meson wraps, python/wheels)
     const bios = path.join(tree1, "tools", "firmware", "seabios-dir", "out", "bios.bin");
     expect(fs.readFileSync(path.join(destdir, "usr/local/lib/xen/boot/seabios.bin")).equals(fs.readFileSync(bios))).toBe(true);
     // install_blobs is on (QEMU's default): the descriptors configure wrote are installed too.
-    expect(fs.existsSync(path.join(destdir, "usr/local/share/qemu-xen/qemu-firmware/60-edk2-x86_64.json"))).toBe(true);
+    expect(fs.existsSync(path.join(destdir, "usr/local/share/qemu-xen/qemu/firmware/60-edk2-x86_64.json"))).toBe(true);
     const destMake = path.join(work, "destdir-make-install");
     const mk = await runLogged("make", ["-C", path.join(tree1, "tools", "qemu-xen-build"), "-j2", "install", `DESTDIR=${destMake}`], { logFile: path.join(work, "make-install.log") });
     expect(mk.code, explain(mk)).toBe(0);
