@@ -229,6 +229,14 @@ describe("a meson build directory (QEMU 5.2 and later, XQ_FAKE_MESON)", () => {
     expect(takeRecords(t)).toEqual([]);
   });
 
+  it("plan shows what runs in place of make all and make install once the build directory is configured", async () => {
+    const r = await xq(t, ["plan", "qemu-xen"], meson);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[build\] +\(cd \S+ && env -u MAKELEVEL make all\)\n +runs: \(cd \S+ && env -u MAKELEVEL NINJA=\S+fake-ninja\.py \S+fake-ninja\.py -jN -d keepdepfile qemu-system-i386 trace\/trace-events-all\) \(N: the job slots it holds\)/);
+    expect(r.stdout).toMatch(/\[install\] +\(cd \S+ && make install\)\n +runs: \(cd \S+ && python3 \S+fake-meson\.py install --no-rebuild\)/);
+    takeRecords(t);
+  });
+
   it("installs the same files as the tree's own make install", async () => {
     const ours = path.join(path.dirname(t.root), "ours");
     expect((await xq(t, ["install", "qemu-xen", "--destdir", ours], meson)).code).toBe(0);
