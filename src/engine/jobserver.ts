@@ -181,11 +181,18 @@ export class JobServer {
     for (const w of [...this.watchers]) w();
   }
 
-  /** The implicit slot goes to the first waiter, else it is free. */
+  /**
+   * The implicit slot goes to the first waiter. With none, in a pool of our own it becomes a token
+   * in the pool, so that a make running below us (SeaBIOS's, while QEMU's build waits to take the
+   * budget) can use it; the next process of ours reads it back as any token. In an enclosing make's
+   * pool it stays ours (a token left there would outlive us): it is free for our next process.
+   */
   private handOnImplicit(): void {
     const next = this.queue.shift();
     if (next) {
       next(undefined);
+    } else if (this.owned && !this.closed) {
+      writeSync(this.writeFd, Buffer.from("+"));
     } else {
       this.implicitFree = true;
     }

@@ -84,3 +84,25 @@ describe("othersDone", () => {
     expect(done).toBe(true);
   });
 });
+
+describe("the implicit slot", () => {
+  it("goes into the pool when no process of ours waits for it, for a make below us to use", async () => {
+    pool = JobServer.create(2);
+    const a = await pool.acquire(); // the implicit slot
+    const b = await pool.acquire(); // the token, given to a make below us (SeaBIOS's)
+    a();
+    // That make's next job reads a token from the pool: the implicit slot, now one.
+    const [r, w] = pool.stdio();
+    const below = JobServer.join(`-j2 --jobserver-auth=${r},${w}`);
+    const ownSlot = await below?.acquire();
+    const token = await Promise.race([below?.acquire(), sleep(1000).then(() => "none" as const)]);
+    expect(token).toBeTypeOf("function");
+    if (typeof token === "function") token();
+    ownSlot?.();
+    // It comes back to us as a token: our next process gets it.
+    const c = await Promise.race([pool.acquire(), sleep(1000).then(() => "none" as const)]);
+    expect(c).toBeTypeOf("function");
+    if (typeof c === "function") c();
+    b();
+  });
+});
