@@ -153,6 +153,8 @@ function describeActivity(a) {
   }
   parts.push(a.qemuConfigureRan ? "QEMU's configure (meson) ran" : "QEMU's configure did not run");
   parts.push(a.ninjaEdges ? `ninja ran ${a.ninjaEdges} edges (${a.ninjaCompiles} compile/link)` : a.ninjaNoWork ? "ninja: no work to do" : "no ninja edges");
+  // xqbuild's QEMU build: the -jN its ninja had for the whole build (the glue's is make's -jN).
+  if (a.ninjaJobs !== undefined) parts.push(`ninja ran with -j${a.ninjaJobs}`);
   parts.push(`${a.seabiosSteps} SeaBIOS build steps`);
   return parts.join("; ");
 }

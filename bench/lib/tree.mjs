@@ -109,7 +109,8 @@ function appended(tree, name, sizes) {
 
 /**
  * What an xqbuild run did: each "[component stage]" line's outcome (up to date / done / failed),
- * and from the stage logs it appended to, whether meson ran and how many ninja edges / SeaBIOS steps.
+ * and from the stage logs it appended to, whether meson ran, how many ninja edges / SeaBIOS steps,
+ * and the -jN QEMU's ninja ran with (what the job budget gave it, for the whole build).
  */
 export function xqActivity(tree, output, sizesBefore) {
   const stages = {};
@@ -123,7 +124,12 @@ export function xqActivity(tree, output, sizesBefore) {
     const done = /^done in ([0-9.]+) s$/.exec(text);
     stages[key] = done ? `ran (${done[1]} s)` : text.slice(0, 100);
   }
+  // The -jN QEMU's ninja ran with: the "[qemu-xen build] started (ninja -j2)" line (make -jN when
+  // make ran it), else the build log's command line or its "# -jN: ..." line.
+  const started = /^\[qemu-xen build\] started \((?:ninja|make) -j(\d+)\)$/m.exec(output);
   const build = appended(tree, "qemu-xen-build.log", sizesBefore);
+  const logged = /^\$ cd \S+ && \S*ninja -j(\d+) /m.exec(build) ?? /^# -j(\d+): /m.exec(build);
+  const ninjaJobs = started ? Number(started[1]) : logged ? Number(logged[1]) : undefined;
   const configure = appended(tree, "qemu-xen-configure.log", sizesBefore);
   const seabios = appended(tree, "seabios-build.log", sizesBefore);
   return {
@@ -132,6 +138,7 @@ export function xqActivity(tree, output, sizesBefore) {
     ninjaEdges: ninjaSteps(build),
     ninjaCompiles: ninjaCompiles(build),
     ninjaNoWork: /ninja: no work to do/.test(build),
+    ninjaJobs,
     seabiosSteps: seabiosSteps(seabios)
   };
 }

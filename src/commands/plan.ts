@@ -1,3 +1,4 @@
+import { resolveRun } from "../engine/steps.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan, type Plan } from "../plan.js";
 import type { PlannedStep } from "../recipe.js";
@@ -57,7 +58,15 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   for (const c of plan.components) {
     ctx.output.out(`\n${c.name}: ${c.enabled ? "enabled" : "disabled"} (${c.reason})`);
     if (!c.enabled) continue;
-    for (const s of c.stages) ctx.output.out(`  ${`[${s.stage}]`.padEnd(12)} ${describeStep(s)}`);
+    for (const s of c.stages) {
+      ctx.output.out(`  ${`[${s.stage}]`.padEnd(12)} ${describeStep(s)}`);
+      // With a configured build directory, what runs in its place (QEMU's ninja line, meson install).
+      if (s.kind === "run" && (s.goals !== undefined || s.install !== undefined)) {
+        const r = await resolveRun(s, config.env);
+        const argv = r.jobsFlag ? [r.argv[0] ?? "", "-jN", ...r.argv.slice(1)] : r.argv;
+        if (argv.join("\0") !== s.argv.join("\0")) ctx.output.out(`  ${"".padEnd(12)} runs: ${describeStep({ ...s, argv, env: r.env })}${r.jobsFlag ? " (N: the job slots it holds)" : ""}`);
+      }
+    }
   }
   return 0;
 }

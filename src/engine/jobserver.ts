@@ -17,6 +17,12 @@ export class JobServer {
   private queue: Array<(t: number | undefined) => void> = [];
   private reading = false;
   private closed = false;
+  /** Slots held by processes of ours (acquire() until its release), the implicit one included. */
+  private held = 0;
+  /** acquireExtra() calls still waiting: each holds a slot it will not give back while it waits. */
+  private waitingExtra = 0;
+  /** Called whenever `held` changes, so that a waiting acquireExtra() can decide how long to wait. */
+  private readonly watchers = new Set<() => void>();
 
   private constructor(
     readonly jobs: number,
@@ -90,62 +96,122 @@ export class JobServer {
 
   /**
    * Takes up to `max` more slots for a tool that cannot share the pool while it runs (ninja before
-   * 1.13 runs -jN jobs of its own): the slots free now or within `waitMs`, held until it ends. The
-   * tool is then given -j(1 + taken), and the budget still holds.
+   * 1.13 runs -jN jobs of its own), held until it ends: the tool is then given -j(1 + count), and
+   * the budget still holds. While other processes of ours hold slots (SeaBIOS's make as QEMU's build
+   * starts) it waits for them however long they take: they end, and starting with fewer slots would
+   * keep the tool at that -jN for the whole of its run. Once none of ours hold any, what is missing
+   * is held outside (an enclosing make's jobs, another xqbuild waiting as this one does): then it
+   * waits `graceMs` at most and takes what it has. The implicit slot, handed on by a process of ours
+   * that ended, counts as one of the slots held.
    */
-  async acquireExtra(max: number, waitMs: number): Promise<{ count: number; release: () => void }> {
+  async acquireExtra(max: number, graceMs: number): Promise<{ count: number; release: () => void }> {
     const tokens: number[] = [];
-    const deadline = Date.now() + waitMs;
-    while (tokens.length < max) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      let timer: NodeJS.Timeout | undefined;
-      let waiter: ((t: number | undefined) => void) | undefined;
-      const got = await new Promise<number | undefined | "timeout">((resolve) => {
-        waiter = (t) => resolve(t);
-        this.queue.push(waiter);
-        this.pump();
-        timer = setTimeout(() => resolve("timeout"), left);
-      });
-      clearTimeout(timer);
-      if (got === "timeout") {
-        // Whatever arrives for this waiter later goes back to the pool.
-        const i = waiter ? this.queue.indexOf(waiter) : -1;
-        if (i >= 0) this.queue.splice(i, 1);
-        break;
+    let implicit = false;
+    const count = (): number => tokens.length + (implicit ? 1 : 0);
+    this.waitingExtra++;
+    // Another waiter, waiting as this one does, is no longer a holder to wait for.
+    this.notify();
+    try {
+      while (count() < max && !this.closed) {
+        const got = await new Promise<number | undefined | "timeout">((resolve) => {
+          let timer: NodeJS.Timeout | undefined;
+          const finish = (v: number | undefined | "timeout"): void => {
+            clearTimeout(timer);
+            this.watchers.delete(arm);
+            if (v === "timeout") {
+              // Whatever arrives for this waiter later goes back to the pool.
+              const i = this.queue.indexOf(finish);
+              if (i >= 0) this.queue.splice(i, 1);
+            }
+            resolve(v);
+          };
+          // Each waiter holds its own slot; the rest are held by processes that will end.
+          const arm = (): void => {
+            const bounded = this.held - this.waitingExtra;
+            if (bounded > 0) {
+              clearTimeout(timer);
+              timer = undefined;
+            } else if (timer === undefined) {
+              timer = setTimeout(() => finish("timeout"), graceMs);
+            }
+          };
+          this.watchers.add(arm);
+          this.queue.push(finish);
+          this.pump();
+          arm();
+        });
+        if (got === "timeout") break;
+        if (got === undefined) implicit = true;
+        else tokens.push(got);
       }
-      if (got === undefined) {
-        // The implicit slot cannot be held apart from a process: hand it on.
-        const next = this.queue.shift();
-        if (next) next(undefined);
-        else this.implicitFree = true;
-        continue;
-      }
-      tokens.push(got);
+    } finally {
+      this.waitingExtra--;
+      this.notify();
     }
     let done = false;
     return {
-      count: tokens.length,
+      count: count(),
       release: () => {
         if (done) return;
         done = true;
         if (!this.closed && tokens.length > 0) writeSync(this.writeFd, Buffer.from(tokens));
+        if (implicit) this.handOnImplicit();
       },
     };
   }
 
+  /**
+   * Resolves once no process of ours holds a slot. A tool that takes a fixed -jN starts then, and
+   * takes the whole budget: waiting while holding a slot would leave that slot idle and the others'
+   * makes short of it, and starting early with what is free would keep it at that -jN throughout.
+   */
+  othersDone(): Promise<void> {
+    if (this.held === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.held > 0 && !this.closed) return;
+        this.watchers.delete(check);
+        resolve();
+      };
+      this.watchers.add(check);
+    });
+  }
+
+  private notify(): void {
+    for (const w of [...this.watchers]) w();
+  }
+
+  /**
+   * The implicit slot goes to the first waiter. With none, in a pool of our own it becomes a token
+   * in the pool, so that a make running below us (SeaBIOS's, while QEMU's build waits to take the
+   * budget) can use it; the next process of ours reads it back as any token. In an enclosing make's
+   * pool it stays ours (a token left there would outlive us): it is free for our next process.
+   */
+  private handOnImplicit(): void {
+    const next = this.queue.shift();
+    if (next) {
+      next(undefined);
+    } else if (this.owned && !this.closed) {
+      writeSync(this.writeFd, Buffer.from("+"));
+    } else {
+      this.implicitFree = true;
+    }
+  }
+
   private releaser(token: number | undefined): () => void {
+    this.held++;
+    this.notify();
     let done = false;
     return () => {
       if (done) return;
       done = true;
+      this.held--;
       if (token !== undefined) {
         if (!this.closed) writeSync(this.writeFd, Buffer.from([token]));
-        return;
+      } else {
+        this.handOnImplicit();
       }
-      const next = this.queue.shift();
-      if (next) next(undefined);
-      else this.implicitFree = true;
+      this.notify();
     };
   }
 

@@ -305,7 +305,11 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     const first = steps[0];
     const baseEnv = opts.runEnv ? { ...env, ...opts.runEnv } : env;
     const firstRun = first?.kind === "run" ? await resolveRun(first, baseEnv) : undefined;
-    reporter.emit({ type: "stage-start", component: c.name, stage, ...(first ? { step: stepName(first, firstRun) } : {}) });
+    const startEvent = { type: "stage-start", component: c.name, stage, ...(first ? { step: stepName(first, firstRun) } : {}) } as const;
+    // A step that takes a fixed -jN says so once it holds its slots: "started (ninja -j2)".
+    const waitsForSlots = first?.kind === "run" && first.parallelism === "static" && opts.jobserver !== undefined;
+    let jobs: number | undefined;
+    if (!waitsForSlots) reporter.emit(startEvent);
     const started = Date.now();
     try {
       for (const step of steps) {
@@ -320,6 +324,14 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
           onLine: (line) => reporter.emit({ type: "output", component: c.name, stage, line }),
           backlog: () => reporter.backlog?.(),
           ...(step === first && firstRun ? { resolved: firstRun } : {}),
+          ...(step === first && waitsForSlots
+            ? {
+                onStart: (n: number | undefined) => {
+                  jobs = n;
+                  reporter.emit({ ...startEvent, ...(n !== undefined ? { jobs: n } : {}) });
+                },
+              }
+            : {}),
         });
       }
     } catch (e) {
@@ -351,7 +363,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
       }
       await rm(staging.dir, { recursive: true, force: true });
     }
-    if (!always) await stamps.write(c.name, stage, fp, { stage, steps: steps.map((s) => s.step) });
+    if (!always) await stamps.write(c.name, stage, fp, { stage, steps: steps.map((s) => s.step) }, jobs !== undefined ? { jobs } : {});
     reporter.emit({ type: "stage-done", component: c.name, stage, seconds: (Date.now() - started) / 1000 });
   }
 }

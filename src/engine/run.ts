@@ -25,6 +25,11 @@ export interface RunOptions {
   readonly jobsFlag?: boolean;
   /** A promise while the reader of onLine's output is behind (the terminal or CI log is slow). */
   readonly backlog?: () => Promise<void> | undefined;
+  /**
+   * Called once the command holds its job slots, just before it starts, with the -jN a tool that
+   * takes a fixed -jN (staticJobs, jobsFlag) runs with; undefined for a command that shares the pool.
+   */
+  readonly onStart?: (jobs: number | undefined) => void;
 }
 
 const TAIL_LINES = 40;
@@ -83,6 +88,9 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       });
     }
   };
+  // A tool that takes a fixed -jN waits for the processes of ours that hold slots (they end), then
+  // takes the budget: started beside them it would hold fewer slots for the whole of its run.
+  if (opts.jobserver && opts.staticJobs) await opts.jobserver.othersDone();
   const release = opts.jobserver ? await opts.jobserver.acquire() : undefined;
   const budget = opts.jobserver?.jobs || availableParallelism();
   const extra = opts.jobserver && opts.staticJobs ? await opts.jobserver.acquireExtra(budget - 1, 1500) : undefined;
@@ -94,9 +102,13 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
   }
   // A command that takes -jN itself gets the slots it holds (make would pass them in MAKEFLAGS).
   const [cmd, ...rest] = argv;
-  const args = opts.jobsFlag ? [`-j${opts.jobserver ? 1 + (extra?.count ?? 0) : 1}`, ...rest] : rest;
+  const jobs = opts.jobsFlag || (opts.staticJobs && opts.jobserver) ? (opts.jobserver ? 1 + (extra?.count ?? 0) : 1) : undefined;
+  const args = opts.jobsFlag ? [`-j${jobs ?? 1}`, ...rest] : rest;
   const cmdline = (cmd === undefined ? args : [cmd, ...args]).map(shellQuote).join(" ");
+  // The parallelism it runs with for the whole run (make hands its -jN from MAKEFLAGS to ninja).
+  if (jobs !== undefined && !opts.jobsFlag) log.write(`# -j${jobs}: ${jobs} job slots held (MAKEFLAGS -j${jobs})\n`);
   log.write(`$ cd ${shellQuote(cwd)} && ${cmdline}\n`);
+  opts.onStart?.(jobs);
   try {
     await new Promise<void>((resolve, reject) => {
       if (cmd === undefined) return reject(new Error("internal: empty argv"));

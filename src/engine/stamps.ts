@@ -12,6 +12,8 @@ export interface Stamp {
   readonly fingerprint: string;
   readonly finishedAt: string;
   readonly inputs: unknown;
+  /** The -jN a tool that takes a fixed one (QEMU's ninja) ran with: what the budget gave it. */
+  readonly jobs?: number;
 }
 
 export class Stamps {
@@ -37,8 +39,8 @@ export class Stamps {
     await rm(stage ? this.file(component, stage) : path.join(this.dir, component), { recursive: true, force: true });
   }
 
-  async write(component: string, stage: string, fp: string, inputs: unknown): Promise<void> {
-    const stamp: Stamp = { fingerprint: fp, finishedAt: new Date().toISOString(), inputs };
+  async write(component: string, stage: string, fp: string, inputs: unknown, ran: { readonly jobs?: number } = {}): Promise<void> {
+    const stamp: Stamp = { fingerprint: fp, finishedAt: new Date().toISOString(), inputs, ...ran };
     await writeFileAtomic(this.file(component, stage), JSON.stringify(stamp, null, 2) + "\n");
   }
 }

@@ -18,6 +18,8 @@ export interface StepContext {
   readonly backlog?: () => Promise<void> | undefined;
   /** The run step's command line, when the caller has already resolved it (to name the step). */
   readonly resolved?: ResolvedRun;
+  /** A run step: called when it holds its job slots and starts (see RunOptions.onStart). */
+  readonly onStart?: (jobs: number | undefined) => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
         ...(ctx.jobserver ? { jobserver: ctx.jobserver } : {}),
         ...(step.parallelism === "static" ? { staticJobs: true } : {}),
         ...(ctx.backlog ? { backlog: ctx.backlog } : {}),
+        ...(ctx.onStart ? { onStart: ctx.onStart } : {}),
       });
       return;
     }

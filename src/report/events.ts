@@ -1,7 +1,14 @@
 /** Everything that happens during a run, as data. Only reporters turn events into text. */
 export type XqEvent =
   | { readonly type: "run-start"; readonly command: string; readonly components: readonly string[]; readonly jobs: number }
-  | { readonly type: "stage-start"; readonly component: string; readonly stage: string; readonly step?: string }
+  | {
+      readonly type: "stage-start";
+      readonly component: string;
+      readonly stage: string;
+      readonly step?: string;
+      /** The -jN of a tool that takes a fixed one (QEMU's ninja), known once its job slots are held. */
+      readonly jobs?: number;
+    }
   | { readonly type: "stage-skip"; readonly component: string; readonly stage: string; readonly reason: string }
   | { readonly type: "stage-done"; readonly component: string; readonly stage: string; readonly seconds: number }
   | { readonly type: "stage-fail"; readonly component: string; readonly stage: string; readonly message: string }

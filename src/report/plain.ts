@@ -17,7 +17,10 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
           if (!opts.quiet) o.err(`xqbuild ${e.command}: ${e.components.length ? e.components.join(", ") : "nothing enabled"} (jobs: ${e.jobs})`);
           return;
         case "stage-start":
-          if (!opts.quiet) o.err(`${tag(e.component, e.stage)} started${e.step && e.step !== e.stage ? ` (${e.step})` : ""}`);
+          if (!opts.quiet) {
+            const what = [e.step && e.step !== e.stage ? e.step : undefined, e.jobs !== undefined ? `-j${e.jobs}` : undefined].filter((w) => w !== undefined).join(" ");
+            o.err(`${tag(e.component, e.stage)} started${what ? ` (${what})` : ""}`);
+          }
           return;
         case "stage-skip":
           if (!opts.quiet) o.err(`${tag(e.component, e.stage)} ${e.reason}`);

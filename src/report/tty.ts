@@ -52,7 +52,7 @@ export function ttyReporter(o: Output): Reporter {
         case "stage-done": {
           const h = handles.get(e.component);
           if (!h) return;
-          const state = e.type === "stage-start" ? `${e.stage}…` : e.type === "stage-skip" ? `${e.stage} up to date` : `${e.stage} done (${e.seconds.toFixed(1)} s)`;
+          const state = e.type === "stage-start" ? `${e.stage}…${e.jobs !== undefined ? ` (-j${e.jobs})` : ""}` : e.type === "stage-skip" ? `${e.stage} up to date` : `${e.stage} done (${e.seconds.toFixed(1)} s)`;
           h.title = `${e.component}: ${state}`;
           if (h.task) h.task.title = h.title;
           return;

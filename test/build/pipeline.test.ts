@@ -121,6 +121,47 @@ describe("xqbuild all, then again", () => {
   });
 });
 
+describe("one job budget when SeaBIOS still builds as QEMU's build starts", () => {
+  /** A tree built with -j2 while SeaBIOS's build takes `seconds`: QEMU's ninja -jN, the overlap, the stamp. */
+  async function race(name: string, seconds: number, run: (t: Tree, env: Record<string, string>) => Promise<string>) {
+    const t = setup(name);
+    const joblog = path.join(path.dirname(t.root), "jobs.log");
+    const ninjalog = path.join(path.dirname(t.root), "ninja.log");
+    const out = await run(t, { XQ_FAKE_MESON: "1", XQ_FAKE_NINJA: "8", XQ_FAKE_SEABIOS_SECONDS: String(seconds), XQ_JOBLOG: joblog, XQ_NINJA_LOG: ninjalog });
+    const stamp = JSON.parse(readFileSync(path.join(t.root, ".xqbuild", "stamps", "qemu-xen", "build.json"), "utf8")) as { jobs?: number };
+    return { out, ninja: readFileSync(ninjalog, "utf8").trim(), ...maxConcurrent(joblog), stamp };
+  }
+
+  it.each([1, 2])("starts QEMU's ninja at -j2, not -j1, when SeaBIOS ends %i s later, never more than 2 jobs", async (seconds) => {
+    const r = await race(`race${seconds}`, seconds, async (t, env) => {
+      const res = await xq(t, ["all", "-j", "2"], env);
+      expect(res.code, res.stderr).toBe(0);
+      return res.stderr;
+    });
+    expect(r.ninja).toBe("-j2");
+    expect(r.total).toBe(9);
+    expect(r.max).toBeLessThanOrEqual(2);
+    // What it ran with is said, and kept in the stage's stamp and log.
+    expect(r.out).toMatch(/\[qemu-xen build\] started \(ninja -j2\)/);
+    expect(r.stamp.jobs).toBe(2);
+  }, 60_000);
+
+  it("does the same under an enclosing make -j2, in its jobserver", async () => {
+    const r = await race("race-outer", 2, async (t, env) => {
+      const mk = path.join(path.dirname(t.root), "outer.mk");
+      writeFileSync(mk, `all:\n\t+@node ${path.resolve("dist/src/cli.js")} all -C ${t.root}\n`);
+      const { spawnSync } = await import("node:child_process");
+      const res = spawnSync("make", ["-j2", "-f", mk, "all"], { env: { ...t.env, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
+      expect(res.status, res.stderr).toBe(0);
+      return res.stderr;
+    });
+    expect(r.out).toMatch(/jobs: 2/);
+    expect(r.ninja).toBe("-j2");
+    expect(r.max).toBeLessThanOrEqual(2);
+    expect(r.out).toMatch(/\[qemu-xen build\] started \(ninja -j2\)/);
+  }, 60_000);
+});
+
 describe("a stamp holds only while the outputs it stands for exist", () => {
   it("configures and builds again after rm -rf of the build directory, and rebuilds SeaBIOS without out/bios.bin", async () => {
     const t = setup("gone");
@@ -186,6 +227,14 @@ describe("a meson build directory (QEMU 5.2 and later, XQ_FAKE_MESON)", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/\[qemu-xen build\] up to date/);
     expect(takeRecords(t)).toEqual([]);
+  });
+
+  it("plan shows what runs in place of make all and make install once the build directory is configured", async () => {
+    const r = await xq(t, ["plan", "qemu-xen"], meson);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[build\] +\(cd \S+ && env -u MAKELEVEL make all\)\n +runs: \(cd \S+ && env -u MAKELEVEL NINJA=\S+fake-ninja\.py \S+fake-ninja\.py -jN -d keepdepfile qemu-system-i386 trace\/trace-events-all\) \(N: the job slots it holds\)/);
+    expect(r.stdout).toMatch(/\[install\] +\(cd \S+ && make install\)\n +runs: \(cd \S+ && python3 \S+fake-meson\.py install --no-rebuild\)/);
+    takeRecords(t);
   });
 
   it("installs the same files as the tree's own make install", async () => {

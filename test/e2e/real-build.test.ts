@@ -202,7 +202,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     const buildLog = fs.readFileSync(path.join(tree1, ".xqbuild", "logs", "qemu-xen-build.log"), "utf8");
     expect(buildLog.split("\n")[0]).toMatch(/ && \S*ninja -j2 -d keepdepfile .*\bqemu-system-i386\b/);
     expect(buildLog).not.toMatch(/Makefile\.mtest/);
-    expect(all.output).toMatch(/^\[qemu-xen build\] started \(ninja\)$/m);
+    expect(all.output).toMatch(/^\[qemu-xen build\] started \(ninja -j2\)$/m);
     const srcStatus = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: remote, encoding: "utf8", env: childEnv() });
     expect(srcStatus.stdout).toBe("");
 
