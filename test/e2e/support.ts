@@ -186,7 +186,8 @@ export function mtimes(dir: string): Map<string, bigint> {
 /** QEMU's configure records its environment and command line in config.status; with the tree's path as <ROOT>. */
 export function configStatus(tree: string): { env: string[]; argv: string[] } {
   const text = fs.readFileSync(path.join(tree, "tools", "qemu-xen-build", "config.status"), "utf8");
-  const norm = (v: string): string => v.split(tree).join("<ROOT>").replace(/<ROOT>\/tools\/\.\.\//g, "<ROOT>/").replace(/\s+/g, " ").trim();
+  // Paths only: the arguments are compared byte for byte (the glue's --extra-cflags holds tabs).
+  const norm = (v: string): string => v.split(tree).join("<ROOT>").replace(/<ROOT>\/tools\/\.\.\//g, "<ROOT>/");
   // ccache comes in through PATH alone (a masquerade directory first): a documented difference.
   const noCcache = (l: string): string => (l.startsWith("PATH=") ? l.replace(/(?<=^PATH=')(?:\/usr\/lib(?:64)?\/ccache|[^:']*\/\.xqbuild\/ccache-bin):/, "") : l);
   const env = text.split("\n").filter((l) => /^[A-Z_]+=|^unset /.test(l)).map(norm).map(noCcache);

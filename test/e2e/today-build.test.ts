@@ -295,7 +295,9 @@ describe("xqbuild against today's qemu-xen (QEMU 10, meson wraps, python/wheels)
       const ours = configStatus(tree1);
       expect(glue.argv.length).toBeGreaterThan(20);
       expect(ours.argv).toEqual(glue.argv);
-      say(`configure, as both ran it: ${glue.argv.join(" ")}`);
+      expect(ours.env).toEqual(glue.env);
+      expect(glue.argv.find((a) => a.startsWith("--extra-cflags="))).toContain(" \t-DXC_WANT_COMPAT_GNTTAB_API=1");
+      say(`configure, as both ran it: ${JSON.stringify(glue.argv)}`);
       // The glue's wraps, as meson downloaded them, are the commits xqbuild fetched.
       for (const w of NEEDED_WRAPS) expect(git(path.join(tree3, "tools", "qemu-xen-dir-remote", "subprojects", w), ["rev-parse", "HEAD"]), w).toBe(release("v10.0.13").wraps[w]?.commit);
 
