@@ -13,7 +13,7 @@
 // XQBUILD_E2E_WORKDIR: where the work directory is made (default: the system's temporary directory;
 //   it needs about 1.5 GB). XQBUILD_E2E_CACHE: the cache of Debian sources and the fake xenbits
 //   (default ~/.cache/xqbuild-e2e). XQBUILD_E2E_QEMU_PATCHES=series: see fake-xenbits.mjs.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,7 +22,7 @@ import { canConnect, freePort, startHttpGit } from "../support/servers.js";
 import { copyXenTree } from "../support/xen-tree.js";
 import {
   BUILD_DEPS, HOST, REPO_ROOT, buildOwnXqbuild, childEnv, configStatus, ensureDebianPackages, explain, installedFiles, journal, mtimes,
-  reportTimings, runLogged, say, stageSeconds, startDaemon, startTrap, stopProcess, time, when, type Ran,
+  reportTimings, runGlueUntilBuild, runLogged, say, stageSeconds, startDaemon, startTrap, stopProcess, time, when, type Ran,
 } from "./support.js";
 
 /** xqbuild as built for this run (see step d): <work>/xqbuild/dist/src/cli.js */
@@ -275,27 +275,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     const tree3 = copyXenTree(path.join(work, "xen-glue"), { from: sources.xenTree });
     writeDotConfig(tree3);
     const logFile = path.join(work, "glue.log");
-    const build3 = path.join(tree3, "tools", "qemu-xen-build");
-    const started = Date.now();
-    const out = fs.openSync(logFile, "a");
-    const glueMake = spawn("make", ["-C", path.join(tree3, "tools"), "subdir-all-qemu-xen-dir"], { env: childEnv(), stdio: ["ignore", out, out], detached: true });
-    const exited = new Promise<number | null>((r) => glueMake.on("close", (c) => r(c)));
-    let reachedBuild = false;
-    for (;;) {
-      const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 1000))]);
-      if (done) break;
-      const ps = spawnSync("ps", ["-o", "args=", "-g", String(glueMake.pid)], { encoding: "utf8" }).stdout;
-      if (fs.existsSync(path.join(build3, "config.status")) && /(^|\/)ninja /m.test(ps)) {
-        reachedBuild = true;
-        process.kill(-(glueMake.pid as number), "SIGTERM");
-        await exited;
-        break;
-      }
-      if (Date.now() - started > 15 * 60_000) throw new Error("the glue neither configured nor failed within 15 minutes");
-    }
-    fs.closeSync(out);
-    expect(reachedBuild, `the glue stopped before its build started; see ${logFile}`).toBe(true);
-    time("the glue: clone + configure qemu-xen", (Date.now() - started) / 1000);
+    time("the glue: clone + configure qemu-xen", await runGlueUntilBuild(tree3, childEnv(), logFile));
     const fw = await runLogged("make", ["-C", path.join(tree3, "tools", "firmware"), "seabios-dir", "subdir-all-seabios-dir"], { logFile });
     expect(fw.code, explain(fw)).toBe(0);
     time("the glue: clone + build SeaBIOS", fw.seconds);

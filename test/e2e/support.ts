@@ -249,3 +249,39 @@ export function ensureDebianPackages(deps: readonly string[]): string[] {
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(" ")}`);
   return missing;
 }
+
+/**
+ * Runs Xen's own glue, `make -C TREE/tools subdir-all-qemu-xen-dir`, until its clone and QEMU's real
+ * configure are done and `$(MAKE) all` has started ninja (the long build that xqbuild already did the
+ * same way); then its process group is stopped. Returns the seconds it took; fails if the glue stopped
+ * before its build started.
+ */
+export async function runGlueUntilBuild(tree: string, env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
+  const build = path.join(tree, "tools", "qemu-xen-build");
+  const started = Date.now();
+  const out = fs.openSync(logFile, "a");
+  const glueMake = spawn("make", ["-C", path.join(tree, "tools"), "subdir-all-qemu-xen-dir"], { env, stdio: ["ignore", out, out], detached: true });
+  const exited = new Promise<number | null>((r) => glueMake.on("close", (c) => r(c)));
+  let reachedBuild = false;
+  try {
+    for (;;) {
+      const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 1000))]);
+      if (done) break;
+      const ps = spawnSync("ps", ["-o", "args=", "-g", String(glueMake.pid)], { encoding: "utf8" }).stdout;
+      if (fs.existsSync(path.join(build, "config.status")) && /(^|\/)ninja /m.test(ps)) {
+        reachedBuild = true;
+        process.kill(-(glueMake.pid as number), "SIGTERM");
+        await exited;
+        break;
+      }
+      if (Date.now() - started > 15 * 60_000) {
+        process.kill(-(glueMake.pid as number), "SIGTERM");
+        throw new Error("the glue neither configured nor failed within 15 minutes");
+      }
+    }
+  } finally {
+    fs.closeSync(out);
+  }
+  if (!reachedBuild) throw new Error(`the glue stopped before its build started; see ${logFile}`);
+  return (Date.now() - started) / 1000;
+}

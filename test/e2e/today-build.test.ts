@@ -14,7 +14,7 @@
 // is the newest QEMU this archive serves whole.
 //
 // XQBUILD_E2E_KEEP=1 keeps the work directory; it is also kept when a step fails.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,7 +23,7 @@ import { canConnect, freePort } from "../support/servers.js";
 import { copyXenTree } from "../support/xen-tree.js";
 import {
   BUILD_DEPS, HOST, REPO_ROOT, buildOwnXqbuild, childEnv, configStatus, ensureDebianPackages, explain, installedFiles, journal,
-  reportTimings, runLogged, say, stageSeconds, startDaemon, startTrap, stopProcess, time, type Ran,
+  reportTimings, runGlueUntilBuild, runLogged, say, stageSeconds, startDaemon, startTrap, stopProcess, time, type Ran,
 } from "./support.js";
 
 interface Sources {
@@ -270,27 +270,7 @@ describe("xqbuild against today's qemu-xen (QEMU 10, meson wraps, python/wheels)
       // The glue's .config differs only in the port; what configure records must not show it.
       const env = childEnv({ GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: `url.git://${HOST}:${p}/qemu-project/.insteadOf`, GIT_CONFIG_VALUE_0: "https://gitlab.com/qemu-project/" });
       const logFile = path.join(work, "glue.log");
-      const build3 = path.join(tree3, "tools", "qemu-xen-build");
-      const started = Date.now();
-      const out = fs.openSync(logFile, "a");
-      const glueMake = spawn("make", ["-C", path.join(tree3, "tools"), "subdir-all-qemu-xen-dir"], { env, stdio: ["ignore", out, out], detached: true });
-      const exited = new Promise<number | null>((r) => glueMake.on("close", (c) => r(c)));
-      let reachedBuild = false;
-      for (;;) {
-        const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 1000))]);
-        if (done) break;
-        const ps = spawnSync("ps", ["-o", "args=", "-g", String(glueMake.pid)], { encoding: "utf8" }).stdout;
-        if (fs.existsSync(path.join(build3, "config.status")) && /(^|\/)ninja /m.test(ps)) {
-          reachedBuild = true;
-          process.kill(-(glueMake.pid as number), "SIGTERM");
-          await exited;
-          break;
-        }
-        if (Date.now() - started > 15 * 60_000) throw new Error("the glue neither configured nor failed within 15 minutes");
-      }
-      fs.closeSync(out);
-      expect(reachedBuild, `the glue stopped before its build started; see ${logFile}`).toBe(true);
-      time("the glue: clone + configure qemu-xen 10.0.13 (meson downloads the wraps)", (Date.now() - started) / 1000);
+      time("the glue: clone + configure qemu-xen 10.0.13 (meson downloads the wraps)", await runGlueUntilBuild(tree3, env, logFile));
       const glue = configStatus(tree3);
       const ours = configStatus(tree1);
       expect(glue.argv.length).toBeGreaterThan(20);

@@ -60,29 +60,7 @@ import type { GlueComponent, GlueResult } from "../support/glue.js";
 import { configureRecords, makeRecords, readRecords, tracetoolRecords, xenSetupRecords } from "../support/records.js";
 import type { MakeRecord, RecordedEnv } from "../support/records.js";
 import { copyXenTree, realXenTree } from "../support/xen-tree.js";
-
-// ---------------------------------------------------------------------------------------------------
-// The JSON of `xqbuild plan --json` (src/commands/plan.ts: planJson)
-
-type JsonStep = Step & { readonly name: StageName; readonly step: string };
-type JsonStepOf<K extends Step["kind"]> = Extract<JsonStep, { kind: K }>;
-
-interface JsonComponent {
-  readonly name: ComponentName;
-  readonly enabled: boolean;
-  readonly reason: string;
-  readonly sourceDir: string;
-  readonly buildDir: string;
-  readonly stages: readonly JsonStep[];
-}
-
-interface PlanJson {
-  readonly xenRoot: string;
-  readonly xenVersion: string;
-  readonly release: string;
-  readonly mode: string;
-  readonly components: readonly JsonComponent[];
-}
+import type { JsonComponent, JsonStepOf, PlanJson } from "../support/plan-json.js";
 
 // ---------------------------------------------------------------------------------------------------
 // The configurations

@@ -43,6 +43,7 @@ import { releaseProfile } from "../../src/config/release.js";
 import type { StageName, Step } from "../../src/recipe.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { glueEnv } from "../support/glue.js";
+import type { JsonComponent, JsonStepOf, PlanJson } from "../support/plan-json.js";
 
 // ---------------------------------------------------------------------------------------------------
 // The recordings (scripts/record-release-glue.mjs)
@@ -93,29 +94,6 @@ function loadRecordings(): Recording[] {
 }
 
 const RECORDINGS = loadRecordings();
-
-// ---------------------------------------------------------------------------------------------------
-// The JSON of `xqbuild plan --json` (src/commands/plan.ts: planJson)
-
-type JsonStep = Step & { readonly name: StageName; readonly step: string };
-type JsonStepOf<K extends Step["kind"]> = Extract<JsonStep, { kind: K }>;
-
-interface JsonComponent {
-  readonly name: ComponentName;
-  readonly enabled: boolean;
-  readonly reason: string;
-  readonly sourceDir: string;
-  readonly buildDir: string;
-  readonly stages: readonly JsonStep[];
-}
-
-interface PlanJson {
-  readonly xenRoot: string;
-  readonly xenVersion: string;
-  readonly release: string;
-  readonly mode: string;
-  readonly components: readonly JsonComponent[];
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Running xqbuild
