@@ -47,7 +47,9 @@ const BUILD_DEPS = [
   "ccache",
   // test/cache/remote.test.ts serves the remote artifact cache with the real nginx (WebDAV PUT) on
   // loopback; Debian's "nginx" has the dav module (nginx-light only adds the echo module to it).
-  "nginx"
+  "nginx",
+  // test/report/tty-pty.test.ts runs xqbuild's live view in a real terminal: tmux's pty.
+  "tmux"
 ];
 // Virtual packages: dpkg never reports them installed (iasl is provided by acpica-tools).
 const VIRTUAL_PACKAGES = new Set(["iasl"]);

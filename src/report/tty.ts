@@ -9,6 +9,20 @@ interface Handle {
   stage: string;
   /** The title to show, kept until listr2 has started the task. */
   title: string;
+  /**
+   * How the component ended, once it has: listr2 starts a task's function asynchronously, so a run
+   * that ends first (everything up to date, 0.5 s) would otherwise resolve nothing and leave the view
+   * spinning forever.
+   */
+  ended?: Error | "ok";
+}
+
+/** Ends the component's task now, or as soon as listr2 starts it. */
+function end(h: Handle, how: Error | "ok"): void {
+  if (h.ended !== undefined) return;
+  h.ended = how;
+  if (how === "ok") h.resolve();
+  else h.reject(how);
 }
 
 /**
@@ -35,6 +49,8 @@ export function ttyReporter(o: Output): Reporter {
                   task.title = h.title;
                   h.resolve = resolve;
                   h.reject = reject;
+                  if (h.ended === "ok") resolve();
+                  else if (h.ended !== undefined) reject(h.ended);
                 }),
             };
           });
@@ -66,7 +82,7 @@ export function ttyReporter(o: Output): Reporter {
           const h = handles.get(e.component);
           if (h) {
             h.stage = "failed";
-            h.reject(new Error(`${e.stage} failed`));
+            end(h, new Error(`${e.stage} failed`));
           }
           return;
         }
@@ -74,7 +90,7 @@ export function ttyReporter(o: Output): Reporter {
           o.err(`${e.level === "warn" ? "warning: " : ""}${e.text}`);
           return;
         case "run-end":
-          for (const h of handles.values()) if (h.stage !== "failed") h.resolve();
+          for (const h of handles.values()) end(h, "ok");
           return;
         default: {
           const never: never = e;
@@ -83,7 +99,7 @@ export function ttyReporter(o: Output): Reporter {
       }
     },
     async close() {
-      for (const h of handles.values()) if (h.stage !== "failed") h.resolve();
+      for (const h of handles.values()) end(h, "ok");
       await run;
     },
   };
