@@ -15,6 +15,8 @@ interface Handle {
    * spinning forever.
    */
   ended?: Error | "ok";
+  /** The stage that has started and not yet ended, if any. */
+  running?: string | undefined;
 }
 
 /** Ends the component's task now, or as soon as listr2 starts it. */
@@ -70,6 +72,7 @@ export function ttyReporter(o: Output): Reporter {
           if (!h) return;
           const state = e.type === "stage-start" ? `${e.stage}…${e.jobs !== undefined ? ` (-j${e.jobs})` : ""}` : e.type === "stage-skip" ? `${e.stage} up to date` : `${e.stage} done (${e.seconds.toFixed(1)} s)`;
           h.title = `${e.component}: ${state}`;
+          h.running = e.type === "stage-start" ? e.stage : undefined;
           if (h.task) h.task.title = h.title;
           return;
         }
@@ -90,7 +93,9 @@ export function ttyReporter(o: Output): Reporter {
           o.err(`${e.level === "warn" ? "warning: " : ""}${e.text}`);
           return;
         case "run-end":
-          for (const h of handles.values()) end(h, "ok");
+          // A run that did not end well (interrupted, or another component failed) leaves the
+          // stage that was running unfinished: shown as such, never with a check mark.
+          for (const h of handles.values()) end(h, !e.ok && h.running !== undefined ? new Error(`${h.running} not finished`) : "ok");
           return;
         default: {
           const never: never = e;
@@ -99,7 +104,7 @@ export function ttyReporter(o: Output): Reporter {
       }
     },
     async close() {
-      for (const h of handles.values()) end(h, "ok");
+      for (const h of handles.values()) end(h, h.running !== undefined ? new Error(`${h.running} not finished`) : "ok");
       await run;
     },
   };

@@ -3,7 +3,8 @@
 //
 // Journeys: a run that has nothing to do ends at once (it used to spin forever when the run ended
 // before listr2 had started the components' tasks); a build interrupted with Ctrl-C ends with 130,
-// leaves no stamp for the stage it stopped, and the next run finishes it.
+// is shown as not finished (it used to get a green check), leaves no stamp for the stage it stopped,
+// and the next run finishes it.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -80,6 +81,9 @@ describe("the live view on a terminal (tmux)", () => {
     tmux(["send-keys", "-t", "int", "C-c"]);
     text = await waitFor("int", /EXIT=\d+/, 15_000);
     expect(text).toMatch(/EXIT=130/);
+    // The interrupted build is shown as not finished, never with a check mark.
+    expect(text).toMatch(/✖ qemu-xen: build…/);
+    expect(text).not.toMatch(/✔ qemu-xen: build…/);
     const stamps = path.join(root, ".xqbuild", "stamps", "qemu-xen");
     expect(existsSync(path.join(stamps, "build.json"))).toBe(false);
     expect(JSON.parse(readFileSync(path.join(stamps, "configure.json"), "utf8"))).toHaveProperty("fingerprint");
