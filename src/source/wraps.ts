@@ -273,7 +273,8 @@ async function prepareGit(sub: string, w: Wrap, work: string, opts: MirrorOption
   await git.raw(["checkout", "--quiet", "--detach", r.commit]);
   await git.raw(["remote", "set-url", "origin", url]);
   if (pushUrl) await git.raw(["remote", "set-url", "--push", "origin", pushUrl]);
-  return `git ${rev}`;
+  // A full commit id is shown as git shows one: its first 12 digits.
+  return `git ${/^[0-9a-f]{40,64}$/.test(rev) ? rev.slice(0, 12) : rev}`;
 }
 
 /**
@@ -434,7 +435,8 @@ export function describeWraps(r: WrapReport): string | undefined {
   if (r.kept.length > 0) parts.push(`left as found (not prepared from its wrap): ${r.kept.join(", ")}`);
   const byWhy = new Map<string, string[]>();
   for (const s of r.skipped) byWhy.set(s.why, [...(byWhy.get(s.why) ?? []), s.name]);
-  const skipped = [...byWhy].map(([why, names]) => `${names.join(", ")} (${why})`);
+  // A long group (QEMU's dozen Rust crates) is named by its first two.
+  const skipped = [...byWhy].map(([why, names]) => `${names.length > 3 ? `${names.slice(0, 2).join(", ")} and ${names.length - 2} more` : names.join(", ")} (${why})`);
   if (skipped.length > 0) parts.push(`not fetched: ${skipped.join("; ")}`);
   return parts.length > 0 ? `meson wraps: ${parts.join("; ")}` : undefined;
 }
