@@ -160,9 +160,12 @@ describe("xqbuild doctor: QEMU's meson follows the fetched source", () => {
 });
 
 describe("qemuMesonOf and versionAccepted", () => {
-  const Q10 = "/root/scratch/q10/qemu-10.0.13";
-  it.runIf(existsSync(Q10))("reads a real QEMU 10 tree (Debian's +ds source, its python/wheels emptied) as a venv QEMU accepting meson >=1.5.0", () => {
-    expect(qemuMesonOf(Q10)).toEqual({ kind: "venv", wheels: path.join(Q10, "python", "wheels"), accepted: ">=1.5.0" });
+  it("reads a venv QEMU's pythondeps.toml (QEMU 10's [meson] group) and its python/wheels", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-q10-"));
+    mkdirSync(path.join(dir, "python", "wheels"), { recursive: true });
+    writeFileSync(path.join(dir, "meson.build"), "project('qemu')\n");
+    writeFileSync(path.join(dir, "pythondeps.toml"), '[meson]\nmeson = { accepted = ">=1.5.0", installed = "1.5.0", canary = "meson" }\npycotap = { accepted = ">=1.1.0", installed = "1.3.1" }\n\n[docs]\nsphinx = { accepted = ">=3.4.3", installed = "5.3.0", canary = "sphinx-build" }\n');
+    expect(qemuMesonOf(dir)).toEqual({ kind: "venv", wheels: path.join(dir, "python", "wheels"), accepted: ">=1.5.0" });
   });
   it("compares versions as pythondeps.toml's constraints mean them", () => {
     expect(versionAccepted("1.0.1", ">=1.5.0")).toBe(false);
