@@ -1,13 +1,13 @@
 // The bytes of the glue's --extra-cflags come from the tree's own tools/Makefile: the recipe of
 // subdir-all-qemu-xen-dir as make hands it to the shell (test/glue-harness.test.ts checks the real
 // glue's configure argument, test/golden/glue-parity.test.ts xqbuild's against it byte for byte).
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { qemuXenCflagsPrefixOf, recipeOf } from "../src/facts.js";
 import { shellWords } from "../src/config/shell-words.js";
 import { releaseProfile } from "../src/config/release.js";
-
-const REAL = "/root/.cache/xqbuild-e2e/xen-configured/tools/Makefile";
+import { realXenTree } from "./support/xen-tree.js";
 
 /** What the shell makes of --extra-cflags="PREFIX$(EXTRA_CFLAGS_QEMU_XEN)" with the variable empty. */
 const asShell = (prefix: string): string => shellWords(`"${prefix}"`, "test")[0] ?? "";
@@ -45,8 +45,8 @@ describe("qemuXenCflagsPrefixOf", () => {
     expect(qemuXenCflagsPrefixOf("subdir-all-qemu-xen-dir:\n\tconfigure --extra-cflags=-g\n")).toBeUndefined();
   });
 
-  it.runIf(existsSync(REAL))("gives the real Xen 4.17 glue's bytes, which the release profile also holds", () => {
-    const prefix = qemuXenCflagsPrefixOf(readFileSync(REAL, "utf8"));
+  it("gives the real Xen 4.17 glue's bytes, which the release profile also holds", () => {
+    const prefix = qemuXenCflagsPrefixOf(readFileSync(path.join(realXenTree(), "tools", "Makefile"), "utf8"));
     expect(prefix).toBeDefined();
     const bytes = asShell(prefix ?? "");
     expect(bytes).toBe("-DXC_WANT_COMPAT_EVTCHN_API=1 \t-DXC_WANT_COMPAT_GNTTAB_API=1 \t-DXC_WANT_COMPAT_MAP_FOREIGN_API=1 \t-DXC_WANT_COMPAT_DEVICEMODEL_API=1 \t");
