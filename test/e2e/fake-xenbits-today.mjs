@@ -69,7 +69,7 @@ import {
   tag
 } from "./fake-xenbits.mjs";
 
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const REAL_SOURCES = path.join(REPO_ROOT, "scripts", "real-sources.mjs");
 
@@ -205,14 +205,22 @@ function layOutQemu(baseDir, work, wheel, subState, i0) {
     fs.writeFileSync(file, BLOB_NOTE(name));
     standIns.push(name);
   }
-  // The device trees meson installs prebuilt when no dtc is found (upstream commits the .dtb files).
-  const dtsList = /dtc = find_program[^\n]*\nforeach f : \[([\s\S]*?)\]/.exec(mesonText)?.[1] ?? "";
-  for (const dts of names(dtsList)) {
-    const name = dts.replace(/\.dts$/, ".dtb");
-    if (fs.existsSync(path.join(pcbios, name))) continue;
-    fs.writeFileSync(path.join(pcbios, name), BLOB_NOTE(name));
-    standIns.push(name);
-  }
+  // The device trees meson installs prebuilt when no dtc is found: upstream commits each .dtb beside
+  // its .dts (pc-bios/ in 10.0, pc-bios/dtb/ from 10.2).
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.name.endsWith(".dts")) {
+        const dtb = full.replace(/\.dts$/, ".dtb");
+        if (fs.existsSync(dtb)) continue;
+        const rel = path.relative(pcbios, dtb);
+        fs.writeFileSync(dtb, BLOB_NOTE(rel));
+        standIns.push(rel);
+      }
+    }
+  };
+  walk(pcbios);
   for (const fd of names(fdsList)) {
     const file = path.join(pcbios, `${fd}.bz2`);
     if (fs.existsSync(file)) continue;
