@@ -51,7 +51,6 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import type { ComponentName } from "../../src/components.js";
-import type { StageName, Step } from "../../src/recipe.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { git, makeUpstreamRepos } from "../support/git.js";
 import type { UpstreamRepos } from "../support/git.js";
@@ -60,7 +59,7 @@ import type { GlueComponent, GlueResult } from "../support/glue.js";
 import { configureRecords, makeRecords, readRecords, tracetoolRecords, xenSetupRecords } from "../support/records.js";
 import type { MakeRecord, RecordedEnv } from "../support/records.js";
 import { copyXenTree, realXenTree } from "../support/xen-tree.js";
-import type { JsonComponent, JsonStepOf, PlanJson } from "../support/plan-json.js";
+import { oneStep, planComponent, stepsOf, type JsonComponent, type JsonStepOf, type PlanJson } from "../support/plan-json.js";
 
 // ---------------------------------------------------------------------------------------------------
 // The configurations
@@ -347,19 +346,7 @@ function normPathList(v: string | null): string | null {
 }
 
 function component(run: CaseRun, name: ComponentName): JsonComponent {
-  const comp = run.plan.components.find((x) => x.name === name);
-  if (comp === undefined) throw new Error(`the plan has no ${name}`);
-  return comp;
-}
-
-function stepsOf<K extends Step["kind"]>(comp: JsonComponent, stage: StageName, kind: K): JsonStepOf<K>[] {
-  return comp.stages.filter((s): s is JsonStepOf<K> => s.name === stage && s.kind === kind);
-}
-
-function oneStep<K extends Step["kind"]>(comp: JsonComponent, stage: StageName, kind: K, step?: string): JsonStepOf<K> {
-  const found = stepsOf(comp, stage, kind).filter((s) => step === undefined || s.step === step);
-  if (found.length !== 1) throw new Error(`${comp.name}: expected one ${stage}/${kind}${step ? `/${step}` : ""} step, found ${found.length}`);
-  return found[0] as JsonStepOf<K>;
+  return planComponent(run.plan, name);
 }
 
 function glueConfigure(run: CaseRun) {

@@ -38,12 +38,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEABIOS_CONFIG } from "../../src/builtin/seabios-config.js";
 import { main } from "../../src/cli.js";
-import type { ComponentName } from "../../src/components.js";
 import { releaseProfile } from "../../src/config/release.js";
-import type { StageName, Step } from "../../src/recipe.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { glueEnv } from "../support/glue.js";
-import type { JsonComponent, JsonStepOf, PlanJson } from "../support/plan-json.js";
+import { oneStep, planComponent, stepsOf, type JsonComponent, type JsonStepOf, type PlanJson } from "../support/plan-json.js";
 
 // ---------------------------------------------------------------------------------------------------
 // The recordings (scripts/record-release-glue.mjs)
@@ -148,21 +146,7 @@ function planFor(rec: Recording, c: RecordedCase): Promise<PlanRun> {
   return p;
 }
 
-function component(plan: PlanJson, name: ComponentName): JsonComponent {
-  const comp = plan.components.find((x) => x.name === name);
-  if (comp === undefined) throw new Error(`the plan has no ${name}`);
-  return comp;
-}
-
-function stepsOf<K extends Step["kind"]>(comp: JsonComponent, stage: StageName, kind: K): JsonStepOf<K>[] {
-  return comp.stages.filter((s): s is JsonStepOf<K> => s.name === stage && s.kind === kind);
-}
-
-function oneStep<K extends Step["kind"]>(comp: JsonComponent, stage: StageName, kind: K, step?: string): JsonStepOf<K> {
-  const found = stepsOf(comp, stage, kind).filter((s) => step === undefined || s.step === step);
-  if (found.length !== 1) throw new Error(`${comp.name}: expected one ${stage}/${kind}${step ? `/${step}` : ""} step, found ${found.length}`);
-  return found[0] as JsonStepOf<K>;
-}
+const component = planComponent;
 
 interface MakeCall {
   dir: string;
