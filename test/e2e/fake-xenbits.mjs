@@ -455,6 +455,22 @@ export function acquireLock(cache, name = ".xenbits.lock") {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Writes the manifest into the finished temporary directory and puts it in place of `dir` (an older
+ * one moved aside first, then removed): a reader sees the old xenbits or the new, never half of one.
+ */
+export function publish(cache, tmp, dir, manifest) {
+  fs.writeFileSync(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  if (fs.existsSync(dir)) {
+    const trash = path.join(cache, `.trash-${path.basename(dir)}-${process.pid}`);
+    fs.renameSync(dir, trash);
+    rmrf(trash);
+  }
+  fs.renameSync(tmp, dir);
+  log(`made ${dir} in ${manifest.seconds.toFixed(1)} s`);
+  return { ...manifest, dir };
+}
+
 export function readManifest(dir) {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
@@ -546,15 +562,7 @@ export function ensureFakeXenbits(sources) {
       meson: { source: sources.mesonSource },
       repos
     };
-    fs.writeFileSync(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (fs.existsSync(dir)) {
-      const trash = path.join(cache, `.trash-xenbits-${process.pid}`);
-      fs.renameSync(dir, trash);
-      rmrf(trash);
-    }
-    fs.renameSync(tmp, dir);
-    log(`made ${dir} in ${manifest.seconds.toFixed(1)} s`);
-    return { ...manifest, dir };
+    return publish(cache, tmp, dir, manifest);
   } finally {
     release();
   }
