@@ -60,6 +60,7 @@ import {
   gitEnv,
   initBare,
   log,
+  publish,
   readManifest,
   refsOf,
   rmrf,
@@ -69,7 +70,7 @@ import {
   tag
 } from "./fake-xenbits.mjs";
 
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const REAL_SOURCES = path.join(REPO_ROOT, "scripts", "real-sources.mjs");
 
@@ -146,8 +147,8 @@ function addSubprojectCommit(baseDir, state, repo, srcDir, what, i) {
   return sha;
 }
 
-/** Turns the unpacked +ds tree in `work` into upstream git's layout (see the header). */
-function layOutQemu(baseDir, work, wheel, subState, i0) {
+/** Turns the unpacked +ds tree in `work` (a copy of the Debian tree named sourceName) into upstream git's layout (see the header). */
+function layOutQemu(baseDir, work, sourceName, wheel, subState, i0) {
   const sub = path.join(work, "subprojects");
   const pins = {};
   let i = i0;
@@ -175,7 +176,7 @@ function layOutQemu(baseDir, work, wheel, subState, i0) {
     const from = path.join(baseDir, `.sub-${repo}-${process.pid}`);
     rmrf(from);
     fs.renameSync(dir, from);
-    const sha = addSubprojectCommit(baseDir, subState, repo, from, `${repo} (bundled in ${path.basename(work)})`, i++);
+    const sha = addSubprojectCommit(baseDir, subState, repo, from, `${repo} (bundled in ${sourceName})`, i++);
     rmrf(from);
     if (!/^revision\s*=.*$/m.test(text)) throw new Failure(`${wrapFile} has no revision line`);
     fs.writeFileSync(wrapFile, text.replace(/^revision\s*=.*$/m, `revision = ${sha}`));
@@ -247,7 +248,7 @@ function buildQemu(baseDir, sources, wheel) {
     log(`copying ${src}`);
     run("cp", ["-a", `${src}/.`, work], { env: gitEnv() });
     rmrf(path.join(work, "debian"));
-    const laid = layOutQemu(baseDir, work, wheel, subState, i);
+    const laid = layOutQemu(baseDir, work, path.basename(src), wheel, subState, i);
     i = laid.next;
     const version = fs.readFileSync(path.join(work, "VERSION"), "utf8").trim();
     const env = commitEnv(bare, work, index, i++);
@@ -347,15 +348,7 @@ export function ensureFakeXenbitsToday(sources) {
     };
     listRepos("");
     const manifest = { key, madeAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000, qemu, seabios: { tags: seabios }, wheel: wheel.name, repos };
-    fs.writeFileSync(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (fs.existsSync(dir)) {
-      const trash = path.join(cache, `.trash-xenbits-today-${process.pid}`);
-      fs.renameSync(dir, trash);
-      rmrf(trash);
-    }
-    fs.renameSync(tmp, dir);
-    log(`made ${dir} in ${manifest.seconds.toFixed(1)} s`);
-    return { ...manifest, dir };
+    return publish(cache, tmp, dir, manifest);
   } finally {
     release();
   }
