@@ -1,6 +1,8 @@
 // Loopback helpers shared by the tests (TypeScript, through loopback.d.mts) and the bench (plain
 // Node, which cannot import the TypeScript support files): one copy of each.
 import net from "node:net";
+import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 
 /** Every test and bench server listens here, and only here. */
 export const HOST = "127.0.0.1";
@@ -34,4 +36,39 @@ export function canConnect(port) {
     });
     sock.once("error", () => resolve(false));
   });
+}
+
+/** Whether a child process has exited (or was ended by a signal). */
+export function exited(child) {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Every child the test and bench servers started and that has not exited yet. */
+const live = new Set();
+
+/** Remembers a server's child, so that a test file or bench that ends without stopping it leaves no process behind. */
+export function track(child) {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  child.once("error", () => live.delete(child));
+}
+
+process.once("exit", () => {
+  for (const child of live) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+});
+
+/** Ends a child: SIGTERM, SIGKILL after graceMs; resolves when it has exited. */
+export async function killChild(child, graceMs = 3000) {
+  if (child.pid === undefined || exited(child)) return;
+  const done = new Promise((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await done;
+  clearTimeout(timer);
 }

@@ -3,51 +3,16 @@
 // the GIT_HTTP=y and https-era path), with fault injection; and the real nginx with WebDAV PUT, a
 // shared remote artifact cache. All listen on 127.0.0.1 only.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { gitEnv } from "./git.js";
-import { HOST, canConnect, freePort } from "./loopback.mjs";
+import { HOST, canConnect, exited, freePort, killChild, track } from "./loopback.mjs";
 
 export { canConnect, freePort } from "./loopback.mjs";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** Every child these servers started and that has not exited yet. */
-const live = new Set<ChildProcess>();
-
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once("exit", () => live.delete(child));
-  child.once("error", () => live.delete(child));
-}
-
-// Should a test file end without stopping its servers, do not leave their processes behind.
-process.once("exit", () => {
-  for (const child of live) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone already
-    }
-  }
-});
-
-/** Ends a child: SIGTERM, SIGKILL after graceMs; resolves when it has exited. */
-async function killChild(child: ChildProcess, graceMs = 3000): Promise<void> {
-  if (child.pid === undefined || exited(child)) return;
-  const done = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await done;
-  clearTimeout(timer);
-}
 
 export interface GitDaemon {
   readonly port: number;
@@ -318,131 +283,4 @@ export async function startHttpGit(baseDir: string, opts: HttpGitFaults = {}): P
   };
 }
 
-export interface WebDavServer {
-  /** http://127.0.0.1:PORT (no trailing slash) */
-  readonly url: string;
-  readonly port: number;
-  /** The document root: what a PUT of /a/b writes to root/a/b. */
-  readonly root: string;
-  /** nginx's error log so far (for a failing test's message). */
-  errorLog(): string;
-  /** Ends nginx (SIGTERM, a fast shutdown) and waits for it; removes its config and temp directory. */
-  stop(): Promise<void>;
-}
-
-const NGINX = "/usr/sbin/nginx";
-
-/** A path as an nginx config string: double-quoted, with the characters nginx treats specially escaped. */
-function nginxQuote(p: string): string {
-  if ([...p].some((c) => c.charCodeAt(0) < 0x20)) throw new Error(`startWebDav: control character in path ${JSON.stringify(p)}`);
-  return `"${p.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
-}
-
-/**
- * Serves root over HTTP on 127.0.0.1 (a free port) with the real nginx and its WebDAV module: GET,
- * HEAD, and PUT/DELETE (with create_full_put_path, no body size limit) unless readOnly, in which case
- * every method but GET and HEAD is answered 403. nginx runs in the foreground as a single process
- * (master_process off, so that files it writes belong to the user running the tests) with its
- * config, pid file, logs and temp directories in a fresh temp directory. Resolves once it accepts
- * connections; tries a few ports if nginx cannot bind.
- */
-export async function startWebDav(root: string, opts: { readOnly?: boolean; attempts?: number; readyTimeoutMs?: number } = {}): Promise<WebDavServer> {
-  const docRoot = path.resolve(root);
-  const attempts = opts.attempts ?? 5;
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
-  if (!existsSync(NGINX)) {
-    throw new Error(`startWebDav: ${NGINX} is missing: install it with \`apt-get install -y nginx\` (npm run sources does, as a build dependency)`);
-  }
-  mkdirSync(docRoot, { recursive: true });
-  const failures: string[] = [];
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const port = await freePort();
-    const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-nginx-"));
-    const q = (name: string): string => nginxQuote(path.join(dir, name));
-    const errorLog = path.join(dir, "error.log");
-    const conf = [
-      "daemon off;",
-      "master_process off;",
-      "worker_processes 1;",
-      `pid ${q("nginx.pid")};`,
-      `error_log ${nginxQuote(errorLog)} info;`,
-      "events { worker_connections 128; }",
-      "http {",
-      `  access_log ${q("access.log")};`,
-      `  client_body_temp_path ${q("client_body")};`,
-      `  proxy_temp_path ${q("proxy")};`,
-      `  fastcgi_temp_path ${q("fastcgi")};`,
-      `  uwsgi_temp_path ${q("uwsgi")};`,
-      `  scgi_temp_path ${q("scgi")};`,
-      "  default_type application/octet-stream;",
-      "  server {",
-      `    listen ${HOST}:${port};`,
-      `    root ${nginxQuote(docRoot)};`,
-      "    client_max_body_size 0;",
-      "    location / {",
-      "      dav_methods PUT DELETE;",
-      "      create_full_put_path on;",
-      "      dav_access user:rw group:r all:r;",
-      ...(opts.readOnly ? ["      limit_except GET HEAD { deny all; }"] : []),
-      "    }",
-      "  }",
-      "}",
-      "",
-    ].join("\n");
-    writeFileSync(path.join(dir, "nginx.conf"), conf);
-    // -e: the error log before the config is read (the compiled-in one is stderr on Debian).
-    const child = spawn(NGINX, ["-p", `${dir}/`, "-c", path.join(dir, "nginx.conf"), "-e", errorLog], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    track(child);
-    let stderr = "";
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (d: string) => {
-      stderr = (stderr + d).slice(-65536);
-    });
-    let spawnError: Error | undefined;
-    child.on("error", (e) => {
-      spawnError = e;
-    });
-    const readLog = (): string => {
-      try {
-        return readFileSync(errorLog, "utf8").slice(-65536);
-      } catch {
-        return "";
-      }
-    };
-    const started = Date.now();
-    let ready = false;
-    while (Date.now() - started < readyTimeoutMs) {
-      if (spawnError) {
-        rmSync(dir, { recursive: true, force: true });
-        throw new Error(`cannot start nginx: ${spawnError.message}`);
-      }
-      if (exited(child)) break;
-      if (await canConnect(port)) {
-        ready = !exited(child);
-        break;
-      }
-      await sleep(25);
-    }
-    if (ready) {
-      let stopped: Promise<void> | undefined;
-      const stop = async (): Promise<void> => {
-        await killChild(child);
-        rmSync(dir, { recursive: true, force: true });
-      };
-      return {
-        url: `http://${HOST}:${port}`,
-        port,
-        root: docRoot,
-        errorLog: () => readLog() + stderr,
-        stop: () => (stopped ??= stop()),
-      };
-    }
-    await killChild(child);
-    const why = (readLog() + stderr).trim();
-    failures.push(`port ${port}: ${why || `exit ${child.exitCode ?? child.signalCode ?? "?"} (not ready after ${readyTimeoutMs} ms)`}`);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  throw new Error(`nginx did not start after ${attempts} attempts:\n${failures.join("\n")}`);
-}
+export { startWebDav, type WebDavServer } from "./webdav.mjs";
