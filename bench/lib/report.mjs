@@ -131,6 +131,26 @@ export function tableRows(res) {
     const r = x !== undefined && a !== undefined ? x / a : undefined;
     rows.push([`(f) fresh tree, warm cache: all + install${runsNote(f.f)}`, fmtSeconds(x), "", r !== undefined ? `${fmtRatio(r)} of (a)` : "—", "≤ 0.05 of (a)", yes(r === undefined ? undefined : r <= 0.05), loadOf(f.f)]);
   }
+  if (f.g?.notMeasured) {
+    rows.push(["(g) move to the next stable point release: update + rebuild", "not measured", "", "—", "≤ 0.30", "—", ""]);
+  } else if (f.g) {
+    const x = f.g.xqbuild?.median?.wall;
+    const g = f.g.glue?.median?.wall;
+    const r = x !== undefined && g !== undefined ? x / g : undefined;
+    rows.push([`(g) move to the next stable point release: update + rebuild${runsNote(f.g)}`, fmtSeconds(x), fmtSeconds(g), fmtRatio(r), "≤ 0.30", yes(r === undefined ? undefined : r <= 0.3), loadOf(f.g)]);
+    const xc = f.g.xqbuild?.median?.cpu;
+    const gc = f.g.glue?.median?.cpu;
+    rows.push(["(g) … CPU (user+sys)", fmtSeconds(xc), fmtSeconds(gc), fmtRatio(xc !== undefined && gc !== undefined ? xc / gc : undefined), "", "", ""]);
+    const i = f.g.installed;
+    rows.push(["(g) … installed files identical to the glue's", i ? `${i.ours} files` : "—", i ? `${i.files} files` : "—", "", "byte for byte", yes(i ? i.differCount === 0 && i.ours === i.files : undefined), ""]);
+  }
+  if (f.h) {
+    const x = f.h.xqbuild?.median?.wall;
+    const a = f.a?.xqbuild?.median?.wall;
+    const r = x !== undefined && a !== undefined ? x / a : undefined;
+    rows.push([`(h) fresh CI runner, warm remote cache: all + install${runsNote(f.h)}`, fmtSeconds(x), "", r !== undefined ? `${fmtRatio(r)} of (a)` : "—", "≤ 0.05 of (a)", yes(r === undefined ? undefined : r <= 0.05), loadOf(f.h)]);
+    rows.push(["(h) … bytes received: git server + remote cache", `${fmtBytes(f.h.xqbuild?.median?.bytes)} + ${fmtBytes(f.h.xqbuild?.median?.remoteBytes)}`, "", "", "", "", ""]);
+  }
   return rows;
 }
 
@@ -145,6 +165,10 @@ export function markdown(res) {
   const lines = [];
   lines.push(`## xqbuild vs Xen ${res.sources.xenVersion ?? "4.17"}'s make glue — ${res.startedAt}`);
   lines.push("");
+  if (res.sources.title) {
+    lines.push(`Release ${res.sources.release}: ${res.sources.title}.`);
+    lines.push("");
+  }
   lines.push(
     `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB; ${m.node}, ${m.git}, ${m.make}, ${m.gcc}. ` +
       `Load average at the start ${res.load.start.map((x) => x.toFixed(2)).join(" ")}, at the end ${res.load.end?.map((x) => x.toFixed(2)).join(" ") ?? "?"}. ` +

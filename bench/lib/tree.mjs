@@ -5,23 +5,27 @@ import path from "node:path";
 import { GLUE_OUTPUTS } from "../../test/support/tree-outputs.mjs";
 
 
-/** A private copy (cp -a) of the configured Xen tree at dest, with a .config pointing at the loopback xenbits. */
-export function freshTree(from, dest, dotConfig) {
+/**
+ * A private copy (cp -a) of the configured Xen tree at dest, with a .config pointing at the loopback
+ * xenbits, and other files at its top (name → text: xqbuild's config file with the mirrors setting).
+ */
+export function freshTree(from, dest, dotConfig, files = {}) {
   if (fs.existsSync(dest)) fs.rmSync(dest, { recursive: true, force: true });
   fs.mkdirSync(dest, { recursive: true });
   execFileSync("cp", ["-a", `${from}/.`, `${dest}/`], { stdio: ["ignore", "ignore", "pipe"] });
   for (const rel of GLUE_OUTPUTS) fs.rmSync(path.join(dest, rel), { recursive: true, force: true });
   fs.writeFileSync(path.join(dest, ".config"), dotConfig);
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dest, name), text);
   return dest;
 }
 
-export function dotConfig(port, xenbits) {
+export function dotConfig(port, qemuRevision, seabiosRevision) {
   return [
     "# xqbuild benchmark: the fake xenbits on loopback (through the bench's counting proxy), over git://",
     `QEMU_UPSTREAM_URL = git://127.0.0.1:${port}/qemu-xen.git`,
     `SEABIOS_UPSTREAM_URL = git://127.0.0.1:${port}/seabios.git`,
-    `QEMU_UPSTREAM_REVISION = ${xenbits.qemu.tag}`,
-    "SEABIOS_UPSTREAM_REVISION = rel-1.16.0",
+    `QEMU_UPSTREAM_REVISION = ${qemuRevision}`,
+    `SEABIOS_UPSTREAM_REVISION = ${seabiosRevision}`,
     ""
   ].join("\n");
 }

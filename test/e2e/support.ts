@@ -201,20 +201,7 @@ export function dpkgInstalled(pkg: string): boolean {
   return r.status === 0 && /^Status: install ok installed$/m.test(r.stdout);
 }
 
-/** Every file under dir → its mode and content (a symbolic link: its target), to compare two installs. */
-export function installedFiles(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      const full = path.join(dir, r);
-      if (e.isDirectory()) walk(r);
-      else out.set(r, e.isSymbolicLink() ? `-> ${fs.readlinkSync(full)}` : `${(fs.statSync(full).mode & 0o777).toString(8)} ${fs.readFileSync(full).toString("base64")}`);
-    }
-  };
-  walk("");
-  return out;
-}
+export { installedFiles } from "../support/tree-outputs.mjs";
 
 /**
  * `tsc -p tsconfig.json`, written to a private directory instead of dist/: the whole test then runs
