@@ -196,7 +196,7 @@ export async function cloneFromMirror(mirrorDir: string, dest: string, commit: s
     () => true,
     () => false,
   );
-  if (!present) await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]);
+  if (!present) await git.raw(["fetch", "--quiet", "--no-tags", "--update-shallow", "--end-of-options", mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]);
 }
 
 /** Hard-links (or, across file systems, copies) every file under src into dst, directories made as needed. */
@@ -233,14 +233,43 @@ async function linkClone(mirrorDir: string, dest: string, opts: MirrorOptions): 
   await git.raw(["fetch", "--quiet", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
 }
 
-/** What a move away from HEAD would lose: modified tracked files and commits no upstream ref has. */
+/** At most this many commits of a tree are weighed against its mirror's refs (a tree with no refs at all). */
+const MAX_CANDIDATES = 2000;
+
+/**
+ * What a move away from HEAD would lose: modified tracked files and commits that no upstream ref
+ * reaches. Upstream is the tree's own refs (remotes, tags, the commits xqbuild checked out) and every
+ * ref of the cache's mirror of its origin: after a move to another branch or tag and back, the
+ * commits of that branch are upstream's, not the user's, though the tree has no ref of its own for
+ * them (a shallow mirror's commits arrive without one).
+ */
 export async function localWork(dir: string, opts: MirrorOptions): Promise<{ changes: string[]; commits: string[] }> {
   const git = gitAt(dir, opts);
   const status = await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty"]);
   const changes = status.split("\n").filter((l) => l.trim() !== "");
-  const log = await git.raw(["log", "--format=%h %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
-  const commits = log.split("\n").filter((l) => l.trim() !== "" && !l.includes(PATCH_SUBJECT));
+  const log = await git.raw(["log", `--max-count=${MAX_CANDIDATES}`, "--format=%H %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
+  const lines = log.split("\n").filter((l) => l.trim() !== "" && !l.includes(PATCH_SUBJECT));
+  const upstream = await reachedByMirror(dir, lines.map((l) => l.slice(0, 40)), opts);
+  const commits = lines.filter((l) => !upstream.has(l.slice(0, 40))).map((l) => `${l.slice(0, 7)}${l.slice(40)}`);
   return { changes, commits };
+}
+
+/** Which of `shas` some ref of the cache's mirror of the tree's origin reaches (none without a mirror). */
+async function reachedByMirror(dir: string, shas: readonly string[], opts: MirrorOptions): Promise<Set<string>> {
+  if (shas.length === 0) return new Set();
+  const origin = (await gitAt(dir, opts).raw(["config", "--get", "remote.origin.url"]).catch(() => "")).trim();
+  if (origin === "") return new Set();
+  const mirror = mirrorPath(opts.cacheDir, origin);
+  if (!existsSync(path.join(mirror, "HEAD"))) return new Set();
+  const m = gitAt(mirror, opts);
+  try {
+    const present = (await m.raw(["rev-list", "--no-walk", "--ignore-missing", ...shas, "--"])).split("\n").filter((l) => l !== "");
+    if (present.length === 0) return new Set();
+    const unreached = new Set((await m.raw(["rev-list", "--ignore-missing", ...present, "--not", "--all", "--"])).split("\n").filter((l) => l !== ""));
+    return new Set(present.filter((sha) => !unreached.has(sha)));
+  } catch {
+    return new Set(); // a mirror git cannot read: every commit counts as local work, the safe side
+  }
 }
 
 /**
@@ -455,7 +484,9 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     return { commit, action: "unchanged", head, ...(wraps ? { wraps } : {}) };
   }
   // Bring the wanted commit in from the mirror (a local fetch: nothing crosses the network).
-  await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
+  // --update-shallow: from a shallow mirror git otherwise brings the objects but silently (exit 1,
+  // nothing printed with --quiet) refuses the ref, and the commit then looked like local work.
+  await git.raw(["fetch", "--quiet", "--no-tags", "--update-shallow", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
     await git.raw(["fetch", "--quiet", "--end-of-options", wanted.mirrorDir, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
   });
   const work = await localWork(req.remoteDir, opts);
