@@ -237,21 +237,24 @@ async function linkClone(mirrorDir: string, dest: string, opts: MirrorOptions): 
 const MAX_CANDIDATES = 2000;
 
 /**
- * What a move away from HEAD would lose: modified tracked files and commits that no upstream ref
- * reaches. Upstream is the tree's own refs (remotes, tags, the commits xqbuild checked out) and every
+ * What a move away from HEAD would lose: modified tracked files (but those named in buildWrites,
+ * returned apart as rewrites) and commits that no upstream ref reaches. Upstream is the tree's own refs (remotes, tags, the commits xqbuild checked out) and every
  * ref of the cache's mirror of its origin: after a move to another branch or tag and back, the
  * commits of that branch are upstream's, not the user's, though the tree has no ref of its own for
  * them (a shallow mirror's commits arrive without one).
  */
-export async function localWork(dir: string, opts: MirrorOptions): Promise<{ changes: string[]; commits: string[] }> {
+export async function localWork(dir: string, opts: MirrorOptions, buildWrites: readonly string[] = []): Promise<{ changes: string[]; commits: string[]; rewrites: string[] }> {
   const git = gitAt(dir, opts);
   const status = await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty"]);
-  const changes = status.split("\n").filter((l) => l.trim() !== "");
+  const all = status.split("\n").filter((l) => l.trim() !== "");
+  // Files xqbuild (or the build) itself writes, the recipe's buildWrites, are not the user's edits.
+  const rewrites = buildRewrites(all, buildWrites);
+  const changes = all.filter((l) => !rewrites.includes(l.slice(3)));
   const log = await git.raw(["log", `--max-count=${MAX_CANDIDATES}`, "--format=%H %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
   const lines = log.split("\n").filter((l) => l.trim() !== "" && !l.includes(PATCH_SUBJECT));
   const upstream = await reachedByMirror(dir, lines.map((l) => l.slice(0, 40)), opts);
   const commits = lines.filter((l) => !upstream.has(l.slice(0, 40))).map((l) => `${l.slice(0, 7)}${l.slice(40)}`);
-  return { changes, commits };
+  return { changes, commits, rewrites };
 }
 
 /** Which of `shas` some ref of the cache's mirror of the tree's origin reaches (none without a mirror). */

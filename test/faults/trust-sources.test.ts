@@ -68,3 +68,42 @@ describe("13: revision round trips are not local work", () => {
     expect(expectCleanError(r.stderr, { maxLines: 16 })).toMatch(/local commit: [0-9a-f]+ my change/);
   });
 });
+
+describe("14: xqbuild's own writes are not edits", () => {
+  it("a SeaBIOS repository that tracks .version (made from a release tarball): status clean, dist and distclean go ahead", async () => {
+    // A SeaBIOS repository made from the release tarball, whose .version is tracked ("1.16.0").
+    const work = path.join(base, "work-sb-version");
+    execFileSync("cp", ["-a", `${path.join(FIXTURES_UPSTREAM, "seabios")}/.`, work]);
+    writeFileSync(path.join(work, "_record.py"), readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py")));
+    writeFileSync(path.join(work, ".version"), "1.16.0\n");
+    const bare = path.join(base, "upstream", "seabios-tarball.git");
+    const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
+    git(["init", "-q", work], { env });
+    git(["add", "-A", "."], { cwd: work, env });
+    git(["commit", "-q", "-m", "SeaBIOS 1.16.0 from its release tarball"], { cwd: work, env });
+    git(["tag", "rel-1.16.0"], { cwd: work, env });
+    git(["clone", "-q", "--bare", work, bare], { env });
+    const t = makeTree(base, "sb-version", { config: urlLines({ qemu: repos.qemuXen.url, seabios: fileUrl(bare) }) });
+    expectOk(await xq(t, ["fetch", "seabios"]));
+    const s = seabiosRemote(t);
+    expect(readFileSync(path.join(s, ".version"), "utf8")).toBe("rel-1.16.0\n"); // written as the glue writes it
+    expect(git(["status", "--porcelain", "--untracked-files=no"], { cwd: s })).toBe("M .version");
+    const st = await statusOf(t, "seabios");
+    expect(st.dirty).toEqual([]);
+    expect(st.localCommits).toEqual([]);
+    const text = await xq(t, ["status"]);
+    expectOk(text);
+    expect(text.stdout).not.toMatch(/1 changed file/);
+    const dist = await xq(t, ["dist", "seabios", "--json"]);
+    expectOk(dist);
+    const [packed] = JSON.parse(dist.stdout) as Array<{ file: string }>;
+    expect(execFileSync("tar", ["-xzOf", packed?.file ?? "", "--wildcards", "*/.version"], { encoding: "utf8" }), "dist packs the committed .version").toBe("1.16.0\n");
+    // A real edit beside it is still local work.
+    writeFileSync(path.join(s, "Makefile"), `${readFileSync(path.join(s, "Makefile"), "utf8")}# mine\n`);
+    expect((await statusOf(t, "seabios")).dirty).toEqual([" M Makefile"]);
+    expect((await xq(t, ["distclean", "seabios"])).code).toBe(1);
+    git(["checkout", "--", "Makefile"], { cwd: s });
+    expectOk(await xq(t, ["distclean", "seabios"]));
+    expect(existsSync(s)).toBe(false);
+  });
+});
