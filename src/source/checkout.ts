@@ -6,7 +6,7 @@ import { collect } from "../proc.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
-import { urlProblem } from "../config/validate.js";
+import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
 
 export interface CheckoutRequest {
@@ -352,10 +352,12 @@ async function submodulesAt(dir: string, commit: string, url: string, paths: rea
   }
   const wanted: WantedSubmodule[] = [];
   for (const [name, sm] of chosen) {
-    const subUrl = resolveSubmoduleUrl(url, sm.url as string);
-    const bad = urlProblem(subUrl);
+    const written = sm.url as string;
+    const subUrl = resolveSubmoduleUrl(url, written);
+    const bad = fetchedUrlProblem({ written, resolved: subUrl, base: url }, opts.mirrors);
     if (bad) {
-      throw new UserError(`the submodule ${sm.path} of ${url} (its .gitmodules) names the URL ${JSON.stringify(subUrl)}, which ${bad}.`, "Nothing was run with it. That revision of the repository cannot be fetched safely; report it to its maintainers.", 1);
+      const shown = written === subUrl ? JSON.stringify(written) : `${JSON.stringify(written)} (${subUrl})`;
+      throw new UserError(`${url} at ${commit.slice(0, 12)}: its .gitmodules, key submodule.${name}.url, names ${shown} for the submodule ${sm.path}, which ${bad}.`, fetchedUrlHint(subUrl), 1);
     }
     const sha = gitlinks.get(sm.path as string);
     if (sha) wanted.push({ name, path: sm.path as string, subUrl, sha });
@@ -407,7 +409,10 @@ async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodul
     const linked = prepared.filter((sm) => sm.linked).map((sm) => sm.path);
     if (linked.length > 0) await git.raw(["submodule", "absorbgitdirs", "--", ...linked]);
     for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, sm.mirrorDir]);
-    await git.raw(["submodule", "update", "--init", "--quiet", "--", ...prepared.map((sm) => sm.path)]);
+    // The URLs are xqbuild's own mirrors in the cache, local paths: git's submodule commands take no
+    // local transport by default (protocol.file.allow=user), so this one command, on these URLs
+    // that xqbuild itself set, allows it. The fetched .gitmodules URLs were checked above.
+    await git.raw(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--quiet", "--", ...prepared.map((sm) => sm.path)]);
   } catch (e) {
     throw gitFailure(`checking out the submodules ${names}`, e);
   }
@@ -415,9 +420,8 @@ async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodul
   await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl])));
 }
 
-/** The submodules of a tree already checked out at commit, prepared in place. */
-async function checkoutSubmodules(dir: string, commit: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<void> {
-  const wanted = await submodulesAt(dir, commit, url, paths, opts);
+/** The submodules of a tree already checked out at their commit, prepared in place. */
+async function checkoutSubmodules(dir: string, wanted: readonly WantedSubmodule[], opts: MirrorOptions): Promise<void> {
   const prepared = await Promise.all(wanted.map((sm) => prepareSubmodule(sm, path.join(dir, sm.path), true, dir, opts)));
   await attachSubmodules(dir, prepared, opts);
 }
@@ -515,9 +519,11 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     }
     await git.raw(["reset", "--quiet", "--hard"]);
   }
+  // The submodules' URLs are checked (read from the commit itself) before the tree moves at all.
+  const subs = await submodulesAt(req.remoteDir, commit, req.url, req.submodules ?? [], opts);
   await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
   await git.raw(["config", "--unset-all", "xqbuild.patchedKey"]).catch(() => undefined);
-  await checkoutSubmodules(req.remoteDir, commit, req.url, req.submodules ?? [], opts);
+  await checkoutSubmodules(req.remoteDir, subs, opts);
   const newHead = await applyPatches(req.remoteDir, commit, patches, opts);
   const wraps = req.wraps ? await fetchWraps(req.remoteDir, req.wraps, opts) : undefined;
   await ensureLink(req.linkDir, req.remoteDir);

@@ -17,7 +17,9 @@ const INTERACTIVE = /^(EDITOR|VISUAL|PAGER|SSH_ASKPASS|GIT_SEQUENCE_EDITOR|PREFI
 export const SAFE_CONFIG = [
   "protocol.ext.allow=never",
   "protocol.fd.allow=never",
-  "protocol.file.allow=always",
+  // git's own default since 2.38.1: file:// and local paths when the user names them (a clone,
+  // a fetch xqbuild runs), never in what a repository names (submodule URLs). See url-policy.ts.
+  "protocol.file.allow=user",
   "core.hooksPath=/dev/null",
   "core.fsmonitor=false",
   "core.askPass=",

@@ -9,6 +9,7 @@ import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./checkout.js";
 import { gitAt, gitEnvironment } from "./git.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
+import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
@@ -120,7 +121,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
   for (const w of wraps) checkWrap(sub, w, false);
   const choices = await select(wraps, sourceDir);
   // ... and, for those to be prepared, everything else they name, before anything is written.
-  for (const w of wraps) if (choices.get(w.name)?.fetch && !lstatSync(path.join(sub, w.directory), { throwIfNoEntry: false })) checkWrap(sub, w, true);
+  for (const w of wraps) if (choices.get(w.name)?.fetch && !lstatSync(path.join(sub, w.directory), { throwIfNoEntry: false })) checkWrap(sub, w, true, opts.mirrors);
   const report = { fetched: [] as string[], present: [] as string[], kept: [] as string[], skipped: [] as { name: string; why: string }[] };
   const staging = path.join(sub, STAGING);
   try {
@@ -206,13 +207,10 @@ function containedPath(file: string, key: string, base: string, rel: string): st
   return target;
 }
 
-/** A URL a wrap names: a network URL; file:// and local paths only where the user's mirrors map it. */
-function checkUrl(file: string, key: string, url: string): void {
-  const bad = urlProblem(url);
-  if (bad) throw refused(file, key, `names the URL ${JSON.stringify(url)}, which ${bad}`);
-  if (/^file:/i.test(url) || (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !/^[^/:]+:/.test(url))) {
-    throw refused(file, key, `names ${JSON.stringify(url)}, a local path or file:// URL (only the user's own configuration may name local sources, e.g. through the mirrors setting)`);
-  }
+/** A URL a wrap names, under the one policy for fetched URLs: file:// and local paths only where the user's mirrors map it. */
+function checkUrl(file: string, key: string, url: string, mirrors: Readonly<Record<string, string>> | undefined): void {
+  const bad = fetchedUrlProblem({ written: url, resolved: url }, mirrors);
+  if (bad) throw new UserError(`${file}: "${key}" names ${JSON.stringify(url)}, which ${bad}; xqbuild refuses it.`, `Nothing was written to subprojects/. ${fetchedUrlHint(url)}`, 2);
 }
 
 /**
@@ -220,7 +218,7 @@ function checkUrl(file: string, key: string, url: string): void {
  * ..), and with `full` xqbuild's own for a wrap it prepares: every path it names stays inside
  * packagefiles/ or packagecache/ (through links too), and its URLs are network URLs.
  */
-function checkWrap(sub: string, w: Wrap, full: boolean): void {
+function checkWrap(sub: string, w: Wrap, full: boolean, mirrors?: Readonly<Record<string, string>>): void {
   const file = wrapFile(sub, w);
   const d = w.directory;
   if (d === "" || d === "." || d === ".." || d.includes("/") || d.includes("\\") || d === "packagecache" || d === "packagefiles" || d === STAGING) {
@@ -241,7 +239,7 @@ function checkWrap(sub: string, w: Wrap, full: boolean): void {
   }
   for (const key of ["url", "source_url", "patch_url", "source_fallback_url", "patch_fallback_url"]) {
     const u = w.keys[key];
-    if (u !== undefined && (key === "url" ? w.type === "wrap-git" : w.type === "wrap-file")) checkUrl(file, key, u);
+    if (u !== undefined && (key === "url" ? w.type === "wrap-git" : w.type === "wrap-file")) checkUrl(file, key, u, mirrors);
   }
   if (w.keys.patch_filename !== undefined && w.keys.patch_directory !== undefined) {
     throw refused(file, "patch_filename", 'is given with "patch_directory" (meson: a wrap must not have both)');

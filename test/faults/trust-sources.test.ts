@@ -107,3 +107,107 @@ describe("14: xqbuild's own writes are not edits", () => {
     expect(existsSync(s)).toBe(false);
   });
 });
+
+/** A bare repository of one commit holding `files`, tagged `tag`; returns the commit. */
+function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}): string {
+  const work = `${bare}.work`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
+  git(["init", "-q", work], { env });
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    writeFileSync(path.join(work, rel), content);
+  }
+  git(["add", "-A", "."], { cwd: work, env });
+  for (const [p, sha] of Object.entries(gitlinks)) git(["update-index", "--add", "--cacheinfo", `160000,${sha},${p}`], { cwd: work, env });
+  git(["commit", "-q", "-m", tag], { cwd: work, env });
+  git(["tag", "-f", tag], { cwd: work, env });
+  if (!existsSync(bare)) git(["init", "-q", "--bare", bare], { env });
+  git(["push", "-q", "-f", bare, `refs/tags/${tag}`], { cwd: work, env });
+  return git(["rev-parse", "HEAD"], { cwd: work, env });
+}
+
+/** The fixture's qemu-xen files, with its recorder. */
+function qemuFiles(extra: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else out[r] = readFileSync(path.join(dir, e.name), "utf8");
+    }
+  };
+  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
+  out["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
+  return { ...out, ...extra };
+}
+
+describe("1: a fetched .gitmodules may not reach this machine's repositories", () => {
+  let secret: string;
+  let secretCommit: string;
+  let hostile: string;
+  beforeAll(() => {
+    // A private repository of the user's, elsewhere on the machine.
+    secret = path.join(base, "private", "secret.git");
+    secretCommit = oneCommitRepo(secret, { "meson.py": "# fake meson\n", "PRIVATE.txt": "the user's private work\n" }, "v1");
+    // A superproject (on a server the user named) whose .gitmodules names it, one tag per spelling.
+    hostile = path.join(base, "upstream", "qemu-gitmodules.git");
+    for (const [tag, url] of [
+      ["file-url", fileUrl(secret)],
+      ["plain-path", secret],
+      ["file-no-slashes", `file:${secret}`],
+      ["relative-climb", `../../private/secret.git`],
+    ] as const) {
+      oneCommitRepo(hostile, qemuFiles({ ".gitmodules": `[submodule "meson"]\n\tpath = meson\n\turl = ${url}\n` }), tag, { meson: secretCommit });
+    }
+  });
+
+  it.each(["file-url", "plain-path", "file-no-slashes", "relative-climb"])("%s: refused naming .gitmodules, the key and the URL; no mirror of it, no tree", async (tag) => {
+    const t = makeTree(base, `gm-${tag}`, { config: [...urlLines({ qemu: fileUrl(hostile) }), `QEMU_UPSTREAM_REVISION = ${tag}`] });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code, r.stderr).toBe(1);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/\.gitmodules/);
+    expect(para).toMatch(/submodule\.meson\.url/);
+    expect(para).toMatch(/secret\.git/);
+    expect(para).toMatch(/mirrors/);
+    expect(mirrors(t.cache, "secret"), "no mirror of the private repository").toEqual([]);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+    expect(existsSync(`${qemuRemote(t)}.xqbuild-tmp`)).toBe(false);
+    expect(existsSync(path.join(t.root, "tools", "qemu-xen-dir"))).toBe(false);
+  });
+
+  it("a move of an existing tree to such a revision is refused before the tree moves", async () => {
+    const good = path.join(base, "upstream", "qemu-gitmodules-good.git");
+    const sub = path.join(base, "upstream", "meson-pub.git");
+    const subCommit = oneCommitRepo(sub, { "meson.py": "# public meson\n" }, "v1");
+    const goodCommit = oneCommitRepo(good, qemuFiles({ ".gitmodules": `[submodule "meson"]\n\tpath = meson\n\turl = ../meson-pub.git\n` }), "good", { meson: subCommit });
+    // The bad revision in the same repository as the good one.
+    oneCommitRepo(good, qemuFiles({ ".gitmodules": `[submodule "meson"]\n\tpath = meson\n\turl = ${fileUrl(secret)}\n` }), "bad", { meson: secretCommit });
+    const t = makeTree(base, "gm-move", { config: [...urlLines({ qemu: fileUrl(good) }), "QEMU_UPSTREAM_REVISION = good"] });
+    expectOk(await xq(t, ["fetch", "qemu-xen"]));
+    expect(readFileSync(path.join(qemuRemote(t), "meson", "meson.py"), "utf8")).toBe("# public meson\n"); // a sibling, by relative URL: allowed
+    const r = await xq(t, ["fetch", "qemu-xen", "QEMU_UPSTREAM_REVISION=bad"]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(expectCleanError(r.stderr, { maxLines: 10 })).toMatch(/\.gitmodules, key submodule\.meson\.url/);
+    expect(head(qemuRemote(t)), "the tree did not move").toBe(goodCommit);
+    expect(mirrors(t.cache, "secret")).toEqual([]);
+  });
+
+  it("the user's own mirrors setting may map such a URL (the user names the local copy)", async () => {
+    const t = makeTree(base, "gm-mirrored", { config: [...urlLines({ qemu: fileUrl(hostile) }), "QEMU_UPSTREAM_REVISION = file-url"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { [fileUrl(secret)]: fileUrl(secret) } }));
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expectOk(r);
+    expect(readFileSync(path.join(qemuRemote(t), "meson", "PRIVATE.txt"), "utf8")).toBe("the user's private work\n");
+  });
+
+  it("plain git refuses the same: `git submodule update --init` with git's default configuration", () => {
+    const clone = path.join(base, "plain-git-clone");
+    git(["clone", "-q", "--branch", "file-url", fileUrl(hostile), clone]);
+    const r = spawnSync("git", ["submodule", "update", "--init"], { cwd: clone, env: gitEnv(), encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/transport 'file' not allowed/);
+  });
+});
