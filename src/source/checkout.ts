@@ -5,7 +5,7 @@ import { UserError } from "../errors.js";
 import { collect } from "../proc.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
-import { patchQueueHash, type Patch } from "./patches.js";
+import { checkPatchPaths, patchQueueHash, type Patch } from "./patches.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
 
@@ -69,6 +69,7 @@ export async function applyPatches(dir: string, base: string, patches: readonly 
   const committer = gitAt(dir, { ...opts, env });
   for (const p of patches) {
     try {
+      checkPatchPaths(p, dir);
       if (p.tool === "patch") await gnuPatch(dir, p, opts);
       else await git.raw(["apply", "--index", `-p${p.strip}`, "--whitespace=nowarn", "--", p.file]);
     } catch (e) {

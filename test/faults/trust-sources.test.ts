@@ -211,3 +211,40 @@ describe("1: a fetched .gitmodules may not reach this machine's repositories", (
     expect(r.stderr).toMatch(/transport 'file' not allowed/);
   });
 });
+
+describe("4: a patch may not touch .git/", () => {
+  const marker = (): string => path.join(base, "MARKER-filter-ran");
+  const evilConfig = (): string => `+[filter "xqevil"]\n+\tclean = sh -c 'echo clean >> ${marker()}; cat'\n+\tsmudge = sh -c 'echo smudge >> ${marker()}; cat'\n`;
+  const cases: Array<[string, () => string]> = [
+    ["a quilt series (GNU patch) appending a [filter] to .git/config", () => `--- a/.git/config\n+++ b/.git/config\n@@ -0,0 +1,3 @@\n${evilConfig()}--- a/.gitattributes\n+++ b/.gitattributes\n@@ -0,0 +1 @@\n+* filter=xqevil\n--- a/VERSION\n+++ b/VERSION\n@@ -1 +1 @@\n-1.16.0\n+1.16.0 patched\n`],
+    ["a git diff creating .git/info/attributes", () => `diff --git a/.git/info/attributes b/.git/info/attributes\nnew file mode 100644\n--- /dev/null\n+++ b/.git/info/attributes\n@@ -0,0 +1 @@\n+* filter=xqevil\n`],
+    ["a rename into .GIT/ (another case)", () => `diff --git a/VERSION b/.GIT/hooks/x\nsimilarity index 100%\nrename from VERSION\nrename to .GIT/hooks/x\n`],
+    ["a path under a symbolic link the patch creates", () => `diff --git a/lnk b/lnk\nnew file mode 120000\n--- /dev/null\n+++ b/lnk\n@@ -0,0 +1 @@\n+.git\n\\ No newline at end of file\ndiff --git a/lnk/config b/lnk/config\n--- a/lnk/config\n+++ b/lnk/config\n@@ -0,0 +1,3 @@\n${evilConfig()}`],
+  ];
+  it.each(cases)("%s: refused before anything is applied, naming the patch and the path", async (what, text) => {
+    const name = `patch-${cases.findIndex((c) => c[0] === what)}`;
+    const t = makeTree(base, name, { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+    const dir = path.join(t.root, "patches", "seabios");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "evil.patch"), text());
+    writeFileSync(path.join(dir, "series"), "evil.patch\n");
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ components: { seabios: { patches: "patches/seabios" } } }));
+    rmSync(marker(), { force: true });
+    const r = await xq(t, ["fetch", "seabios"]);
+    expect(existsSync(marker()) ? readFileSync(marker(), "utf8") : "", "a filter from the patch ran").toBe("");
+    expect(r.code, r.stderr).toBe(1);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/evil\.patch/);
+    expect(para).toMatch(/\.git\/|symbolic link/i);
+    expect(existsSync(seabiosRemote(t)), "no tree left behind").toBe(false);
+  });
+
+  it("with the patch applied by hand, plain git refuses what the patch asks: `git apply --index` of a .git/ path", () => {
+    const clone = path.join(base, "plain-git-apply");
+    git(["clone", "-q", repos.seabios.url, clone]);
+    writeFileSync(path.join(base, "p.diff"), cases[1]?.[1]() ?? "");
+    const r = spawnSync("git", ["apply", "--index", path.join(base, "p.diff")], { cwd: clone, env: gitEnv(), encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/invalid path|beyond a symbolic link|\.git/);
+  });
+});
