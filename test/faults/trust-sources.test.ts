@@ -248,3 +248,25 @@ describe("4: a patch may not touch .git/", () => {
     expect(r.stderr).toMatch(/invalid path|beyond a symbolic link|\.git/);
   });
 });
+
+describe("7: a server with a huge number of tags", () => {
+  it("20 000 tags: after the fetch the mirror holds them packed, no loose tag files", async () => {
+    // A copy of the fake qemu-xen with 20 000 more tags (written packed on the server's side).
+    const many = path.join(base, "upstream", "qemu-many-tags.git");
+    git(["clone", "-q", "--bare", repos.qemuXen.path, many]);
+    const c1 = repos.qemuXen.refs["qemu-xen-4.17.3"] as string;
+    const lines = Array.from({ length: 20_000 }, (_, i) => `create refs/tags/many-${String(i).padStart(5, "0")} ${c1}\n`).join("");
+    const u = spawnSync("git", ["update-ref", "--stdin"], { cwd: many, env: gitEnv(), input: lines, encoding: "utf8" });
+    expect(u.status, u.stderr).toBe(0);
+    git(["pack-refs", "--all", "--prune"], { cwd: many });
+    // A revision by abbreviated commit id: xqbuild fetches the branches and tags to find it.
+    const t = makeTree(base, "many-tags", { config: [...urlLines({ qemu: fileUrl(many) }), `QEMU_UPSTREAM_REVISION = ${(repos.qemuXen.refs.master as string).slice(0, 10)}`] });
+    expectOk(await xq(t, ["fetch", "qemu-xen"], {}, { timeoutMs: 120_000 }));
+    expect(head(qemuRemote(t))).toBe(repos.qemuXen.refs.master);
+    const [mirror] = mirrors(t.cache, "qemu-many-tags");
+    expect(mirror).toBeDefined();
+    const tagsDir = path.join(mirror as string, "refs", "tags");
+    expect(existsSync(tagsDir) ? readdirSync(tagsDir).length : 0, "loose tag files in the mirror").toBe(0);
+    expect(git(["for-each-ref", "--count=1", "refs/tags/many-19999"], { cwd: mirror as string })).toMatch(/many-19999/);
+  }, 180_000);
+});
