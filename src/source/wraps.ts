@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
@@ -115,8 +115,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
   const wraps = readWraps(sourceDir);
   if (wraps.length === 0) return undefined;
   const sub = path.join(sourceDir, "subprojects");
-  const realSub = realpathSync(sub);
-  if (!within(realpathSync(sourceDir), realSub)) throw refused(sub, "(directory)", `resolves to ${realSub}, outside the tree`);
+  writablePath(sourceDir, sub, sub, "(directory)");
   // What meson refuses when it loads the wraps (every one, used or not) ...
   for (const w of wraps) checkWrap(sub, w, false);
   const choices = await select(wraps, sourceDir);
@@ -124,6 +123,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
   for (const w of wraps) if (choices.get(w.name)?.fetch && !lstatSync(path.join(sub, w.directory), { throwIfNoEntry: false })) checkWrap(sub, w, true, opts.mirrors);
   const report = { fetched: [] as string[], present: [] as string[], kept: [] as string[], skipped: [] as { name: string; why: string }[] };
   const staging = path.join(sub, STAGING);
+  writablePath(sub, staging, sub, "(staging directory)");
   try {
     for (const w of wraps) {
       const dest = path.join(sub, w.directory);
@@ -137,6 +137,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
         report.skipped.push({ name: w.name, why: choice?.why ?? "not selected" });
         continue;
       }
+      writablePath(sub, dest, wrapFile(sub, w), "directory");
       await rm(staging, { recursive: true, force: true });
       await mkdir(staging, { recursive: true });
       const work = path.join(staging, w.directory);
@@ -179,6 +180,39 @@ function refused(file: string, key: string, what: string): UserError {
 function within(base: string, p: string): boolean {
   const rel = path.relative(base, p);
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/**
+ * The one containment rule for every path xqbuild writes for a fetched tree: `target` must stay
+ * inside `base` both as written and as resolved (the real path of its deepest existing ancestor),
+ * no component on the way from `base` may be a symbolic link (a tracked link in the fetched tree is
+ * never followed by a write), and no component may be .git (git's own directory, whose config a
+ * fetched input must never reach). `file` and `key` name what asked for the path, for the message.
+ */
+export function writablePath(base: string, target: string, file: string, key: string): string {
+  const rel = path.relative(base, target);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) throw refused(file, key, `names ${target}, outside ${base}`);
+  const parts = rel === "" ? [] : rel.split(path.sep);
+  if (parts.some((c) => /^\.git[. ]*$/i.test(c))) throw refused(file, key, `names ${target}, inside a .git directory`);
+  let cur = base;
+  for (const c of parts) {
+    cur = path.join(cur, c);
+    const st = lstatSync(cur, { throwIfNoEntry: false });
+    if (!st) break;
+    if (st.isSymbolicLink()) throw refused(file, key, `leads through ${cur}, a symbolic link (to ${readlinkTarget(cur)}), which xqbuild does not write through`);
+  }
+  const realBase = realTarget(base);
+  const real = realTarget(target);
+  if (!within(realBase, real)) throw refused(file, key, `names ${target}, which resolves to ${real}, outside ${realBase}`);
+  return target;
+}
+
+function readlinkTarget(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return "?";
+  }
 }
 
 /** The real path `p` would have: the real path of its deepest existing ancestor, with the rest joined on. */
@@ -292,7 +326,7 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
     return local;
   }
   if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new UserError(`${file} has ${what}_url but no ${what}_hash (a sha256); xqbuild downloads only what is pinned.`, "Add the archive's sha256 to the wrap, or prepare the subproject yourself.", 2);
-  const target = path.join(sub, "packagecache", name);
+  const target = writablePath(sub, path.join(sub, "packagecache", name), file, `${what}_filename`);
   if (existsSync(target)) {
     const actual = await sha256File(target);
     if (actual === hash) return target;
@@ -332,7 +366,7 @@ async function prepareFile(sub: string, w: Wrap, staging: string, work: string, 
     const patch = await wrapArchive(sub, w, "patch", opts);
     const over = path.join(staging, ".patch");
     await unpack(file, patch, over);
-    if (existsSync(path.join(over, w.directory))) await copyTree(path.join(over, w.directory), work);
+    if (existsSync(path.join(over, w.directory))) await copyTree(path.join(over, w.directory), work, work, wrapFile(sub, w));
   }
   return path.basename(source);
 }
@@ -343,7 +377,7 @@ async function applyPatchDirectory(sub: string, w: Wrap, work: string): Promise<
   if (pd === undefined) return;
   const src = path.join(sub, "packagefiles", pd);
   if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${wrapFile(sub, w)}: the patch_directory ${pd} is not a directory in subprojects/packagefiles.`, "Fix the wrap or the tree.", 1);
-  await copyTree(src, work);
+  await copyTree(src, work, work, wrapFile(sub, w));
 }
 
 /**
@@ -351,13 +385,14 @@ async function applyPatchDirectory(sub: string, w: Wrap, work: string): Promise<
  * symbolic links copied as links; directories are walked without following links, so a link to a
  * directory is not copied (os.walk lists it among the directories, which copy_tree copies nothing of).
  */
-async function copyTree(src: string, dst: string): Promise<void> {
+async function copyTree(src: string, dst: string, root: string = dst, file: string = src): Promise<void> {
+  writablePath(root, dst, file, "patch_directory");
   await mkdir(dst, { recursive: true });
   for (const e of await readdir(src, { withFileTypes: true })) {
     const from = path.join(src, e.name);
     const to = path.join(dst, e.name);
     if (e.isDirectory()) {
-      await copyTree(from, to);
+      await copyTree(from, to, root, file);
       continue;
     }
     if (e.isSymbolicLink()) {

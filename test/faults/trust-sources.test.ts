@@ -270,3 +270,51 @@ describe("7: a server with a huge number of tags", () => {
     expect(git(["for-each-ref", "--count=1", "refs/tags/many-19999"], { cwd: mirror as string })).toMatch(/many-19999/);
   }, 180_000);
 });
+
+describe("2: nothing a fetched tree says writes outside its component directory", () => {
+  let outside: string;
+  beforeAll(() => {
+    outside = path.join(base, "outside-the-tree");
+    mkdirSync(outside, { recursive: true });
+    // A meson subproject whose repository tracks a symbolic link out of it.
+    const fooWork = path.join(base, "upstream", "wraps", "foo.git.work");
+    mkdirSync(fooWork, { recursive: true });
+    writeFileSync(path.join(fooWork, "meson.build"), "project('foo')\n");
+    symlinkSync(outside, path.join(fooWork, "link"));
+    const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
+    git(["init", "-q", fooWork], { env });
+    git(["add", "-A", "."], { cwd: fooWork, env });
+    git(["commit", "-q", "-m", "foo"], { cwd: fooWork, env });
+    git(["tag", "v1"], { cwd: fooWork, env });
+    git(["clone", "-q", "--bare", fooWork, path.join(base, "upstream", "wraps", "foo.git")], { env });
+  });
+
+  function wrapTree(name: string, wrap: string, extra: Record<string, string> = {}): Tree {
+    const up = path.join(base, "upstream", `qemu-${name}.git`);
+    oneCommitRepo(up, qemuFiles({ "subprojects/foo.wrap": wrap, ...extra }), "w1");
+    const t = makeTree(base, name, { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = w1"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { "https://example.invalid/wraps/": `${fileUrl(path.join(base, "upstream", "wraps"))}/` }, components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+    return t;
+  }
+
+  it("a patch_directory copied over a tracked symbolic link of the subproject is refused; nothing written outside", async () => {
+    const t = wrapTree("wrap-link", "[wrap-git]\nurl = https://example.invalid/wraps/foo.git\nrevision = v1\npatch_directory = foo\n", { "subprojects/packagefiles/foo/link/evil.txt": "planted\n" });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(readdirSync(outside), "written through the link").toEqual([]);
+    expect(r.code, r.stderr).not.toBe(0);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/foo\.wrap/);
+    expect(para).toMatch(/patch_directory/);
+    expect(para).toMatch(/symbolic link/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+
+  it("directory = ../.git/x is refused naming the wrap file and the key; nothing planted in .git/", async () => {
+    const t = wrapTree("wrap-dotgit", "[wrap-git]\nurl = https://example.invalid/wraps/foo.git\nrevision = v1\ndirectory = ../.git/x\n");
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code, r.stderr).not.toBe(0);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/foo\.wrap: "directory"/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+});
