@@ -16,6 +16,9 @@ export const seabios: Recipe = {
   distclean: [`${FW}/seabios-dir`, `${FW}/seabios-dir-remote`],
   // What install copies. (Its .config is fetch's: the tree's .version says whether that ran.)
   outputs: { build: ["out/bios.bin"] },
+  // fetch writes .version as the glue does; a repository made from a release tarball tracks it, and
+  // that rewrite is xqbuild's own, not an edit (status, dist, distclean, update).
+  buildWrites: [".version"],
   source(ctx) {
     if (ctx.facts.locIsDir.seabios) return { kind: "local-source", dir: ctx.word("SEABIOS_UPSTREAM_LOC") };
     return {

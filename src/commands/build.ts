@@ -176,7 +176,7 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
     const recipe = RECIPES[name];
     const remote = path.join(config.xenRoot, recipe.dirs.remote);
     if (existsSync(path.join(remote, ".git")) && !ctx.args.force) {
-      const work = await localWork(remote, { env, cacheDir: config.cacheDir, offline: true });
+      const work = await localWork(remote, { env, cacheDir: config.cacheDir, offline: true }, recipe.buildWrites ?? []);
       if (work.changes.length > 0 || work.commits.length > 0) {
         throw new UserError(
           `${path.relative(config.xenRoot, remote)} holds local work (${work.changes.length} changed files, ${work.commits.length} local commits); distclean would delete it.`,

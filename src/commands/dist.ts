@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors.js";
@@ -25,16 +26,13 @@ export interface DistResult {
 export async function writeDist(dir: string, name: string, outDir: string, env: Readonly<Record<string, string>>, buildWrites: readonly string[] = []): Promise<DistResult> {
   const git = gitAt(dir, { env });
   const dirty = (await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"])).trimEnd();
-  if (dirty) {
-    const lines = dirty.split("\n");
-    // Files the build rewrites (QEMU's make remakes scripts/meson-buildoptions.sh) are not the
-    // user's work: say so, and how to get the committed ones back.
-    const rewritten = buildRewrites(lines, buildWrites);
-    const hint =
-      rewritten.length === lines.length
-        ? `The build wrote ${rewritten.join(", ")} again; \`git -C ${dir} checkout -- ${rewritten.join(" ")}\` restores the committed ${rewritten.length === 1 ? "file" : "files"} (a later build may write ${rewritten.length === 1 ? "it" : "them"} again).`
-        : "Commit them (or add them to the patch queue), or revert them.";
-    throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${lines.slice(0, 10).join("\n")}`, hint, 1);
+  const lines = dirty === "" ? [] : dirty.split("\n");
+  // Files xqbuild and the build rewrite (SeaBIOS's .version, QEMU's scripts/meson-buildoptions.sh)
+  // are not the user's work: they are packed as committed, and only other changes stop dist.
+  const rewritten = buildRewrites(lines, buildWrites);
+  const edits = lines.filter((l) => !rewritten.includes(l.slice(3)));
+  if (edits.length > 0) {
+    throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${edits.slice(0, 10).join("\n")}`, "Commit them (or add them to the patch queue), or revert them.", 1);
   }
   const head = (await git.raw(["rev-parse", "HEAD"])).trim();
   const date = new Date((await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim());
@@ -46,7 +44,10 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, `${prefix}.tar.gz`);
   const tmp = `${file}.tmp-${process.pid}`;
+  // The committed copies of the rewritten files (the index has them: only the work tree differs).
+  const committed = rewritten.length > 0 ? await mkdtemp(path.join(tmpdir(), "xqbuild-dist-")) : undefined;
   try {
+    if (committed) await git.raw(["checkout-index", `--prefix=${committed}/`, "--", ...rewritten]);
     const tar = await loadTar();
     await tar.c(
       {
@@ -60,6 +61,10 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
         follow: false,
         // Modes as git records them (644, or 755 for executables), whatever the checkout's umask was.
         onWriteEntry: (entry) => {
+          if (committed && rewritten.includes(entry.path)) {
+            entry.absolute = path.join(committed, entry.path);
+            entry.stat = statSync(entry.absolute);
+          }
           const st = entry.stat;
           if (st && st.isFile()) st.mode = (st.mode & ~0o7777) | (st.mode & 0o100 ? 0o755 : 0o644);
         },
@@ -75,6 +80,8 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    if (committed) await rm(committed, { recursive: true, force: true });
   }
 }
 

@@ -51,7 +51,7 @@ async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promis
     const firstUpstream = subjects.findIndex((l) => !l.includes(" [xqbuild patch] "));
     patches = subjects.slice(0, firstUpstream < 0 ? 0 : firstUpstream).map((l) => l.replace(/^\S+ \[xqbuild patch\] /, "")).reverse();
     upstream = firstUpstream >= 0 ? subjects[firstUpstream]?.split(" ")[0] : head;
-    const work = await localWork(c.sourceDir, { env, cacheDir: config.cacheDir, offline: true });
+    const work = await localWork(c.sourceDir, { env, cacheDir: config.cacheDir, offline: true }, c.buildWrites);
     dirty = work.changes;
     localCommits = work.commits;
   }

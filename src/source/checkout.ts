@@ -5,8 +5,8 @@ import { UserError } from "../errors.js";
 import { collect } from "../proc.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
-import { patchQueueHash, type Patch } from "./patches.js";
-import { urlProblem } from "../config/validate.js";
+import { checkPatchPaths, patchQueueHash, type Patch } from "./patches.js";
+import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
 
 export interface CheckoutRequest {
@@ -69,6 +69,7 @@ export async function applyPatches(dir: string, base: string, patches: readonly 
   const committer = gitAt(dir, { ...opts, env });
   for (const p of patches) {
     try {
+      checkPatchPaths(p, dir);
       if (p.tool === "patch") await gnuPatch(dir, p, opts);
       else await git.raw(["apply", "--index", `-p${p.strip}`, "--whitespace=nowarn", "--", p.file]);
     } catch (e) {
@@ -196,7 +197,7 @@ export async function cloneFromMirror(mirrorDir: string, dest: string, commit: s
     () => true,
     () => false,
   );
-  if (!present) await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]);
+  if (!present) await git.raw(["fetch", "--quiet", "--no-tags", "--update-shallow", "--end-of-options", mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]);
 }
 
 /** Hard-links (or, across file systems, copies) every file under src into dst, directories made as needed. */
@@ -233,14 +234,46 @@ async function linkClone(mirrorDir: string, dest: string, opts: MirrorOptions): 
   await git.raw(["fetch", "--quiet", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
 }
 
-/** What a move away from HEAD would lose: modified tracked files and commits no upstream ref has. */
-export async function localWork(dir: string, opts: MirrorOptions): Promise<{ changes: string[]; commits: string[] }> {
+/** At most this many commits of a tree are weighed against its mirror's refs (a tree with no refs at all). */
+const MAX_CANDIDATES = 2000;
+
+/**
+ * What a move away from HEAD would lose: modified tracked files (but those named in buildWrites,
+ * returned apart as rewrites) and commits that no upstream ref reaches. Upstream is the tree's own refs (remotes, tags, the commits xqbuild checked out) and every
+ * ref of the cache's mirror of its origin: after a move to another branch or tag and back, the
+ * commits of that branch are upstream's, not the user's, though the tree has no ref of its own for
+ * them (a shallow mirror's commits arrive without one).
+ */
+export async function localWork(dir: string, opts: MirrorOptions, buildWrites: readonly string[] = []): Promise<{ changes: string[]; commits: string[]; rewrites: string[] }> {
   const git = gitAt(dir, opts);
   const status = await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty"]);
-  const changes = status.split("\n").filter((l) => l.trim() !== "");
-  const log = await git.raw(["log", "--format=%h %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
-  const commits = log.split("\n").filter((l) => l.trim() !== "" && !l.includes(PATCH_SUBJECT));
-  return { changes, commits };
+  const all = status.split("\n").filter((l) => l.trim() !== "");
+  // Files xqbuild (or the build) itself writes, the recipe's buildWrites, are not the user's edits.
+  const rewrites = buildRewrites(all, buildWrites);
+  const changes = all.filter((l) => !rewrites.includes(l.slice(3)));
+  const log = await git.raw(["log", `--max-count=${MAX_CANDIDATES}`, "--format=%H %s", "HEAD", "--not", "--remotes", "--tags", "--glob=refs/xqbuild/upstream/*", "--"]);
+  const lines = log.split("\n").filter((l) => l.trim() !== "" && !l.includes(PATCH_SUBJECT));
+  const upstream = await reachedByMirror(dir, lines.map((l) => l.slice(0, 40)), opts);
+  const commits = lines.filter((l) => !upstream.has(l.slice(0, 40))).map((l) => `${l.slice(0, 7)}${l.slice(40)}`);
+  return { changes, commits, rewrites };
+}
+
+/** Which of `shas` some ref of the cache's mirror of the tree's origin reaches (none without a mirror). */
+async function reachedByMirror(dir: string, shas: readonly string[], opts: MirrorOptions): Promise<Set<string>> {
+  if (shas.length === 0) return new Set();
+  const origin = (await gitAt(dir, opts).raw(["config", "--get", "remote.origin.url"]).catch(() => "")).trim();
+  if (origin === "") return new Set();
+  const mirror = mirrorPath(opts.cacheDir, origin);
+  if (!existsSync(path.join(mirror, "HEAD"))) return new Set();
+  const m = gitAt(mirror, opts);
+  try {
+    const present = (await m.raw(["rev-list", "--no-walk", "--ignore-missing", ...shas, "--"])).split("\n").filter((l) => l !== "");
+    if (present.length === 0) return new Set();
+    const unreached = new Set((await m.raw(["rev-list", "--ignore-missing", ...present, "--not", "--all", "--"])).split("\n").filter((l) => l !== ""));
+    return new Set(present.filter((sha) => !unreached.has(sha)));
+  } catch {
+    return new Set(); // a mirror git cannot read: every commit counts as local work, the safe side
+  }
 }
 
 /**
@@ -320,10 +353,12 @@ async function submodulesAt(dir: string, commit: string, url: string, paths: rea
   }
   const wanted: WantedSubmodule[] = [];
   for (const [name, sm] of chosen) {
-    const subUrl = resolveSubmoduleUrl(url, sm.url as string);
-    const bad = urlProblem(subUrl);
+    const written = sm.url as string;
+    const subUrl = resolveSubmoduleUrl(url, written);
+    const bad = fetchedUrlProblem({ written, resolved: subUrl, base: url }, opts.mirrors);
     if (bad) {
-      throw new UserError(`the submodule ${sm.path} of ${url} (its .gitmodules) names the URL ${JSON.stringify(subUrl)}, which ${bad}.`, "Nothing was run with it. That revision of the repository cannot be fetched safely; report it to its maintainers.", 1);
+      const shown = written === subUrl ? JSON.stringify(written) : `${JSON.stringify(written)} (${subUrl})`;
+      throw new UserError(`${url} at ${commit.slice(0, 12)}: its .gitmodules, key submodule.${name}.url, names ${shown} for the submodule ${sm.path}, which ${bad}.`, fetchedUrlHint(subUrl), 1);
     }
     const sha = gitlinks.get(sm.path as string);
     if (sha) wanted.push({ name, path: sm.path as string, subUrl, sha });
@@ -375,7 +410,10 @@ async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodul
     const linked = prepared.filter((sm) => sm.linked).map((sm) => sm.path);
     if (linked.length > 0) await git.raw(["submodule", "absorbgitdirs", "--", ...linked]);
     for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, sm.mirrorDir]);
-    await git.raw(["submodule", "update", "--init", "--quiet", "--", ...prepared.map((sm) => sm.path)]);
+    // The URLs are xqbuild's own mirrors in the cache, local paths: git's submodule commands take no
+    // local transport by default (protocol.file.allow=user), so this one command, on these URLs
+    // that xqbuild itself set, allows it. The fetched .gitmodules URLs were checked above.
+    await git.raw(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--quiet", "--", ...prepared.map((sm) => sm.path)]);
   } catch (e) {
     throw gitFailure(`checking out the submodules ${names}`, e);
   }
@@ -383,9 +421,8 @@ async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodul
   await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl])));
 }
 
-/** The submodules of a tree already checked out at commit, prepared in place. */
-async function checkoutSubmodules(dir: string, commit: string, url: string, paths: readonly string[], opts: MirrorOptions): Promise<void> {
-  const wanted = await submodulesAt(dir, commit, url, paths, opts);
+/** The submodules of a tree already checked out at their commit, prepared in place. */
+async function checkoutSubmodules(dir: string, wanted: readonly WantedSubmodule[], opts: MirrorOptions): Promise<void> {
   const prepared = await Promise.all(wanted.map((sm) => prepareSubmodule(sm, path.join(dir, sm.path), true, dir, opts)));
   await attachSubmodules(dir, prepared, opts);
 }
@@ -455,7 +492,9 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     return { commit, action: "unchanged", head, ...(wraps ? { wraps } : {}) };
   }
   // Bring the wanted commit in from the mirror (a local fetch: nothing crosses the network).
-  await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
+  // --update-shallow: from a shallow mirror git otherwise brings the objects but silently (exit 1,
+  // nothing printed with --quiet) refuses the ref, and the commit then looked like local work.
+  await git.raw(["fetch", "--quiet", "--no-tags", "--update-shallow", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
     await git.raw(["fetch", "--quiet", "--end-of-options", wanted.mirrorDir, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
   });
   const work = await localWork(req.remoteDir, opts);
@@ -481,9 +520,11 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     }
     await git.raw(["reset", "--quiet", "--hard"]);
   }
+  // The submodules' URLs are checked (read from the commit itself) before the tree moves at all.
+  const subs = await submodulesAt(req.remoteDir, commit, req.url, req.submodules ?? [], opts);
   await git.raw(["checkout", "--quiet", "-B", "dummy", commit]);
   await git.raw(["config", "--unset-all", "xqbuild.patchedKey"]).catch(() => undefined);
-  await checkoutSubmodules(req.remoteDir, commit, req.url, req.submodules ?? [], opts);
+  await checkoutSubmodules(req.remoteDir, subs, opts);
   const newHead = await applyPatches(req.remoteDir, commit, patches, opts);
   const wraps = req.wraps ? await fetchWraps(req.remoteDir, req.wraps, opts) : undefined;
   await ensureLink(req.linkDir, req.remoteDir);

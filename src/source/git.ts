@@ -17,8 +17,14 @@ const INTERACTIVE = /^(EDITOR|VISUAL|PAGER|SSH_ASKPASS|GIT_SEQUENCE_EDITOR|PREFI
 export const SAFE_CONFIG = [
   "protocol.ext.allow=never",
   "protocol.fd.allow=never",
-  "protocol.file.allow=always",
+  // git's own default since 2.38.1: file:// and local paths when the user names them (a clone,
+  // a fetch xqbuild runs), never in what a repository names (submodule URLs). See url-policy.ts.
+  "protocol.file.allow=user",
   "core.hooksPath=/dev/null",
+  // Attributes come from the tree's own .gitattributes only, whose filter and diff drivers are
+  // defined nowhere a fetched input can write: no patch, wrap or tarball may touch .git/ (patches.ts,
+  // wraps.ts), so .git/config and .git/info/attributes are xqbuild's and git's alone.
+  "core.attributesFile=/dev/null",
   "core.fsmonitor=false",
   "core.askPass=",
   "credential.interactive=false",
@@ -41,6 +47,7 @@ export function gitEnvironment(env: Readonly<Record<string, string | undefined>>
     out[k] = v;
   }
   out.GIT_TERMINAL_PROMPT = "0";
+  out.GIT_ATTR_NOSYSTEM = "1";
   out.LC_ALL = "C";
   return out;
 }

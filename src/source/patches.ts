@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 
@@ -71,4 +71,77 @@ export function patchQueueHash(patches: readonly Patch[]): string {
   const h = createHash("sha256");
   for (const p of patches) h.update(`${p.name}\0${p.strip}\0${p.tool}\0${p.content.length}\0`).update(p.content);
   return h.digest("hex");
+}
+
+/** A path as a diff header writes it: git's C-style quoting undone, a trailing tab-and-date dropped. */
+function headerPath(raw: string): string {
+  const s = raw.replace(/\r$/, "");
+  if (s.startsWith('"')) {
+    const end = s.lastIndexOf('"');
+    const body = s.slice(1, end > 0 ? end : undefined);
+    return body.replace(/\\([\\"abfnrtv]|[0-7]{3})/g, (_m, c: string) => (/^[0-7]{3}$/.test(c) ? String.fromCharCode(parseInt(c, 8)) : c === "\\" || c === '"' ? c : " "));
+  }
+  return s.split("\t")[0]?.trimEnd() ?? "";
+}
+
+/** The paths a patch names, as written in its headers (---/+++/***, diff --git, rename/copy, Index:). */
+export function patchPaths(text: string): { paths: string[]; symlinks: string[] } {
+  const paths: string[] = [];
+  const symlinks: string[] = [];
+  let current: string | undefined;
+  for (const line of text.split("\n")) {
+    let m: RegExpExecArray | null;
+    if ((m = /^diff --git (?:"((?:[^"\\]|\\.)*)"|(\S+)) (?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$/.exec(line))) {
+      const a = m[1] !== undefined ? headerPath(`"${m[1]}"`) : (m[2] as string);
+      const b = m[3] !== undefined ? headerPath(`"${m[3]}"`) : (m[4] as string);
+      paths.push(a, b);
+      current = b;
+    } else if ((m = /^(?:---|\+\+\+|\*\*\*) (.+)$/.exec(line)) && !/^(?:---|\*\*\*) \d+(,\d+)? (?:----|\*\*\*\*)\s*$/.test(line)) {
+      const p = headerPath(m[1] as string);
+      if (p !== "/dev/null") paths.push(p);
+    } else if ((m = /^(?:rename|copy) (?:from|to) (.+)$/.exec(line)) || (m = /^Index: (.+)$/.exec(line))) {
+      paths.push(headerPath(m[1] as string));
+    } else if (/^new file mode 120000/.test(line) && current !== undefined) {
+      symlinks.push(current);
+    }
+  }
+  return { paths, symlinks };
+}
+
+/** Why a path a patch names may not be written, or undefined: .git anywhere in it, absolute, or `..`. */
+function pathProblem(p: string, strip: number): string | undefined {
+  const parts = p.split(/[/\\]+/);
+  // Any component: whatever the strip level, .git/ is git's, never the patch's (nor .GIT on a
+  // case-insensitive file system, nor its 8.3 name git~1).
+  if (parts.some((c) => /^\.git[. ]*$/i.test(c) || /^git~\d+$/i.test(c))) return "is inside .git/";
+  const stripped = parts.slice(strip);
+  if (p.startsWith("/") && strip === 0) return "is an absolute path";
+  if (stripped.includes("..")) return 'climbs out of the tree with ".."';
+  return undefined;
+}
+
+/**
+ * Refuses a patch that names a path it may not touch, before anything is applied, whichever tool
+ * applies it: a path with a .git component (a patch writing .git/config could name a filter that
+ * xqbuild's own `git add` would then run), `..`, an absolute path, or a path under a symbolic link
+ * the same patch creates, or one that is already a link in the tree (`dir`) on the way to it.
+ */
+export function checkPatchPaths(p: Patch, dir: string): void {
+  const { paths, symlinks } = patchPaths(p.content.toString("latin1"));
+  const strip = (q: string): string => q.split(/\/+/).slice(p.strip).join("/");
+  const refuse = (q: string, why: string): never => {
+    throw new UserError(`the patch ${p.name} (${p.file}) names ${JSON.stringify(q)}, which ${why}; xqbuild applies no such patch.`, "Nothing was applied. Fix the patch (a patch may change only the tree's own files), or drop it from the queue.", 1);
+  };
+  const links = new Set(symlinks.map((s) => strip(s)));
+  for (const q of paths) {
+    const bad = pathProblem(q, p.strip);
+    if (bad) refuse(q, bad);
+    const rel = strip(q);
+    const parts = rel.split("/").filter((c) => c !== "" && c !== ".");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      if (links.has(parent)) refuse(q, `is under ${parent}, a symbolic link the same patch creates`);
+      if (lstatSync(path.join(dir, parent), { throwIfNoEntry: false })?.isSymbolicLink()) refuse(q, `is under ${parent}, a symbolic link in the tree`);
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
@@ -9,6 +9,7 @@ import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./checkout.js";
 import { gitAt, gitEnvironment } from "./git.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
+import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
@@ -114,15 +115,15 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
   const wraps = readWraps(sourceDir);
   if (wraps.length === 0) return undefined;
   const sub = path.join(sourceDir, "subprojects");
-  const realSub = realpathSync(sub);
-  if (!within(realpathSync(sourceDir), realSub)) throw refused(sub, "(directory)", `resolves to ${realSub}, outside the tree`);
+  writablePath(sourceDir, sub, sub, "(directory)");
   // What meson refuses when it loads the wraps (every one, used or not) ...
   for (const w of wraps) checkWrap(sub, w, false);
   const choices = await select(wraps, sourceDir);
   // ... and, for those to be prepared, everything else they name, before anything is written.
-  for (const w of wraps) if (choices.get(w.name)?.fetch && !lstatSync(path.join(sub, w.directory), { throwIfNoEntry: false })) checkWrap(sub, w, true);
+  for (const w of wraps) if (choices.get(w.name)?.fetch && !lstatSync(path.join(sub, w.directory), { throwIfNoEntry: false })) checkWrap(sub, w, true, opts.mirrors);
   const report = { fetched: [] as string[], present: [] as string[], kept: [] as string[], skipped: [] as { name: string; why: string }[] };
   const staging = path.join(sub, STAGING);
+  writablePath(sub, staging, sub, "(staging directory)");
   try {
     for (const w of wraps) {
       const dest = path.join(sub, w.directory);
@@ -136,6 +137,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
         report.skipped.push({ name: w.name, why: choice?.why ?? "not selected" });
         continue;
       }
+      writablePath(sub, dest, wrapFile(sub, w), "directory");
       await rm(staging, { recursive: true, force: true });
       await mkdir(staging, { recursive: true });
       const work = path.join(staging, w.directory);
@@ -180,6 +182,39 @@ function within(base: string, p: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
+/**
+ * The one containment rule for every path xqbuild writes for a fetched tree: `target` must stay
+ * inside `base` both as written and as resolved (the real path of its deepest existing ancestor),
+ * no component on the way from `base` may be a symbolic link (a tracked link in the fetched tree is
+ * never followed by a write), and no component may be .git (git's own directory, whose config a
+ * fetched input must never reach). `file` and `key` name what asked for the path, for the message.
+ */
+export function writablePath(base: string, target: string, file: string, key: string): string {
+  const rel = path.relative(base, target);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) throw refused(file, key, `names ${target}, outside ${base}`);
+  const parts = rel === "" ? [] : rel.split(path.sep);
+  if (parts.some((c) => /^\.git[. ]*$/i.test(c))) throw refused(file, key, `names ${target}, inside a .git directory`);
+  let cur = base;
+  for (const c of parts) {
+    cur = path.join(cur, c);
+    const st = lstatSync(cur, { throwIfNoEntry: false });
+    if (!st) break;
+    if (st.isSymbolicLink()) throw refused(file, key, `leads through ${cur}, a symbolic link (to ${readlinkTarget(cur)}), which xqbuild does not write through`);
+  }
+  const realBase = realTarget(base);
+  const real = realTarget(target);
+  if (!within(realBase, real)) throw refused(file, key, `names ${target}, which resolves to ${real}, outside ${realBase}`);
+  return target;
+}
+
+function readlinkTarget(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return "?";
+  }
+}
+
 /** The real path `p` would have: the real path of its deepest existing ancestor, with the rest joined on. */
 function realTarget(p: string): string {
   let cur = path.resolve(p);
@@ -206,13 +241,10 @@ function containedPath(file: string, key: string, base: string, rel: string): st
   return target;
 }
 
-/** A URL a wrap names: a network URL; file:// and local paths only where the user's mirrors map it. */
-function checkUrl(file: string, key: string, url: string): void {
-  const bad = urlProblem(url);
-  if (bad) throw refused(file, key, `names the URL ${JSON.stringify(url)}, which ${bad}`);
-  if (/^file:/i.test(url) || (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !/^[^/:]+:/.test(url))) {
-    throw refused(file, key, `names ${JSON.stringify(url)}, a local path or file:// URL (only the user's own configuration may name local sources, e.g. through the mirrors setting)`);
-  }
+/** A URL a wrap names, under the one policy for fetched URLs: file:// and local paths only where the user's mirrors map it. */
+function checkUrl(file: string, key: string, url: string, mirrors: Readonly<Record<string, string>> | undefined): void {
+  const bad = fetchedUrlProblem({ written: url, resolved: url }, mirrors);
+  if (bad) throw new UserError(`${file}: "${key}" names ${JSON.stringify(url)}, which ${bad}; xqbuild refuses it.`, `Nothing was written to subprojects/. ${fetchedUrlHint(url)}`, 2);
 }
 
 /**
@@ -220,7 +252,7 @@ function checkUrl(file: string, key: string, url: string): void {
  * ..), and with `full` xqbuild's own for a wrap it prepares: every path it names stays inside
  * packagefiles/ or packagecache/ (through links too), and its URLs are network URLs.
  */
-function checkWrap(sub: string, w: Wrap, full: boolean): void {
+function checkWrap(sub: string, w: Wrap, full: boolean, mirrors?: Readonly<Record<string, string>>): void {
   const file = wrapFile(sub, w);
   const d = w.directory;
   if (d === "" || d === "." || d === ".." || d.includes("/") || d.includes("\\") || d === "packagecache" || d === "packagefiles" || d === STAGING) {
@@ -241,7 +273,7 @@ function checkWrap(sub: string, w: Wrap, full: boolean): void {
   }
   for (const key of ["url", "source_url", "patch_url", "source_fallback_url", "patch_fallback_url"]) {
     const u = w.keys[key];
-    if (u !== undefined && (key === "url" ? w.type === "wrap-git" : w.type === "wrap-file")) checkUrl(file, key, u);
+    if (u !== undefined && (key === "url" ? w.type === "wrap-git" : w.type === "wrap-file")) checkUrl(file, key, u, mirrors);
   }
   if (w.keys.patch_filename !== undefined && w.keys.patch_directory !== undefined) {
     throw refused(file, "patch_filename", 'is given with "patch_directory" (meson: a wrap must not have both)');
@@ -294,7 +326,7 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
     return local;
   }
   if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new UserError(`${file} has ${what}_url but no ${what}_hash (a sha256); xqbuild downloads only what is pinned.`, "Add the archive's sha256 to the wrap, or prepare the subproject yourself.", 2);
-  const target = path.join(sub, "packagecache", name);
+  const target = writablePath(sub, path.join(sub, "packagecache", name), file, `${what}_filename`);
   if (existsSync(target)) {
     const actual = await sha256File(target);
     if (actual === hash) return target;
@@ -334,7 +366,7 @@ async function prepareFile(sub: string, w: Wrap, staging: string, work: string, 
     const patch = await wrapArchive(sub, w, "patch", opts);
     const over = path.join(staging, ".patch");
     await unpack(file, patch, over);
-    if (existsSync(path.join(over, w.directory))) await copyTree(path.join(over, w.directory), work);
+    if (existsSync(path.join(over, w.directory))) await copyTree(path.join(over, w.directory), work, work, wrapFile(sub, w));
   }
   return path.basename(source);
 }
@@ -345,7 +377,7 @@ async function applyPatchDirectory(sub: string, w: Wrap, work: string): Promise<
   if (pd === undefined) return;
   const src = path.join(sub, "packagefiles", pd);
   if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${wrapFile(sub, w)}: the patch_directory ${pd} is not a directory in subprojects/packagefiles.`, "Fix the wrap or the tree.", 1);
-  await copyTree(src, work);
+  await copyTree(src, work, work, wrapFile(sub, w));
 }
 
 /**
@@ -353,13 +385,14 @@ async function applyPatchDirectory(sub: string, w: Wrap, work: string): Promise<
  * symbolic links copied as links; directories are walked without following links, so a link to a
  * directory is not copied (os.walk lists it among the directories, which copy_tree copies nothing of).
  */
-async function copyTree(src: string, dst: string): Promise<void> {
+async function copyTree(src: string, dst: string, root: string = dst, file: string = src): Promise<void> {
+  writablePath(root, dst, file, "patch_directory");
   await mkdir(dst, { recursive: true });
   for (const e of await readdir(src, { withFileTypes: true })) {
     const from = path.join(src, e.name);
     const to = path.join(dst, e.name);
     if (e.isDirectory()) {
-      await copyTree(from, to);
+      await copyTree(from, to, root, file);
       continue;
     }
     if (e.isSymbolicLink()) {

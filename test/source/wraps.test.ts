@@ -347,8 +347,8 @@ describe("meson wraps (newer QEMU's subprojects)", () => {
         [`${git1}diff_files = /etc/passwd\n`, /"diff_files" names "\/etc\/passwd"/],
         ["[wrap-file]\ndirectory = x-1\nsource_url = https://example.invalid/x.tgz\nsource_filename = ../../x.tgz\nsource_hash = " + "0".repeat(64) + "\n", /"source_filename" names "\.\.\/\.\.\/x\.tgz"/],
         ["[wrap-file]\ndirectory = x-1\nsource_filename = x.tgz\npatch_filename = ../p.tgz\n", /"patch_filename" names "\.\.\/p\.tgz"/],
-        ["[wrap-git]\nurl = file:///srv/x.git\nrevision = v1\n", /"url" names "file:\/\/\/srv\/x\.git", a local path/],
-        ["[wrap-git]\nurl = /srv/x.git\nrevision = v1\n", /"url" names "\/srv\/x\.git", a local path/],
+        ["[wrap-git]\nurl = file:///srv/x.git\nrevision = v1\n", /"url" names "file:\/\/\/srv\/x\.git", which is a local path/],
+        ["[wrap-git]\nurl = /srv/x.git\nrevision = v1\n", /"url" names "\/srv\/x\.git", which is a local path/],
         ["[wrap-file]\ndirectory = x-1\nsource_url = file:///srv/x.tgz\nsource_filename = x.tgz\nsource_hash = " + "0".repeat(64) + "\n", /"source_url" names "file:/],
       ];
       for (const [wrap, re, extra] of cases) {
