@@ -8,6 +8,7 @@ import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
 import { urlProblem } from "../config/validate.js";
 import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
+import { withoutCredentials } from "../redact.js";
 
 export interface CheckoutRequest {
   readonly url: string;
@@ -379,8 +380,8 @@ async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodul
   } catch (e) {
     throw gitFailure(`checking out the submodules ${names}`, e);
   }
-  for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, sm.subUrl]);
-  await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl])));
+  for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, withoutCredentials(sm.subUrl)]);
+  await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", withoutCredentials(sm.subUrl)])));
 }
 
 /** The submodules of a tree already checked out at commit, prepared in place. */
@@ -416,7 +417,8 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     try {
       await cloneFromMirror(wanted.mirrorDir, tmp, commit, opts);
       const git = gitAt(tmp, opts);
-      await git.raw(["remote", "set-url", "origin", req.url]);
+      // The tree records where it came from, never the password that got it (src/redact.ts).
+      await git.raw(["remote", "set-url", "origin", withoutCredentials(req.url)]);
       await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);
       // The submodules are prepared aside while the superproject is checked out.
       const subs = await submodulesAt(tmp, commit, req.url, req.submodules ?? [], opts);

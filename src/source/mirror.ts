@@ -6,6 +6,7 @@ import { FailureError, UserError } from "../errors.js";
 import { gitAt, gitMessage, isTransient, remoteGitAt, type GitOptions } from "./git.js";
 import { withLock } from "./lock.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
+import { withoutCredentials } from "../redact.js";
 
 export interface MirrorOptions extends GitOptions {
   readonly cacheDir: string;
@@ -59,7 +60,7 @@ async function createMirror(dir: string, url: string, opts: GitOptions): Promise
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
   await gitAt(path.dirname(dir), opts).raw(["init", "--quiet", "--bare", "--", tmp]);
-  await gitAt(tmp, opts).raw(["config", "xqbuild.url", url]);
+  await gitAt(tmp, opts).raw(["config", "xqbuild.url", withoutCredentials(url)]);
   await rename(tmp, dir);
 }
 

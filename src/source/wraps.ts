@@ -10,6 +10,7 @@ import { cloneFromMirror } from "./checkout.js";
 import { gitAt, gitEnvironment } from "./git.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
+import { withoutCredentials } from "../redact.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
 export interface Wrap {
@@ -271,8 +272,8 @@ async function prepareGit(sub: string, w: Wrap, work: string, opts: MirrorOption
   await cloneFromMirror(r.mirrorDir, work, r.commit, opts);
   const git = gitAt(work, opts);
   await git.raw(["checkout", "--quiet", "--detach", r.commit]);
-  await git.raw(["remote", "set-url", "origin", url]);
-  if (pushUrl) await git.raw(["remote", "set-url", "--push", "origin", pushUrl]);
+  await git.raw(["remote", "set-url", "origin", withoutCredentials(url)]);
+  if (pushUrl) await git.raw(["remote", "set-url", "--push", "origin", withoutCredentials(pushUrl)]);
   // A full commit id is shown as git shows one: its first 12 digits.
   return `git ${/^[0-9a-f]{40,64}$/.test(rev) ? rev.slice(0, 12) : rev}`;
 }
