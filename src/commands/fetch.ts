@@ -178,7 +178,8 @@ async function fetchComponent(
     {
       url: src.url,
       revision: src.revision,
-      ...(usePin ? { commit: pinned.commit } : {}),
+      ...(usePin ? { commit: pinned.commit, commitFrom: `${LOCK_FILE} (the pin of ${c.name})` } : {}),
+      revisionFrom: whereSet(config, recipe.sourceVars.revision),
       remoteDir: src.remoteDir,
       linkDir: src.linkDir,
       submodules: recipe.submodules ?? [],
@@ -197,6 +198,14 @@ async function fetchComponent(
   if (wrapLine) say(`${c.name}: ${wrapLine}`);
   await postCheckout(config, c, result);
   return lockEntry(src.url, src.revision, result.commit);
+}
+
+/** "QEMU_UPSTREAM_REVISION at .config:2", for messages about a value: where it was written. */
+function whereSet(config: ResolvedConfig, name: string): string {
+  const v = config.vars.get(name);
+  if (!v) return name;
+  const at = v.origin.kind === "file" ? `at ${formatOrigin(v.origin, config.xenRoot)}` : `from the ${formatOrigin(v.origin, config.xenRoot)}`;
+  return `${name} ${at}${v.via ? `, ${v.via}` : ""}`;
 }
 
 /**

@@ -15,6 +15,9 @@ export interface CheckoutRequest {
   readonly revision: string;
   /** The commit to check out when already known (from the lock file); else the revision is resolved. */
   readonly commit?: string;
+  /** Where the revision and the commit were written, for messages (".config:2", "xqbuild.lock"). */
+  readonly revisionFrom?: string;
+  readonly commitFrom?: string;
   readonly remoteDir: string;
   readonly linkDir: string;
   /** Submodule paths to fetch up front through the mirror cache (QEMU's meson, dtc, ...). */
@@ -338,7 +341,7 @@ async function submodulesAt(dir: string, commit: string, url: string, paths: rea
  * there, or one whose mirror is whole, is left to `git submodule update`.
  */
 async function prepareSubmodule(sm: WantedSubmodule, work: string, inPlace: boolean, superDir: string, opts: MirrorOptions): Promise<PreparedSubmodule> {
-  const r = await ensureRevision(sm.subUrl, sm.sha, opts);
+  const r = await ensureRevision(sm.subUrl, sm.sha, opts, `the superproject's gitlink for the submodule ${sm.path}`);
   const side = inPlace ? {} : { side: work };
   const fresh = !inPlace || (!existsSync(path.join(superDir, ".git", "modules", sm.name)) && !existsSync(path.join(work, ".git")) && (!existsSync(work) || (await readdir(work)).length === 0));
   if (!fresh || !existsSync(path.join(r.mirrorDir, "shallow"))) return { ...sm, mirrorDir: r.mirrorDir, linked: false };
@@ -406,7 +409,7 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       return { commit: req.commit, action: "unchanged", head: at, ...(wraps ? { wraps } : {}) };
     }
   }
-  const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts) : await ensureRevision(req.url, req.revision, opts);
+  const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts, req.commitFrom) : await ensureRevision(req.url, req.revision, opts, req.revisionFrom);
   const commit = wanted.commit;
   const patches = req.patches ?? [];
   const patchKey = patches.length > 0 ? `${commit}:${patchQueueHash(patches)}` : undefined;

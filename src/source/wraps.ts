@@ -268,7 +268,7 @@ async function prepareGit(sub: string, w: Wrap, work: string, opts: MirrorOption
   }
   const pushUrl = w.keys["push-url"];
   if (pushUrl !== undefined && urlProblem(pushUrl)) throw refused(file, "push-url", `names the URL ${JSON.stringify(pushUrl)}, which ${urlProblem(pushUrl) ?? ""}`);
-  const r = await ensureRevision(url, rev, opts);
+  const r = await ensureRevision(url, rev, opts, `${file} (revision)`);
   await cloneFromMirror(r.mirrorDir, work, r.commit, opts);
   const git = gitAt(work, opts);
   await git.raw(["checkout", "--quiet", "--detach", r.commit]);
