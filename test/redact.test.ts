@@ -55,3 +55,33 @@ describe("XQBUILD_* values", () => {
     expect(() => readXqbuildEnv({ XQBUILD_STALL_TIMEOUT: "-5" })).toThrow(/XQBUILD_STALL_TIMEOUT="-5"/);
   });
 });
+
+describe("xqbuild.lock and credentials", () => {
+  it("stores the URL without them, an old entry with them included, and matches a pin against the configured URL either way", async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const { pinnedUrlMatches, readLockFile, writeLockFile } = await import("../src/source/lockfile.js");
+    const dir = mkdtempSync(path.join(tmpdir(), "xq-lock-"));
+    try {
+      const commit = "a".repeat(40);
+      await writeLockFile(dir, { version: 1, components: { seabios: { url: "https://bob:hunter2@h.example/s.git?t=x", revision: "rel-1", commit } } });
+      const text = readFileSync(path.join(dir, "xqbuild.lock"), "utf8");
+      expect(text).not.toContain("hunter2");
+      const entry = readLockFile(dir).components.seabios;
+      expect(entry?.url).toBe("https://h.example/s.git");
+      expect(entry && pinnedUrlMatches(entry, "https://bob:hunter2@h.example/s.git?t=x")).toBe(true);
+      expect(entry && pinnedUrlMatches({ ...entry, url: "https://bob:old@h.example/s.git" }, "https://h.example/s.git")).toBe(true);
+      expect(entry && pinnedUrlMatches(entry, "https://h.example/other.git")).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes linear time on a long line with a :// in it", () => {
+    const line = `${"a.".repeat(500_000)}://x`;
+    const t0 = Date.now();
+    expect(redactText(line)).toBe(line);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
