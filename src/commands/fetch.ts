@@ -178,7 +178,7 @@ async function fetchComponent(
     {
       url: src.url,
       revision: src.revision,
-      ...(usePin ? { commit: pinned.commit, commitFrom: `${LOCK_FILE} (the pin of ${c.name})` } : {}),
+      ...(usePin ? { commit: pinned.commit, commitFrom: `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again` } : {}),
       revisionFrom: whereSet(config, recipe.sourceVars.revision),
       remoteDir: src.remoteDir,
       linkDir: src.linkDir,
