@@ -24,7 +24,7 @@ export function xenSetupArgs(ctx: RecipeContext): string[] {
     ctx.v("IOEMU_CONFIGURE_CROSS"),
   ].join(" ");
   return [
-    ...shellWords(text, "qemu-xen-traditional's xen-setup arguments (EXTRA_CFLAGS_QEMU_TRADITIONAL, IOEMU_*)"),
+    ...shellWords(text, "qemu-xen-traditional's xen-setup arguments (EXTRA_CFLAGS_QEMU_TRADITIONAL, IOEMU_*)", { globCwd: ctx.root(LINK) }),
     ...(ctx.config.settings.components?.["qemu-xen-traditional"]?.extraConfigureArgs ?? []),
   ];
 }

@@ -38,7 +38,8 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
     `--cpu=${v("IOEMU_CPU_ARCH")}`,
     v("IOEMU_CONFIGURE_CROSS"),
   ].join(" ");
-  args.push(...shellWords(text, "qemu-xen's configure arguments (from prefix, EXTRA_CFLAGS_QEMU_XEN, CONFIG_QEMUU_EXTRA_ARGS, ...)"));
+  // The glue's shell runs in qemu-xen-build and expands an unquoted glob there (`/etc/host*`).
+  args.push(...shellWords(text, "qemu-xen's configure arguments (from prefix, EXTRA_CFLAGS_QEMU_XEN, CONFIG_QEMUU_EXTRA_ARGS, ...)", { globCwd: ctx.root("tools/qemu-xen-build") }));
   const ninep = v("CONFIG_9PFS");
   if (ninep === "y") args.push("--enable-virtfs");
   else if (ninep === "n") args.push("--disable-virtfs");

@@ -42,7 +42,7 @@ export const seabios: Recipe = {
         step: "olddefconfig",
         kind: "run",
         cwd: ctx.root(FW),
-        argv: ["make", "-C", dir, "olddefconfig", ...shellWords(ccld(ctx), "SEABIOSCC/SEABIOSLD")],
+        argv: ["make", "-C", dir, "olddefconfig", ...shellWords(ccld(ctx), "SEABIOSCC/SEABIOSLD", { globCwd: ctx.root(FW) })],
         env: {},
       },
       { stage: "fetch", step: "version", kind: "write", path: `${dir}/.version`, content: `${ctx.v("SEABIOS_UPSTREAM_REVISION")}\n` },
@@ -52,6 +52,7 @@ export const seabios: Recipe = {
     const words = shellWords(
       `${ccld(ctx)} PYTHON=${ctx.v("PYTHON")} EXTRAVERSION=${ctx.v("SEABIOS_EXTRAVERSION")} all`,
       "SeaBIOS's make arguments (SEABIOSCC, SEABIOSLD, PYTHON, SEABIOS_EXTRAVERSION)",
+      { globCwd: ctx.root(FW) },
     );
     return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root(FW), argv: ["make", "-C", seabios.sourceDir(ctx), ...words], env: {} }];
   },
@@ -66,7 +67,7 @@ export const seabios: Recipe = {
         step: "make-clean",
         kind: "run",
         cwd: ctx.root(FW),
-        argv: ["make", "-C", seabios.sourceDir(ctx), ...shellWords(ccld(ctx), "SEABIOSCC/SEABIOSLD"), "clean"],
+        argv: ["make", "-C", seabios.sourceDir(ctx), ...shellWords(ccld(ctx), "SEABIOSCC/SEABIOSLD", { globCwd: ctx.root(FW) }), "clean"],
         env: {},
       },
     ];

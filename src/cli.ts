@@ -13,6 +13,7 @@ import { planCommand } from "./commands/plan.js";
 import { statusCommand } from "./commands/status.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
 import { memoryOutput, paint, processOutput, type Output } from "./report/output.js";
+import { redactText } from "./redact.js";
 import { xqbuildVersion } from "./version.js";
 
 async function dispatch(ctx: CommandContext): Promise<number> {
@@ -128,7 +129,7 @@ if (isEntryPoint()) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`xqbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(redactText(`xqbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
       process.exitCode = 70;
     },
   );

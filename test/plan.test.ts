@@ -58,6 +58,7 @@ function config(over: Record<string, string> = {}, extra: Partial<ResolvedConfig
     jobs: 2,
     offline: false,
     cacheDir: "/cache",
+    xq: {},
     warnings: [],
     env: {},
     ...extra,

@@ -65,7 +65,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
   try {
     for (const line of checkSystemComponents(config)) reporter.emit({ type: "message", level: "info", text: line });
     // Stop before spending minutes (fetching included) when the host lacks what the components need.
-    if (config.env.XQBUILD_NO_DOCTOR !== "1") {
+    if (config.xq.noDoctor !== true) {
       const report = missingReport(hostChecks(config, makePlan(config, gatherFacts(config))));
       if (report) throw new FailureError(report, "Install those packages (xqbuild doctor shows every check), or set XQBUILD_NO_DOCTOR=1 to try anyway.");
     }
@@ -135,15 +135,14 @@ function artifactOptions(ctx: CommandContext, config: ResolvedConfig, components
 
 /** ccache for the builds: XQBUILD_CCACHE, else the ccache setting, else "auto" (when installed). */
 function ccacheFor(config: ResolvedConfig): Ccache | undefined {
-  const fromEnv = config.env.XQBUILD_CCACHE;
-  let setting: CcacheSetting = config.settings.ccache ?? "auto";
-  if (fromEnv !== undefined && fromEnv !== "") setting = fromEnv === "0" || fromEnv === "no" ? false : fromEnv === "1" || fromEnv === "yes" ? true : fromEnv;
+  const fromEnv = config.xq.ccache;
+  const setting: CcacheSetting = fromEnv ?? config.settings.ccache ?? "auto";
   const dir = config.settings.ccacheDir;
   const maxSize = config.settings.ccacheMaxSize;
   return resolveCcache({ setting, ...(dir ? { dir } : {}), ...(maxSize ? { maxSize } : {}) }, config.env, {
     treeRoot: config.xenRoot,
     stateDir: stateDir(config),
-    settingName: fromEnv !== undefined && fromEnv !== "" ? "XQBUILD_CCACHE" : "ccache",
+    settingName: fromEnv !== undefined ? "XQBUILD_CCACHE" : "ccache",
   });
 }
 

@@ -23,8 +23,7 @@ function remoteOf(config: ResolvedConfig): RemoteCache | undefined {
   if (url === undefined || url === "") return undefined;
   const problem = remoteUrlProblem(url);
   if (problem) throw new UserError(`the remote cache URL ${JSON.stringify(url)} (${env.XQBUILD_REMOTE_CACHE !== undefined ? "XQBUILD_REMOTE_CACHE" : "artifactCache.remote"}) ${problem}.`, "Give the http(s) base URL of a WebDAV or bazel-remote HTTP cache, without credentials (put those in XQBUILD_REMOTE_CACHE_HEADER).");
-  const ro = env.XQBUILD_REMOTE_CACHE_READONLY;
-  const readOnly = ro !== undefined && ro !== "" ? ro !== "0" : (config.settings.artifactCache?.remoteReadOnly ?? false);
+  const readOnly = config.xq.remoteCacheReadOnly ?? config.settings.artifactCache?.remoteReadOnly ?? false;
   const header = env.XQBUILD_REMOTE_CACHE_HEADER;
   const headers: Record<string, string> = {};
   if (header) {
@@ -32,15 +31,13 @@ function remoteOf(config: ResolvedConfig): RemoteCache | undefined {
     if (!m) throw new UserError("XQBUILD_REMOTE_CACHE_HEADER must look like NAME: VALUE (for example Authorization: Bearer ...).");
     headers[m[1] as string] = m[2] as string;
   }
-  const timeout = Number(env.XQBUILD_REMOTE_CACHE_TIMEOUT ?? "30");
-  return remoteCache({ url, readOnly, headers, timeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 30) * 1000 });
+  return remoteCache({ url, readOnly, headers, timeoutMs: (config.xq.remoteCacheTimeoutSeconds ?? 30) * 1000 });
 }
 
 /** The artifact cache for a build, or undefined when --no-cache, XQBUILD_ARTIFACT_CACHE=0 or artifactCache.enabled is false. */
 export function artifactCacheFor(ctx: CommandContext, config: ResolvedConfig, say: (component: string, text: string) => void): ArtifactCache | undefined {
   if (ctx.args.noCache) return undefined;
-  const env = config.env.XQBUILD_ARTIFACT_CACHE;
-  if (env !== undefined && env !== "" ? env === "0" : config.settings.artifactCache?.enabled === false) return undefined;
+  if (!(config.xq.artifactCache ?? config.settings.artifactCache?.enabled ?? true)) return undefined;
   const remote = remoteOf(config);
   return new ArtifactCache({ store: new ArtifactStore(config.cacheDir, maxBytes(config)), ...(remote ? { remote } : {}), say });
 }

@@ -11,7 +11,7 @@ import { RECIPES } from "../../recipes/index.js";
 import { checkoutTree, type CheckoutResult } from "../source/checkout.js";
 import { checkoutTarball } from "../source/tarball-tree.js";
 import { withLock } from "../source/lock.js";
-import { LOCK_FILE, readLockFile, writeLockFile, type LockEntry, type LockFile } from "../source/lockfile.js";
+import { LOCK_FILE, lockEntry, pinnedUrlMatches, readLockFile, writeLockFile, type LockEntry, type LockFile } from "../source/lockfile.js";
 import type { MirrorOptions } from "../source/mirror.js";
 import { loadPatchQueue } from "../source/patches.js";
 import { describeWraps, withOverrides, type WrapSelector } from "../source/wraps.js";
@@ -67,9 +67,8 @@ export function checkWritable(root: string): void {
 }
 
 /** How long a git transfer may go without any data before it is given up (XQBUILD_STALL_TIMEOUT seconds). */
-export function stallTimeout(env: Readonly<Record<string, string>>): number {
-  const v = Number(env.XQBUILD_STALL_TIMEOUT);
-  return Number.isFinite(v) && v > 0 ? v * 1000 : 120_000;
+export function stallTimeout(config: ResolvedConfig): number {
+  return (config.xq.stallTimeoutSeconds ?? 120) * 1000;
 }
 
 function isLocalPath(url: string): boolean {
@@ -96,7 +95,7 @@ export async function fetchSources(ctx: CommandContext, config: ResolvedConfig, 
     mirrors: config.settings.mirrors ?? {},
     log: say,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    stallMs: stallTimeout(config.env),
+    stallMs: stallTimeout(config),
     ...(ctx.args.lockTimeoutMs !== undefined ? { lockTimeoutMs: ctx.args.lockTimeoutMs } : {}),
   };
   await withTreeLock(ctx, config, say, async () => {
@@ -151,7 +150,7 @@ async function fetchComponent(
     const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && ctx.args.force }, mirrorOpts);
     report(c.name, config, src.remoteDir, src.url, result, patches.length, say);
     await postCheckout(config, c, result);
-    return { url: src.url, revision: `sha256:${src.sha256}`, commit: result.commit };
+    return lockEntry(src.url, `sha256:${src.sha256}`, result.commit);
   }
   if (src.kind !== "git-checkout") throw new Error(`internal: unexpected source ${src.kind}`);
   const locVar = recipe.sourceVars.loc;
@@ -167,7 +166,7 @@ async function fetchComponent(
     );
   }
   const pinned = lock.components[c.name as ComponentName];
-  const pinMatches = pinned !== undefined && pinned.url === src.url && pinned.revision === src.revision;
+  const pinMatches = pinned !== undefined && pinnedUrlMatches(pinned, src.url) && pinned.revision === src.revision;
   const usePin = pinMatches && !ctx.args.updateLock && !opts.update;
   if (ctx.args.locked && !pinMatches) {
     throw new UserError(
@@ -179,7 +178,8 @@ async function fetchComponent(
     {
       url: src.url,
       revision: src.revision,
-      ...(usePin ? { commit: pinned.commit } : {}),
+      ...(usePin ? { commit: pinned.commit, commitFrom: `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again` } : {}),
+      revisionFrom: whereSet(config, recipe.sourceVars.revision),
       remoteDir: src.remoteDir,
       linkDir: src.linkDir,
       submodules: recipe.submodules ?? [],
@@ -197,7 +197,15 @@ async function fetchComponent(
   const wrapLine = result.wraps ? describeWraps(result.wraps) : undefined;
   if (wrapLine) say(`${c.name}: ${wrapLine}`);
   await postCheckout(config, c, result);
-  return { url: src.url, revision: src.revision, commit: result.commit };
+  return lockEntry(src.url, src.revision, result.commit);
+}
+
+/** "QEMU_UPSTREAM_REVISION at .config:2", for messages about a value: where it was written. */
+function whereSet(config: ResolvedConfig, name: string): string {
+  const v = config.vars.get(name);
+  if (!v) return name;
+  const at = v.origin.kind === "file" ? `at ${formatOrigin(v.origin, config.xenRoot)}` : `from the ${formatOrigin(v.origin, config.xenRoot)}`;
+  return `${name} ${at}${v.via ? `, ${v.via}` : ""}`;
 }
 
 /**

@@ -6,6 +6,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { stableJson } from "../engine/fingerprint.js";
 import { writeFileAtomic } from "../fsutil.js";
+import { redactText } from "../redact.js";
 import { onPath } from "../which.js";
 import { collect, type Collected } from "../proc.js";
 
@@ -199,6 +200,12 @@ async function writeCached(file: string, key: string, opts: MakeEvalOptions, res
   const files = list.split(/\s+/).filter((f) => f !== "" && !f.endsWith("/print.mk")).map((f) => path.resolve(opts.cwd, f));
   // Without the list make read, nothing says when the answer goes stale: keep nothing.
   if (files.length === 0) return;
+  // xqbuild writes no credentials to disk (src/redact.ts): an answer holding a URL with a password
+  // or a token is not kept (make is asked again next time), and an older entry goes.
+  if ([...result.vars.values()].some((v) => redactText(v.value) !== v.value)) {
+    await rm(file, { force: true });
+    return;
+  }
   const stats: Record<string, string> = {};
   for (const f of files) {
     stats[f] = statId(f);

@@ -6,6 +6,7 @@ import { UsageError, UserError } from "../errors.js";
 import { definedOnly } from "../proc.js";
 import type { ComponentName } from "../components.js";
 import { toolsMkStandIn, standaloneMakefile } from "./builtin-mk.js";
+import { readXqbuildEnv } from "./env.js";
 import { evaluateMake, type MakeDefinition, type MakeVar } from "./make-eval.js";
 import { releaseProfile, type XenVersion } from "./release.js";
 import { loadSettings, type FeatureName, type Settings } from "./settings.js";
@@ -96,6 +97,8 @@ function escapeMakePath(p: string): string {
 }
 
 export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfig> {
+  // xqbuild's own variables first: a value it cannot read stops the run before anything is evaluated.
+  const xq = readXqbuildEnv(opts.env);
   let mode: Mode;
   let root: string;
   let version: XenVersion;
@@ -176,7 +179,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
       unconfigured = !existsSync(path.join(root, "config", "Tools.mk"));
       const pre = unconfigured ? [standIn] : [];
       // A configured tree's answer is kept for the next run (a rerun then starts no make at all).
-      const cache = unconfigured || env.XQBUILD_NO_MAKE_CACHE === "1" ? {} : { cacheDir: path.join(root, ".xqbuild", "make-eval") };
+      const cache = unconfigured || xq.noMakeCache === true ? {} : { cacheDir: path.join(root, ".xqbuild", "make-eval") };
       const common = { make, commandLine, env, epilogue: CONFIG_MK_EPILOGUE, what: "the Xen tree's configuration", relativeTo: root, ...cache };
       [tools, firmware] = await Promise.all([
         evaluateMake({ ...common, cwd: path.join(root, "tools"), makefiles: [...pre, "Makefile"], variables: toolsVars }),
@@ -246,7 +249,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   validateSourceVars(vars, root);
 
   const jobs = opts.jobs ?? settings.jobs ?? availableParallelism();
-  const offline = opts.offline === true || opts.env.XQBUILD_OFFLINE === "1" || settings.offline === true;
+  const offline = opts.offline === true || (xq.offline ?? settings.offline === true);
   const env = definedOnly(opts.env);
   const cacheDir =
     settings.cacheDir ??
@@ -270,6 +273,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
     cacheDir,
     warnings,
     env,
+    xq,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ComponentName } from "../components.js";
+import type { XqbuildEnv } from "./env.js";
 import type { ReleaseProfile, XenVersion } from "./release.js";
 import type { Features, Settings } from "./settings.js";
 
@@ -53,6 +54,8 @@ export interface ResolvedConfig {
   readonly warnings: readonly string[];
   /** The environment the build runs with (the caller's, minus what xqbuild refuses to pass on). */
   readonly env: Readonly<Record<string, string>>;
+  /** xqbuild's own XQBUILD_* switches and numbers, parsed once (config/env.ts); read them here, not from env. */
+  readonly xq: XqbuildEnv;
 }
 
 export function formatOrigin(o: Origin, xenRoot?: string): string {

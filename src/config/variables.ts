@@ -75,7 +75,7 @@ export const KNOWN_VARIABLES: readonly KnownVariable[] = [
   x("QEMU_TRADITIONAL_SHA256", "xqbuild: sha256 of a tarball QEMU_TRADITIONAL_LOC"),
   x("SEABIOS_UPSTREAM_LOC", "xqbuild: a local SeaBIOS directory or tarball used instead of the URL"),
   x("SEABIOS_UPSTREAM_SHA256", "xqbuild: sha256 of a tarball SEABIOS_UPSTREAM_LOC"),
-  x("XQBUILD_OFFLINE", "xqbuild: 1 = never use the network (--offline)"),
+  x("XQBUILD_OFFLINE", "xqbuild: 1/true/yes/on = never use the network (--offline), 0/false/no/off = use it"),
 ];
 
 export const KNOWN_NAMES: ReadonlySet<string> = new Set(KNOWN_VARIABLES.map((v) => v.name));

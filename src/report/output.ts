@@ -1,4 +1,10 @@
-/** The only way commands reach the terminal: everything printed goes through an Output. */
+import { redactText } from "../redact.js";
+
+/**
+ * The only way commands reach the terminal: everything printed goes through an Output. Both
+ * implementations pass every line through redactText, the one place where a URL's credentials are
+ * hidden for every reporter, NDJSON event and error message, whichever code path made the line.
+ */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
@@ -33,10 +39,14 @@ export function processOutput(env: Readonly<Record<string, string | undefined>>)
     interactive,
     backlog: () => (stderrClosed ? undefined : stream(process.stderr)) ?? (stdoutClosed ? undefined : stream(process.stdout)),
     out(text) {
-      if (!stdoutClosed) process.stdout.write(text.endsWith("\n") ? text : text + "\n");
+      if (stdoutClosed) return;
+      const shown = redactText(text);
+      process.stdout.write(shown.endsWith("\n") ? shown : shown + "\n");
     },
     err(text) {
-      if (!stderrClosed) process.stderr.write(text.endsWith("\n") ? text : text + "\n");
+      if (stderrClosed) return;
+      const shown = redactText(text);
+      process.stderr.write(shown.endsWith("\n") ? shown : shown + "\n");
     },
     color,
   };
@@ -49,8 +59,8 @@ export function memoryOutput(): Output & { stdout: string[]; stderr: string[] } 
   return {
     stdout,
     stderr,
-    out: (t) => void stdout.push(t),
-    err: (t) => void stderr.push(t),
+    out: (t) => void stdout.push(redactText(t)),
+    err: (t) => void stderr.push(redactText(t)),
     color: false,
     interactive: false,
     backlog: () => undefined,

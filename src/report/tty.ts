@@ -1,6 +1,7 @@
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from "listr2";
 import type { Reporter, XqEvent } from "./events.js";
 import type { Output } from "./output.js";
+import { redactText } from "../redact.js";
 
 interface Handle {
   task?: ListrTaskWrapper<unknown, never, never>;
@@ -71,14 +72,15 @@ export function ttyReporter(o: Output): Reporter {
           const h = handles.get(e.component);
           if (!h) return;
           const state = e.type === "stage-start" ? `${e.stage}…${e.jobs !== undefined ? ` (-j${e.jobs})` : ""}` : e.type === "stage-skip" ? `${e.stage} up to date` : `${e.stage} done (${e.seconds.toFixed(1)} s)`;
-          h.title = `${e.component}: ${state}`;
+          // listr2 writes to the terminal itself, past Output's redaction: what it is given is redacted here.
+          h.title = redactText(`${e.component}: ${state}`);
           h.running = e.type === "stage-start" ? e.stage : undefined;
           if (h.task) h.task.title = h.title;
           return;
         }
         case "output": {
           const h = handles.get(e.component);
-          if (h?.task && e.line.trim() !== "") h.task.output = e.line.slice(0, 200);
+          if (h?.task && e.line.trim() !== "") h.task.output = redactText(e.line).slice(0, 200);
           return;
         }
         case "stage-fail": {

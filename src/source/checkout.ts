@@ -8,12 +8,16 @@ import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { checkPatchPaths, patchQueueHash, type Patch } from "./patches.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
+import { withoutCredentials } from "../redact.js";
 
 export interface CheckoutRequest {
   readonly url: string;
   readonly revision: string;
   /** The commit to check out when already known (from the lock file); else the revision is resolved. */
   readonly commit?: string;
+  /** Where the revision and the commit were written, for messages (".config:2", "xqbuild.lock"). */
+  readonly revisionFrom?: string;
+  readonly commitFrom?: string;
   readonly remoteDir: string;
   readonly linkDir: string;
   /** Submodule paths to fetch up front through the mirror cache (QEMU's meson, dtc, ...). */
@@ -372,7 +376,7 @@ async function submodulesAt(dir: string, commit: string, url: string, paths: rea
  * there, or one whose mirror is whole, is left to `git submodule update`.
  */
 async function prepareSubmodule(sm: WantedSubmodule, work: string, inPlace: boolean, superDir: string, opts: MirrorOptions): Promise<PreparedSubmodule> {
-  const r = await ensureRevision(sm.subUrl, sm.sha, opts);
+  const r = await ensureRevision(sm.subUrl, sm.sha, opts, `the superproject's gitlink for the submodule ${sm.path}`);
   const side = inPlace ? {} : { side: work };
   const fresh = !inPlace || (!existsSync(path.join(superDir, ".git", "modules", sm.name)) && !existsSync(path.join(work, ".git")) && (!existsSync(work) || (await readdir(work)).length === 0));
   if (!fresh || !existsSync(path.join(r.mirrorDir, "shallow"))) return { ...sm, mirrorDir: r.mirrorDir, linked: false };
@@ -417,8 +421,8 @@ async function attachSubmodules(dir: string, prepared: readonly PreparedSubmodul
   } catch (e) {
     throw gitFailure(`checking out the submodules ${names}`, e);
   }
-  for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, sm.subUrl]);
-  await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", sm.subUrl])));
+  for (const sm of prepared) await git.raw(["config", `submodule.${sm.name}.url`, withoutCredentials(sm.subUrl)]);
+  await Promise.all(prepared.map((sm) => gitAt(path.join(dir, sm.path), opts).raw(["remote", "set-url", "origin", withoutCredentials(sm.subUrl)])));
 }
 
 /** The submodules of a tree already checked out at their commit, prepared in place. */
@@ -442,7 +446,7 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       return { commit: req.commit, action: "unchanged", head: at, ...(wraps ? { wraps } : {}) };
     }
   }
-  const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts) : await ensureRevision(req.url, req.revision, opts);
+  const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts, req.commitFrom) : await ensureRevision(req.url, req.revision, opts, req.revisionFrom);
   const commit = wanted.commit;
   const patches = req.patches ?? [];
   const patchKey = patches.length > 0 ? `${commit}:${patchQueueHash(patches)}` : undefined;
@@ -453,7 +457,8 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
     try {
       await cloneFromMirror(wanted.mirrorDir, tmp, commit, opts);
       const git = gitAt(tmp, opts);
-      await git.raw(["remote", "set-url", "origin", req.url]);
+      // The tree records where it came from, never the password that got it (src/redact.ts).
+      await git.raw(["remote", "set-url", "origin", withoutCredentials(req.url)]);
       await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);
       // The submodules are prepared aside while the superproject is checked out.
       const subs = await submodulesAt(tmp, commit, req.url, req.submodules ?? [], opts);

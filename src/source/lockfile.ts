@@ -3,9 +3,11 @@ import path from "node:path";
 import type { ComponentName } from "../components.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
+import { withoutCredentials } from "../redact.js";
 
 /** One component's pin: the source asked for and the commit it resolved to. */
 export interface LockEntry {
+  /** Stored without credentials (withoutCredentials): the lock file is shared, committed, printed. */
   readonly url: string;
   readonly revision: string;
   readonly commit: string;
@@ -50,8 +52,26 @@ export function readLockFile(root: string): LockFile {
   return obj as LockFile;
 }
 
+/**
+ * Whether a pin was made for this configured URL. The pin holds the URL without its credentials
+ * (and one written before that rule may still hold them), so both sides are compared that way: a
+ * password in .config neither gets into the lock file nor makes its pin look stale.
+ */
+export function pinnedUrlMatches(entry: LockEntry, configuredUrl: string): boolean {
+  return withoutCredentials(entry.url) === withoutCredentials(configuredUrl);
+}
+
+/** The lock entry for a component fetched from `url`: the URL as it may be stored. */
+export function lockEntry(url: string, revision: string, commit: string): LockEntry {
+  return { url: withoutCredentials(url), revision, commit };
+}
+
 export async function writeLockFile(root: string, lock: LockFile): Promise<void> {
   const sorted: Record<string, LockEntry> = {};
-  for (const k of Object.keys(lock.components).sort()) sorted[k] = lock.components[k as ComponentName] as LockEntry;
+  // Every write goes through here, so no entry (an old one read back included) keeps a password.
+  for (const k of Object.keys(lock.components).sort()) {
+    const e = lock.components[k as ComponentName] as LockEntry;
+    sorted[k] = lockEntry(e.url, e.revision, e.commit);
+  }
   await writeFileAtomic(lockFilePath(root), JSON.stringify({ version: 1, components: sorted }, null, 2) + "\n");
 }

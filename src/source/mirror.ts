@@ -6,6 +6,7 @@ import { FailureError, UserError } from "../errors.js";
 import { gitAt, gitMessage, isTransient, remoteGitAt, type GitOptions } from "./git.js";
 import { withLock } from "./lock.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
+import { withoutCredentials } from "../redact.js";
 
 export interface MirrorOptions extends GitOptions {
   readonly cacheDir: string;
@@ -59,7 +60,7 @@ async function createMirror(dir: string, url: string, opts: GitOptions): Promise
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
   await gitAt(path.dirname(dir), opts).raw(["init", "--quiet", "--bare", "--", tmp]);
-  await gitAt(tmp, opts).raw(["config", "xqbuild.url", url]);
+  await gitAt(tmp, opts).raw(["config", "xqbuild.url", withoutCredentials(url)]);
   await rename(tmp, dir);
 }
 
@@ -68,7 +69,7 @@ async function createMirror(dir: string, url: string, opts: GitOptions): Promise
  * commits already in the mirror need no network; a branch is asked of the server (ls-remote) unless
  * offline. Only the wanted ref is fetched, shallow where the server allows it.
  */
-export async function ensureRevision(url: string, revision: string, opts: MirrorOptions): Promise<ResolvedRevision> {
+export async function ensureRevision(url: string, revision: string, opts: MirrorOptions, from?: string): Promise<ResolvedRevision> {
   const dir = mirrorPath(opts.cacheDir, url);
   const fetchUrl = networkUrl(url, opts.mirrors);
   const policy = opts.retry ?? DEFAULT_RETRY;
@@ -130,7 +131,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
         }
       }
       const got = await has(dir, opts, revision);
-      if (!got) throw notFound(url, revision);
+      if (!got) throw notFound(url, revision, from);
       return keep(got);
     }
 
@@ -181,7 +182,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
       if (e instanceof UserError) throw e;
       throw unreachable(url, fetchUrl, e);
     }
-    throw notFound(url, revision);
+    throw notFound(url, revision, from);
   });
 }
 
@@ -189,8 +190,13 @@ function offlineMissing(url: string, revision: string, why: string): UserError {
   return new UserError(`offline: cannot get ${revision} of ${url}: ${why}.`, "Run the same command once with the network (without --offline / XQBUILD_OFFLINE=1) to fill the cache.", 1);
 }
 
-function notFound(url: string, revision: string): UserError {
-  return new UserError(`${url} has no branch, tag or commit named ${JSON.stringify(revision)}.`, "Check the *_REVISION variable (xqbuild config shows where it was set); the tree was left as it was.", 1);
+/** `from` says where the revision was written (".config:2", "xqbuild.lock", a wrap file), when the caller knows. */
+function notFound(url: string, revision: string, from?: string): UserError {
+  return new UserError(
+    `${url} has no branch, tag or commit named ${JSON.stringify(revision)}${from ? ` (the revision comes from ${from})` : ""}.`,
+    from ? `Correct it there; the tree was left as it was.` : "Check the *_REVISION variable (xqbuild config shows where it was set); the tree was left as it was.",
+    1,
+  );
 }
 
 function unreachable(url: string, fetchUrl: string, e: unknown): UserError {

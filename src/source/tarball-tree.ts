@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import { envSetting } from "../config/env.js";
+import { withoutCredentials } from "../redact.js";
 import { UserError } from "../errors.js";
 import { applyPatches, ensureLink, localWork, patchState, xqbuildIdentity, type CheckoutResult } from "./checkout.js";
 import { gitAt } from "./git.js";
@@ -57,12 +59,12 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   let head: string;
   let commit: string;
   try {
-    const max = Number(opts.env.XQBUILD_TARBALL_MAX_BYTES);
-    await extractTarball(file, tmp, Number.isFinite(max) && max > 0 ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
+    const max = envSetting(opts.env, "XQBUILD_TARBALL_MAX_BYTES");
+    await extractTarball(file, tmp, max !== undefined ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
     const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...xqbuildIdentity("2000-01-01T00:00:00Z") } });
     await git.raw(["init", "--quiet"]);
     await git.raw(["add", "--all", "--force", "."]);
-    await git.raw(["commit", "--quiet", "--no-verify", "-m", `xqbuild: unpacked ${path.basename(req.url)} (sha256 ${req.sha256})`]);
+    await git.raw(["commit", "--quiet", "--no-verify", "-m", `xqbuild: unpacked ${path.basename(withoutCredentials(req.url))} (sha256 ${req.sha256})`]);
     commit = (await git.raw(["rev-parse", "HEAD"])).trim();
     await git.raw(["update-ref", "refs/xqbuild/tarball", commit]);
     await git.raw(["update-ref", `refs/xqbuild/upstream/${commit}`, commit]);

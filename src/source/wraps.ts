@@ -11,6 +11,7 @@ import { gitAt, gitEnvironment } from "./git.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
+import { withoutCredentials } from "../redact.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
 export interface Wrap {
@@ -299,12 +300,12 @@ async function prepareGit(sub: string, w: Wrap, work: string, opts: MirrorOption
   }
   const pushUrl = w.keys["push-url"];
   if (pushUrl !== undefined && urlProblem(pushUrl)) throw refused(file, "push-url", `names the URL ${JSON.stringify(pushUrl)}, which ${urlProblem(pushUrl) ?? ""}`);
-  const r = await ensureRevision(url, rev, opts);
+  const r = await ensureRevision(url, rev, opts, `${file} (revision)`);
   await cloneFromMirror(r.mirrorDir, work, r.commit, opts);
   const git = gitAt(work, opts);
   await git.raw(["checkout", "--quiet", "--detach", r.commit]);
-  await git.raw(["remote", "set-url", "origin", url]);
-  if (pushUrl) await git.raw(["remote", "set-url", "--push", "origin", pushUrl]);
+  await git.raw(["remote", "set-url", "origin", withoutCredentials(url)]);
+  if (pushUrl) await git.raw(["remote", "set-url", "--push", "origin", withoutCredentials(pushUrl)]);
   // A full commit id is shown as git shows one: its first 12 digits.
   return `git ${/^[0-9a-f]{40,64}$/.test(rev) ? rev.slice(0, 12) : rev}`;
 }

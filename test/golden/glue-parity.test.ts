@@ -168,6 +168,23 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    // The glue's shell expands an unquoted glob in the recipe line (pathname expansion, in
+    // qemu-xen-build); a pattern that matches nothing stays as written, a quoted one is not expanded.
+    name: "CONFIG_QEMUU_EXTRA_ARGS with globs (one matching files, one matching none, one quoted)",
+    dynamicConfig: ({ work: w }) => {
+      const dir = path.join(w, "globbed");
+      fs.mkdirSync(dir, { recursive: true });
+      for (const f of ["host.conf", "hostname", "hosts", ".hostdot"]) fs.writeFileSync(path.join(dir, f), "");
+      return [`CONFIG_QEMUU_EXTRA_ARGS = --xq-glob ${dir}/host* --xq-none=${dir}/none* '${dir}/h*'`];
+    },
+    glueSanity: (r) => {
+      const dir = path.join(work, "globbed");
+      const argv = glueConfigure(r).argv;
+      const at = argv.indexOf("--xq-glob");
+      expect(argv.slice(at, at + 6)).toEqual(["--xq-glob", `${dir}/host.conf`, `${dir}/hostname`, `${dir}/hosts`, `--xq-none=${dir}/none*`, `${dir}/h*`]);
+    },
+  },
+  {
     name: "a local QEMU_UPSTREAM_LOC directory outside the tree",
     dynamicConfig: () => [`QEMU_UPSTREAM_LOC = ${localQemu()}`],
     glueSanity: (r) => {

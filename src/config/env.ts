@@ -1,0 +1,112 @@
+import { UserError } from "../errors.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const TRUE = new Set(["1", "true", "yes", "on", "y"]);
+const FALSE = new Set(["0", "false", "no", "off", "n"]);
+
+/**
+ * One reading of a boolean XQBUILD_* variable, so that `XQBUILD_OFFLINE=true` and
+ * `XQBUILD_REMOTE_CACHE_READONLY=false` mean what they say instead of what one reader's test
+ * (`=== "1"`, `!== "0"`) happened to make of them. Unset or empty: undefined (the setting below
+ * it decides). Anything that is not 1/0, true/false, yes/no, on/off, y/n (any case) is refused:
+ * a value xqbuild cannot read is a mistake, never silently one or the other.
+ */
+export function envBoolean(env: Env, name: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const v = raw.trim().toLowerCase();
+  if (v === "") return undefined;
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new UserError(
+    `the environment variable ${name}=${JSON.stringify(raw)} is not a yes/no value.`,
+    `Set ${name} to 1, true, yes or on (or 0, false, no, off), or unset it.`,
+  );
+}
+
+export interface NumberRule {
+  readonly min: number;
+  readonly max: number;
+  /** Whole numbers only. */
+  readonly integer?: boolean;
+  /** What the number counts, for the message ("seconds", "bytes"). */
+  readonly unit: string;
+}
+
+/**
+ * One reading of a numeric XQBUILD_* variable: a decimal number within the rule's range, else a
+ * UserError naming the variable and value (`XQBUILD_STALL_TIMEOUT=-5` used to fall back to the
+ * default without a word). Unset or empty: undefined.
+ */
+export function envNumber(env: Env, name: string, rule: NumberRule): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const text = raw.trim();
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < rule.min || n > rule.max || (rule.integer === true && !Number.isInteger(n))) {
+    throw new UserError(
+      `the environment variable ${name}=${JSON.stringify(raw)} is not ${rule.integer === true ? "a whole number" : "a number"} of ${rule.unit} from ${rule.min} to ${rule.max}.`,
+      `Give ${name} a value in that range, or unset it for the default.`,
+    );
+  }
+  return n;
+}
+
+/** The numeric XQBUILD_* variables and their ranges: the one place a reader takes them from. */
+export const NUMBER_RULES = {
+  XQBUILD_STALL_TIMEOUT: { min: 1, max: 86_400, unit: "seconds" },
+  XQBUILD_REMOTE_CACHE_TIMEOUT: { min: 1, max: 3600, unit: "seconds" },
+  XQBUILD_TARBALL_MAX_BYTES: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true, unit: "bytes" },
+} as const satisfies Record<string, NumberRule>;
+
+export type NumberVariable = keyof typeof NUMBER_RULES;
+
+/** A numeric XQBUILD_* variable by its rule in NUMBER_RULES. */
+export function envSetting(env: Env, name: NumberVariable): number | undefined {
+  return envNumber(env, name, NUMBER_RULES[name]);
+}
+
+/**
+ * xqbuild's own environment variables, read once when the configuration is resolved: a bad value
+ * stops the run before anything starts (exit 2), and nothing below the config layer parses them
+ * again. Each is undefined when unset, so the xqbuild config file's setting or the default applies.
+ */
+export interface XqbuildEnv {
+  readonly offline?: boolean;
+  readonly noMakeCache?: boolean;
+  readonly noDoctor?: boolean;
+  readonly artifactCache?: boolean;
+  readonly remoteCacheReadOnly?: boolean;
+  /** XQBUILD_CCACHE: a yes/no word, else a ccache path or "auto" as given. */
+  readonly ccache?: boolean | string;
+  readonly stallTimeoutSeconds?: number;
+  readonly remoteCacheTimeoutSeconds?: number;
+  readonly tarballMaxBytes?: number;
+}
+
+export function readXqbuildEnv(env: Env): XqbuildEnv {
+  const out: { -readonly [K in keyof XqbuildEnv]: XqbuildEnv[K] } = {};
+  const bool = (key: "offline" | "noMakeCache" | "noDoctor" | "artifactCache" | "remoteCacheReadOnly", name: string): void => {
+    const v = envBoolean(env, name);
+    if (v !== undefined) out[key] = v;
+  };
+  bool("offline", "XQBUILD_OFFLINE");
+  bool("noMakeCache", "XQBUILD_NO_MAKE_CACHE");
+  bool("noDoctor", "XQBUILD_NO_DOCTOR");
+  bool("artifactCache", "XQBUILD_ARTIFACT_CACHE");
+  bool("remoteCacheReadOnly", "XQBUILD_REMOTE_CACHE_READONLY");
+  const cc = env.XQBUILD_CCACHE?.trim();
+  if (cc !== undefined && cc !== "") {
+    const lower = cc.toLowerCase();
+    out.ccache = TRUE.has(lower) ? true : FALSE.has(lower) ? false : cc;
+  }
+  const num = (key: "stallTimeoutSeconds" | "remoteCacheTimeoutSeconds" | "tarballMaxBytes", name: NumberVariable): void => {
+    const v = envSetting(env, name);
+    if (v !== undefined) out[key] = v;
+  };
+  num("stallTimeoutSeconds", "XQBUILD_STALL_TIMEOUT");
+  num("remoteCacheTimeoutSeconds", "XQBUILD_REMOTE_CACHE_TIMEOUT");
+  num("tarballMaxBytes", "XQBUILD_TARBALL_MAX_BYTES");
+  return out;
+}
