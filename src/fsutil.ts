@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { constants, createReadStream, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import type * as Tar from "tar";
@@ -21,6 +21,25 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
   } catch (e) {
     await rm(tmp, { force: true });
     throw root !== undefined ? fsUserError(e, file, what) : e;
+  }
+}
+
+/**
+ * Puts content (or a copy of the file from) at target by writing a temporary file beside it and
+ * renaming it into place: a symbolic link already at target (a fetched tree that tracks `.config`
+ * as a link to ~/.bashrc) is replaced, never written through. mode, when given, is set before the
+ * rename.
+ */
+export async function replaceFile(target: string, source: { content: string | Uint8Array } | { from: string }, mode?: number): Promise<void> {
+  const tmp = `${target}.xqbuild-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    if ("content" in source) await writeFile(tmp, source.content, { flag: "wx" });
+    else await copyFile(source.from, tmp, constants.COPYFILE_EXCL);
+    if (mode !== undefined) await chmod(tmp, mode);
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
   }
 }
 

@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { copyFile, chmod, mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
 import { FailureError } from "../errors.js";
+import { replaceFile } from "../fsutil.js";
 import type { EnvChanges, PlannedStep, Step } from "../recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { applyEnv, runCommand } from "./run.js";
@@ -48,9 +49,9 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
     case "copy": {
       await mkdir(path.dirname(step.to), { recursive: true });
       try {
-        if (step.from.startsWith(BUILTIN_PREFIX)) await writeFile(step.to, builtinFile(step.from) ?? "");
-        else await copyFile(step.from, step.to);
-        if (step.mode !== undefined) await chmod(step.to, step.mode);
+        // Replaced, not written through: the target may be a link a fetched tree tracks.
+        const mode = step.mode ?? (step.from.startsWith(BUILTIN_PREFIX) ? undefined : statSync(step.from).mode & 0o777);
+        await replaceFile(step.to, step.from.startsWith(BUILTIN_PREFIX) ? { content: builtinFile(step.from) ?? "" } : { from: step.from }, mode);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         throw new FailureError(`${ctx.component}: cannot copy ${step.from} to ${step.to}: ${err.code ?? err.message}.`);
@@ -59,7 +60,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
     }
     case "write":
       await mkdir(path.dirname(step.path), { recursive: true });
-      await writeFile(step.path, step.content);
+      await replaceFile(step.path, { content: step.content });
       return;
     case "git-checkout":
     case "tarball":

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { fileUrl, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { startWebDav } from "../support/servers.js";
 import { builtCli, expectCleanError, expectNoStack, expectOk, makeTree, removeBases, runCli, tempBase, urlLines, xq } from "./support.js";
 
@@ -128,6 +128,44 @@ describe.concurrent("point 3: no delete or write follows a link out of the tree"
     const para = expectCleanError(r.stderr);
     expect(para).toContain(path.join(dest, "usr"));
     expect(filesUnder(out.dir)).toEqual(["precious"]);
+  });
+});
+
+/**
+ * A copy of the fixture SeaBIOS repository with a tag rel-links whose commit tracks `.version` and
+ * `.config` (the files xqbuild writes into the checkout, as the glue does) as links to victim.
+ */
+function seabiosWithLinks(victim: string): string {
+  const bare = path.join(base, `seabios-links-${n++}.git`);
+  git(["clone", "--quiet", "--bare", repos.seabios.path, bare]);
+  const env = { ...gitEnv(), GIT_DIR: bare, GIT_INDEX_FILE: `${bare}.index`, GIT_AUTHOR_NAME: "F", GIT_AUTHOR_EMAIL: "f@x.invalid", GIT_COMMITTER_NAME: "F", GIT_COMMITTER_EMAIL: "f@x.invalid" };
+  const parent = repos.seabios.refs["rel-1.16.2"] as string;
+  git(["read-tree", parent], { env });
+  const r = spawnSync("git", ["hash-object", "-w", "--stdin"], { env, input: victim, encoding: "utf8" });
+  const blob = r.stdout.trim();
+  for (const name of [".version", ".config"]) git(["update-index", "--add", "--cacheinfo", `120000,${blob},${name}`], { env });
+  const treeId = git(["write-tree"], { env });
+  const commit = spawnSync("git", ["commit-tree", treeId, "-p", parent, "-m", "links"], { env, encoding: "utf8" }).stdout.trim();
+  git(["tag", "rel-links", commit], { env });
+  return fileUrl(bare);
+}
+
+describe.concurrent("point 3: files xqbuild writes into a fetched tree", () => {
+  it("a fetched SeaBIOS tracking .version and .config as links out: fetch replaces the links, the victim is untouched", async ({ expect }) => {
+    const out = outside("tracked-links");
+    const url = seabiosWithLinks(out.sentinel);
+    const t = makeTree(base, `t${n++}`, { config: [`SEABIOS_UPSTREAM_URL = ${url}`, "SEABIOS_UPSTREAM_REVISION = rel-links"], env: { XQBUILD_CCACHE: "0" } });
+    const r = await xq(t, ["fetch", "seabios"]);
+    expectNoStack(r.stderr);
+    // Refusing the tree is as good as writing beside the link; writing through it is not.
+    if (r.code !== 0) expectCleanError(r.stderr);
+    expect(readFileSync(out.sentinel, "utf8")).toBe("not xqbuild's\n");
+    expect(filesUnder(out.dir)).toEqual(["precious"]);
+    if (r.code === 0) {
+      const dir = path.join(t.root, "tools", "firmware", "seabios-dir-remote");
+      expect(lstatSync(path.join(dir, ".version")).isFile()).toBe(true);
+      expect(lstatSync(path.join(dir, ".config")).isFile()).toBe(true);
+    }
   });
 });
 
