@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { constants, createReadStream, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
+import { constants, createReadStream, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { chmod, copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import path from "node:path";
@@ -39,6 +39,20 @@ export async function replaceFile(target: string, source: { content: string | Ui
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** replaceFile for a small synchronous write, refused (a UserError) when target's directory leaves root. */
+export function replaceFileSync(target: string, content: string, root: string): void {
+  assertInside(path.dirname(target), root, "the directory");
+  mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = `${target}.xqbuild-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    writeFileSync(tmp, content, { flag: "wx" });
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
     throw e;
   }
 }

@@ -1,10 +1,10 @@
-import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ComponentName } from "../components.js";
 import { formatOrigin, type ResolvedConfig } from "../config/types.js";
 import { UserError } from "../errors.js";
-import { mkdirInside } from "../fsutil.js";
+import { assertInside, mkdirInside } from "../fsutil.js";
 import { ensureCacheDir } from "../cache/cache.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
 import { gatherFacts } from "../facts.js";
@@ -35,6 +35,11 @@ export async function withTreeLock<T>(ctx: CommandContext, config: ResolvedConfi
   // The state directory must be a real directory of the tree: a link out would put the lock,
   // stamps and logs elsewhere, and distclean would empty wherever it points.
   await mkdirInside(stateDir(config), config.xenRoot, "its state directory");
+  // Nor may anything in it (stamps/, logs/, staging/, ...) be a link out of the tree.
+  for (const name of readdirSync(stateDir(config))) {
+    const p = path.join(stateDir(config), name);
+    if (lstatSync(p).isSymbolicLink()) assertInside(p, config.xenRoot, "xqbuild's state");
+  }
   return withLock(
     path.join(stateDir(config), "lock"),
     `the tree ${config.xenRoot}`,

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
 import { FailureError } from "../errors.js";
@@ -31,10 +31,14 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
   switch (step.kind) {
     case "run": {
       const { argv, env, jobsFlag, name } = ctx.resolved ?? (await resolveRun(step, ctx.baseEnv));
+      const logFile = path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`);
+      // The log is appended to: a link at its name (a tree handed over with its .xqbuild/logs/
+      // pointing at ~/.bashrc) is removed first, never appended through.
+      if (lstatSync(logFile, { throwIfNoEntry: false })?.isSymbolicLink()) await rm(logFile, { force: true });
       await runCommand(step.cwd, argv, env, {
         ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
-        logFile: path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`),
+        logFile,
         // Named after what runs: QEMU's build may be its ninja line rather than make.
         label: `${ctx.component} ${step.stage} (${name ?? step.step})`,
         ...(ctx.signal ? { signal: ctx.signal } : {}),

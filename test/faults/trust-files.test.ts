@@ -79,6 +79,24 @@ describe.concurrent("point 3: no delete or write follows a link out of the tree"
     expect(filesUnder(out.dir)).toEqual(["precious"]);
   });
 
+  it("a tree handed over with .xqbuild/logs a link out, or a log that is a link to a file: no log is written through either", async ({ expect }) => {
+    const out = outside("logs");
+    const t = tree();
+    mkdirSync(path.join(t.root, ".xqbuild"));
+    symlinkSync(out.dir, path.join(t.root, ".xqbuild", "logs"));
+    const r = await xq(t, ["all", "seabios"]);
+    expect(r.code).toBe(2);
+    expect(expectCleanError(r.stderr)).toContain(path.join(t.root, ".xqbuild", "logs"));
+    expect(filesUnder(out.dir)).toEqual(["precious"]);
+    // The log itself a link to a file outside: it is replaced, the file keeps its content.
+    const u = tree();
+    mkdirSync(path.join(u.root, ".xqbuild", "logs"), { recursive: true });
+    symlinkSync(out.sentinel, path.join(u.root, ".xqbuild", "logs", "seabios-build.log"));
+    expectOk(await xq(u, ["all", "seabios"]));
+    expect(readFileSync(out.sentinel, "utf8")).toBe("not xqbuild's\n");
+    expect(lstatSync(path.join(u.root, ".xqbuild", "logs", "seabios-build.log")).isFile()).toBe(true);
+  });
+
   it("distclean seabios with .xqbuild/stamps a link out: refused before anything goes, the other side untouched", async ({ expect }) => {
     const t = tree();
     const out = outside("stamps-distclean");
