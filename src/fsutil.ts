@@ -176,6 +176,11 @@ export async function mkdirInside(dir: string, root: string, what = "the directo
 /** A UserError for an odd thing on the way to p (a file where a directory must be, no permission). */
 export function fsUserError(e: unknown, p: string, what: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
+  // The errno code stays readable on the UserError (a one-line warning prints it first).
+  return Object.assign(fsUserErrorOf(code, e, p, what), code !== undefined ? { code } : {});
+}
+
+function fsUserErrorOf(code: string | undefined, e: unknown, p: string, what: string): Error {
   if (code === "EEXIST" || code === "ENOTDIR") {
     const blocker = firstNonDirectory(p);
     return new UserError(

@@ -349,7 +349,9 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         entry = await art.cache.put(key, c.name, staging.dir);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${err.code ?? err.message}` });
+        // The errno code, and the sentence saying what is in the way when there is one.
+        const why = err.code !== undefined ? `${err.code}${e instanceof UserError ? `: ${err.message}` : ""}` : err.message;
+        reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${why}` });
       }
       if (entry) {
         const r = await art.cache.store.restore(entry, art.destdir);
