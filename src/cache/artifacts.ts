@@ -7,7 +7,8 @@
 //                                     mtime is the entry's last use (least recently used goes first)
 import { randomBytes } from "node:crypto";
 import { createReadStream, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { assertInside, fsUserError, loadTar, sha256File } from "../fsutil.js";
@@ -249,10 +250,16 @@ export class ArtifactStore {
       await this.remove(entry.key);
       return { ok: false, why: `${file} ${printable(problem)} (removed)` };
     }
-    const stage = path.join(this.dir, `.${entry.key}.${process.pid}.${randomBytes(4).toString("hex")}.unpack`);
+    // Beside the tar (where there is room for it), else in the temporary directory (a cache this
+    // user may read but not write).
+    let stage = path.join(this.dir, `.${entry.key}.${process.pid}.${randomBytes(4).toString("hex")}.unpack`);
+    try {
+      await mkdir(stage);
+    } catch {
+      stage = await mkdtemp(path.join(tmpdir(), "xqbuild-unpack-"));
+    }
     try {
       try {
-        await mkdir(stage);
         const tar = await loadTar();
         await tar.x({ file, cwd: stage, preserveOwner: false, unlink: true, strict: true });
       } catch (e) {

@@ -36,6 +36,12 @@ export class ArtifactCache {
       if (why && !/\b404\b/.test(why)) this.say(component, `remote cache: ${printable(why)}`);
       return undefined;
     }
+    // No download larger than the whole local store may be: it would be evicted at once, and a
+    // remote that names 50 GB fills the disk first.
+    if (entry.size > this.store.maxBytes) {
+      this.say(component, `remote cache: ignoring ${key.slice(0, 12)}: its ${formatSize(entry.size)} are more than the artifact cache's limit of ${formatSize(this.store.maxBytes)}`);
+      return undefined;
+    }
     const blob = this.store.downloadPath(key);
     const started = Date.now();
     const got = await this.remote.getBlob(entry, blob);

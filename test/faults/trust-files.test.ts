@@ -289,7 +289,7 @@ describe.concurrent("point 9: the artifact cache owns only what xqbuild wrote", 
     expect(existsSync(path.join(slot, "not-xqbuilds"))).toBe(true);
   });
 
-  it("hostile remote artifacts (../, absolute, a link out, a gzip bomb, an escape sequence) never reach DESTDIR: dropped, built instead", async ({ expect }) => {
+  it("hostile remote artifacts (../, absolute, a link out, a gzip bomb, 64 GiB, escape sequences) never reach DESTDIR: dropped, built instead", async ({ expect }) => {
     const dav = await startWebDav(path.join(base, "dav"));
     try {
       // One honest upload gives the key and a good blob.
@@ -303,15 +303,17 @@ describe.concurrent("point 9: the artifact cache owns only what xqbuild wrote", 
       const out = outside("remote");
       const work = path.join(base, "hostile-blobs");
       mkdirSync(work, { recursive: true });
-      const variants: Record<string, { make: (tar: string) => void; component?: string }> = {
-        dotdot: { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo('./../../../../evil-dotdot');d=b'evil\\n';i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()", tar) },
-        absolute: { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo(sys.argv[2]);d=b'evil\\n';i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()", tar, path.join(out.dir, "evil-absolute")) },
+      const variants: Record<string, { make: (tar: string) => void; component?: string; size?: number; expect?: RegExp }> = {
+        dotdot: { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo('./../../../../evil-dotdot');d=b'evil\\n';i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()", tar), expect: /seabios: the cached artifact is damaged, building instead: .*has a \.\. component/ },
+        absolute: { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo(sys.argv[2]);d=b'evil\\n';i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()", tar, path.join(out.dir, "evil-absolute")), expect: /seabios: the cached artifact is damaged, building instead: .*is absolute/ },
         "link out": {
           make: (tar) =>
             py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo('./usr');i.type=tarfile.SYMTYPE;i.linkname=sys.argv[2];t.addfile(i)\ni=tarfile.TarInfo('./usr/evil-link');d=b'evil\\n';i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()", tar, out.dir),
+          expect: /seabios: the cached artifact is damaged, building instead: .*holds a link "usr" -> ".*" that leaves it/,
         },
-        "gzip bomb": { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w:gz')\ni=tarfile.TarInfo('./usr/bomb');i.size=256*1024*1024\nt.addfile(i,open('/dev/zero','rb'))\nt.close()", tar) },
-        "escape sequence in a path": { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo('./\\x1b]2;pwned\\x07/../../x');d=b'x';i.size=1;t.addfile(i,io.BytesIO(d))\nt.close()", tar) },
+        "gzip bomb": { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w:gz')\ni=tarfile.TarInfo('./usr/bomb');i.size=256*1024*1024\nt.addfile(i,open('/dev/zero','rb'))\nt.close()", tar), expect: /seabios: the cached artifact is damaged, building instead: .*unpacks to more than \d+ bytes/ },
+        "escape sequence in a path": { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\ni=tarfile.TarInfo('./\\x1b]2;pwned\\x07/../../x');d=b'x';i.size=1;t.addfile(i,io.BytesIO(d))\nt.close()", tar), expect: /seabios: the cached artifact is damaged, building instead: .*\\u001b\]2;pwned\\u0007/ },
+        "64 GiB, more than the whole cache": { make: (tar) => py("import tarfile,sys\ntarfile.open(sys.argv[1],'w').close()", tar), size: 64 * 1024 ** 3, expect: /remote cache: ignoring [0-9a-f]{12}: its 64 GiB are more than the artifact cache's limit of 10 GiB/ },
         "escape sequence in the entry": { make: (tar) => py("import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\nt.close()", tar), component: "\u001b]2;pwned\u0007seabios" },
       };
       await Promise.all(
@@ -323,14 +325,15 @@ describe.concurrent("point 9: the artifact cache owns only what xqbuild wrote", 
           mkdirSync(path.join(dav.root, prefix, "cas"), { recursive: true });
           mkdirSync(path.join(dav.root, prefix, "ac"), { recursive: true });
           writeFileSync(path.join(dav.root, prefix, "cas", sha), readFileSync(blob));
-          writeFileSync(path.join(dav.root, prefix, "ac", key), JSON.stringify({ ...honest, sha256: sha, size: statSync(blob).size, ...(v.component ? { component: v.component } : {}) }));
+          writeFileSync(path.join(dav.root, prefix, "ac", key), JSON.stringify({ ...honest, sha256: sha, size: v.size ?? statSync(blob).size, ...(v.component ? { component: v.component } : {}) }));
           const b = tree({ XQBUILD_REMOTE_CACHE: `${dav.url}/${prefix}`, XQBUILD_REMOTE_CACHE_READONLY: "1" });
           const dest = path.join(b.base, `${b.name}-dest`);
           const r = await xq(b, ["install", "seabios", "--destdir", dest]);
           expectOk(r);
           expect(r.stderr, name).not.toContain("\u001b");
           expect(r.stderr, name).not.toContain("\u0007");
-          if (!v.component) expect(r.stderr, name).toMatch(/seabios: the cached artifact is damaged, building instead: .*(leaves|absolute|\.\.|unpacks to more)/);
+          if (v.expect) expect(r.stderr, name).toMatch(v.expect);
+          else if (!v.component) expect(r.stderr, name).toMatch(/seabios: the cached artifact is damaged, building instead: .*(leaves|absolute|\.\.|unpacks to more)/);
           else expect(r.stderr, name).toMatch(/remote cache: .*component is not a component name/);
           expect(r.stderr, name).toMatch(/\[seabios build\] done/);
           expect(existsSync(path.join(dest, BIOS)), name).toBe(true);
