@@ -327,9 +327,12 @@ export class ArtifactStore {
     });
   }
 
+  /** Removes an entry's two files; a directory by one of their names is not xqbuild's and stays. */
   async remove(key: string): Promise<void> {
-    await rm(this.tarPath(key), { force: true });
-    await rm(this.metaPath(key), { force: true });
+    for (const p of [this.tarPath(key), this.metaPath(key)]) {
+      const st = await lstat(p).catch(() => undefined);
+      if (st && !st.isDirectory()) await rm(p, { force: true });
+    }
   }
 
   /** Every entry, most recently used first. */

@@ -51,7 +51,14 @@ export class ArtifactCache {
       return undefined;
     }
     const adopted: ArtifactEntry = { format: 1, key, component: entry.component, sha256: entry.sha256, size: entry.size, files: 0, created: entry.created };
-    await this.store.adopt(adopted, blob);
+    try {
+      await this.store.adopt(adopted, blob);
+    } catch (e) {
+      // A store that cannot take it (a directory in the entry's place): a miss, said in one line.
+      await rm(blob, { force: true });
+      this.say(component, `remote cache: not kept: ${printable((e as Error).message)}`);
+      return undefined;
+    }
     this.say(component, `remote cache: downloaded ${formatSize(entry.size)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return adopted;
   }
