@@ -98,6 +98,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(artifacts ? { artifacts } : {}),
         ...(ccache ? { runEnv: ccache.env, beforeWork } : {}),
+        ...(ctx.args.destdir !== undefined ? { destdir: path.resolve(ctx.args.destdir) } : {}),
       }),
     );
     const counted = ccache && before ? await before : undefined;

@@ -41,6 +41,8 @@ export interface PipelineOptions {
   readonly artifacts?: ArtifactOptions;
   /** Awaited once before the first stage that does work (ccache's counters are read then). */
   readonly beforeWork?: () => Promise<void>;
+  /** --destdir: what xqbuild's own install copies write may not leave through a link (see StepContext.writeRoot). */
+  readonly destdir?: string;
 }
 
 /** How the artifact cache takes part in a run. */
@@ -322,6 +324,8 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
           component: c.name,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.jobserver ? { jobserver: opts.jobserver } : {}),
+          // Into the staging directory the artifact's restore checks instead.
+          ...(stage === "install" && !toStaging && opts.destdir !== undefined ? { writeRoot: opts.destdir } : {}),
           onLine: (line) => reporter.emit({ type: "output", component: c.name, stage, line }),
           backlog: () => reporter.backlog?.(),
           ...(step === first && firstRun ? { resolved: firstRun } : {}),

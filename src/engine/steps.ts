@@ -4,7 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
 import { FailureError } from "../errors.js";
-import { replaceFile } from "../fsutil.js";
+import { assertInside, isWithin, replaceFile } from "../fsutil.js";
 import type { EnvChanges, PlannedStep, Step } from "../recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { applyEnv, runCommand } from "./run.js";
@@ -21,6 +21,11 @@ export interface StepContext {
   readonly resolved?: ResolvedRun;
   /** A run step: called when it holds its job slots and starts (see RunOptions.onStart). */
   readonly onStart?: (jobs: number | undefined) => void;
+  /**
+   * A copy or write below this directory (DESTDIR) must stay inside it: a DESTDIR whose usr is a
+   * link to /usr is refused before anything is made through it.
+   */
+  readonly writeRoot?: string;
 }
 
 /**
@@ -51,6 +56,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
       return;
     }
     case "copy": {
+      if (ctx.writeRoot !== undefined && isWithin(path.resolve(step.to), path.resolve(ctx.writeRoot))) assertInside(path.dirname(step.to), ctx.writeRoot, "the install target's directory");
       await mkdir(path.dirname(step.to), { recursive: true });
       try {
         // Replaced, not written through: the target may be a link a fetched tree tracks.
@@ -63,6 +69,7 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
       return;
     }
     case "write":
+      if (ctx.writeRoot !== undefined && isWithin(path.resolve(step.path), path.resolve(ctx.writeRoot))) assertInside(path.dirname(step.path), ctx.writeRoot, "the install target's directory");
       await mkdir(path.dirname(step.path), { recursive: true });
       await replaceFile(step.path, { content: step.content });
       return;

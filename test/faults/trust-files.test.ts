@@ -146,6 +146,11 @@ describe.concurrent("point 3: no delete or write follows a link out of the tree"
     const para = expectCleanError(r.stderr);
     expect(para).toContain(path.join(dest, "usr"));
     expect(filesUnder(out.dir)).toEqual(["precious"]);
+    // The same without the artifact cache: the install's own copy is refused likewise.
+    const none = await xq(t, ["install", "seabios", "--no-cache", "--destdir", dest]);
+    expect(none.code).not.toBe(0);
+    expect(expectCleanError(none.stderr)).toContain(path.join(dest, "usr"));
+    expect(filesUnder(out.dir)).toEqual(["precious"]);
   });
 });
 
