@@ -184,7 +184,7 @@ function fsUserErrorOf(code: string | undefined, e: unknown, p: string, what: st
   if (code === "EEXIST" || code === "ENOTDIR") {
     const blocker = firstNonDirectory(p);
     return new UserError(
-      `${blocker ?? p} is a file, not a directory, and xqbuild keeps ${what} ${p} there.`,
+      blocker === undefined || blocker === path.resolve(p) ? `${p} is a file, not a directory; xqbuild keeps ${what} there.` : `${blocker} is a file, not a directory, so xqbuild cannot make ${what} ${p}.`,
       `Move ${blocker ?? p} out of the way (or delete it), then run again.`,
     );
   }
