@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { ComponentName } from "./components.js";
 import { releaseTraceFlag } from "./config/release.js";
 import type { ResolvedConfig } from "./config/types.js";
 import type { PlanFacts } from "./recipe.js";
+import { replaceFileSync } from "./fsutil.js";
 
 const LOC_VARS: Record<ComponentName, string> = {
   "qemu-xen": "QEMU_UPSTREAM_LOC",
@@ -99,7 +100,13 @@ function headOf(dir: string): string | undefined {
  * Asks the fetched QEMU's tracetool which backend it has, as the glue does before configure. The
  * answer is kept per commit of the tree (a rerun need not start Python twice to learn it again).
  */
-export function probeTraceBackend(sourceDir: string, env: Readonly<Record<string, string>>, cacheFile?: string): PlanFacts["traceBackend"] {
+export function probeTraceBackend(
+  sourceDir: string,
+  env: Readonly<Record<string, string>>,
+  cacheFile?: string,
+  /** What the kept answer may not leave (default: the tree holding cacheFile's .xqbuild/). */
+  root: string = path.dirname(path.dirname(cacheFile ?? sourceDir)),
+): PlanFacts["traceBackend"] {
   const tool = path.join(sourceDir, "scripts", "tracetool.py");
   if (!existsSync(tool)) return undefined;
   const head = headOf(sourceDir);
@@ -114,10 +121,10 @@ export function probeTraceBackend(sourceDir: string, env: Readonly<Record<string
   const backend = runTraceProbe(tool, sourceDir, env);
   if (cacheFile && head) {
     try {
-      mkdirSync(path.dirname(cacheFile), { recursive: true });
-      writeFileSync(cacheFile, JSON.stringify({ head, dir: sourceDir, backend }));
+      // Within the tree only, and beside a link at its name rather than through it.
+      replaceFileSync(cacheFile, JSON.stringify({ head, dir: sourceDir, backend }), root);
     } catch {
-      // a read-only tree: probe again next time
+      // a read-only tree (or a .xqbuild that leaves it): probe again next time
     }
   }
   return backend;
@@ -145,6 +152,6 @@ export function gatherFacts(config: ResolvedConfig): PlanFacts {
   const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
   // The probe's answer is kept only for trees xqbuild fetched; a local directory may change under it.
   const cache = locIsDir["qemu-xen"] ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
-  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env, cache) : undefined;
+  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env, cache, config.xenRoot) : undefined;
   return { locIsDir, traceFlag, traceProbe, ...withCflags(qemuXenCflagsPrefix), ...(traceBackend !== undefined ? { traceBackend } : {}) };
 }

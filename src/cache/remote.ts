@@ -113,6 +113,8 @@ function parseEntry(doc: unknown): { entry: RemoteEntry } | { why: string } {
   if (typeof o.sha256 !== "string" || !HEX64.test(o.sha256)) return { why: "sha256 is not 64 lowercase hex characters" };
   if (typeof o.size !== "number" || !Number.isSafeInteger(o.size) || o.size < 0) return { why: "size is not a non-negative integer" };
   if (typeof o.component !== "string" || o.component === "") return { why: "component is not a non-empty string" };
+  // It is printed and stored: a name, never a terminal escape sequence or a path.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(o.component)) return { why: "component is not a component name" };
   if (typeof o.created !== "string" || Number.isNaN(Date.parse(o.created))) return { why: "created is not a date" };
   return { entry: { sha256: o.sha256, size: o.size, component: o.component, created: o.created } };
 }

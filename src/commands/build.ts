@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
+import { checkRemovable, removeInside } from "../fsutil.js";
 import { definedOnly } from "../proc.js";
 import { JobServer } from "../engine/jobserver.js";
 import { runPipeline, toolVersions, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
@@ -97,6 +98,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(artifacts ? { artifacts } : {}),
         ...(ccache ? { runEnv: ccache.env, beforeWork } : {}),
+        ...(ctx.args.destdir !== undefined ? { destdir: path.resolve(ctx.args.destdir) } : {}),
       }),
     );
     const counted = ccache && before ? await before : undefined;
@@ -185,15 +187,20 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
       }
     }
   }
+  // Every target is checked before the first goes: a link out of the tree (tools/firmware -> /srv)
+  // refuses the whole distclean, not its second half.
+  const state = stateDir(config);
+  const targets = names.flatMap((name) => RECIPES[name].distclean.map((rel) => path.join(config.xenRoot, rel)));
+  const stateTargets = config.selected.length === 0 ? (await readdir(state)).filter((e) => e !== "lock").map((e) => path.join(state, e)) : names.map((name) => path.join(state, "stamps", name));
+  for (const t of targets) checkRemovable(t, config.xenRoot, "distclean's target");
+  for (const t of stateTargets) checkRemovable(t, state, "xqbuild's state");
   for (const name of names) {
-    for (const rel of RECIPES[name].distclean) await rm(path.join(config.xenRoot, rel), { recursive: true, force: true });
+    for (const rel of RECIPES[name].distclean) await removeInside(path.join(config.xenRoot, rel), config.xenRoot, "distclean's target");
     if (!ctx.args.quiet) ctx.output.err(`${name}: removed ${RECIPES[name].distclean.join(", ")}`);
   }
   // Everything of xqbuild's state but the lock held right now (it goes when released).
-  if (config.selected.length === 0) {
-    for (const entry of await readdir(stateDir(config))) if (entry !== "lock") await rm(path.join(stateDir(config), entry), { recursive: true, force: true });
-  } else for (const name of names) await rm(path.join(stateDir(config), "stamps", name), { recursive: true, force: true });
+  for (const t of stateTargets) await removeInside(t, state, "xqbuild's state");
   });
-  if (config.selected.length === 0) await rm(stateDir(config), { recursive: true, force: true });
+  if (config.selected.length === 0) await removeInside(stateDir(config), config.xenRoot, "xqbuild's state directory");
   return 0;
 }

@@ -1,5 +1,5 @@
 import { UsageError, UserError } from "../errors.js";
-import { ArtifactStore, formatSize, parseSize } from "../cache/artifacts.js";
+import { ArtifactStore, formatSize, parseSize, printable } from "../cache/artifacts.js";
 import { ArtifactCache } from "../cache/cache.js";
 import { remoteCache, remoteUrlProblem, type RemoteCache } from "../cache/remote.js";
 import type { ResolvedConfig } from "../config/types.js";
@@ -80,6 +80,6 @@ export async function cacheCommand(ctx: CommandContext): Promise<number> {
   o.out(`artifact cache: ${store.dir}`);
   o.out(`  ${entries.length} ${entries.length === 1 ? "entry" : "entries"}, ${formatSize(total)} of ${formatSize(limit)}`);
   if (remote) o.out(`  remote: ${remote.url}${remote.readOnly ? " (read-only)" : ""}`);
-  for (const e of entries) o.out(`  ${e.key.slice(0, 12)}  ${e.component.padEnd(22)} ${formatSize(e.size).padStart(9)}  used ${age(e.lastUsed)}`);
+  for (const e of entries) o.out(`  ${e.key.slice(0, 12)}  ${printable(e.component).padEnd(22)} ${formatSize(e.size).padStart(9)}  used ${age(e.lastUsed)}`);
   return 0;
 }

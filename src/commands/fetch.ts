@@ -1,9 +1,11 @@
-import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ComponentName } from "../components.js";
 import { formatOrigin, type ResolvedConfig } from "../config/types.js";
 import { UserError } from "../errors.js";
+import { assertInside, mkdirInside } from "../fsutil.js";
+import { ensureCacheDir } from "../cache/cache.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
 import { gatherFacts } from "../facts.js";
 import { makePlan, type ComponentPlan } from "../plan.js";
@@ -27,8 +29,17 @@ export function stateDir(config: ResolvedConfig): string {
  * gives up after --lock-timeout, and stops at once on Ctrl-C.
  */
 export async function withTreeLock<T>(ctx: CommandContext, config: ResolvedConfig, onWait: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+  // Standalone mode builds under a directory of its own (./build) that a first run makes.
+  if (config.mode === "standalone") await mkdir(config.xenRoot, { recursive: true }).catch(() => undefined);
   checkWritable(config.xenRoot);
-  await mkdir(stateDir(config), { recursive: true });
+  // The state directory must be a real directory of the tree: a link out would put the lock,
+  // stamps and logs elsewhere, and distclean would empty wherever it points.
+  await mkdirInside(stateDir(config), config.xenRoot, "its state directory");
+  // Nor may anything in it (stamps/, logs/, staging/, ...) be a link out of the tree.
+  for (const name of readdirSync(stateDir(config))) {
+    const p = path.join(stateDir(config), name);
+    if (lstatSync(p).isSymbolicLink()) assertInside(p, config.xenRoot, "xqbuild's state");
+  }
   return withLock(
     path.join(stateDir(config), "lock"),
     `the tree ${config.xenRoot}`,
@@ -99,6 +110,7 @@ export async function fetchSources(ctx: CommandContext, config: ResolvedConfig, 
     ...(ctx.args.lockTimeoutMs !== undefined ? { lockTimeoutMs: ctx.args.lockTimeoutMs } : {}),
   };
   await withTreeLock(ctx, config, say, async () => {
+    if (enabled.some((c) => c.source.kind !== "local-source")) await ensureCacheDir(config.cacheDir);
     const lock = readLockFile(config.xenRoot);
     const next: Record<string, LockEntry> = { ...lock.components };
     // Side by side; each runs to its end (a failure never leaves another half done), then the first

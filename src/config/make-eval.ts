@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { stableJson } from "../engine/fingerprint.js";
-import { writeFileAtomic } from "../fsutil.js";
+import { staysInside, writeFileAtomic } from "../fsutil.js";
 import { redactText } from "../redact.js";
 import { onPath } from "../which.js";
 import { collect, type Collected } from "../proc.js";
@@ -130,7 +130,8 @@ export function makeflagsForEvaluation(makeflags: string | undefined): string | 
  * of Xen's Config.mk, .config and config/Tools.mk, so nothing here re-implements its language.
  */
 export async function evaluateMake(opts: MakeEvalOptions): Promise<MakeEvalResult> {
-  if (!opts.cacheDir) return evaluateUncached(opts);
+  // A cache directory reached through a link out of the tree is not used (nor written through).
+  if (!opts.cacheDir || !staysInside(opts.cacheDir, opts.relativeTo)) return evaluateUncached(opts);
   const key = cacheKey(opts);
   // One entry per makefile set read from one directory, replaced when anything changes.
   const file = path.join(opts.cacheDir, `${createHash("sha256").update(stableJson({ cwd: path.resolve(opts.cwd), makefiles: opts.makefiles })).digest("hex").slice(0, 24)}.json`);
@@ -213,7 +214,7 @@ async function writeCached(file: string, key: string, opts: MakeEvalOptions, res
   }
   stats[path.resolve(opts.cwd)] = statId(path.resolve(opts.cwd));
   const entry: CachedEvaluation = { key, stats, vars: [...result.vars.values()], definitions: [...result.definitions] };
-  await writeFileAtomic(file, JSON.stringify(entry));
+  await writeFileAtomic(file, JSON.stringify(entry), opts.relativeTo, "the make evaluation cache");
 }
 
 async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { cp, mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { InterruptedError, UserError } from "../errors.js";
@@ -10,12 +10,13 @@ import type { PlannedStep, StageName } from "../recipe.js";
 import type { Reporter } from "../report/events.js";
 import { gitAt } from "../source/git.js";
 import { fingerprint, stableJson } from "./fingerprint.js";
-import { writeFileAtomic } from "../fsutil.js";
+import { removeInside, writeFileAtomic } from "../fsutil.js";
 import { XEN_LIBS } from "../doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
 import { executeFileOrRunStep, installedTargets, resolveRun, stepName } from "./steps.js";
 import type { ArtifactCache } from "../cache/cache.js";
+import { copyInto } from "../cache/artifacts.js";
 import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
 
 /** Environment variables that change what configure or make produce; part of every fingerprint. */
@@ -40,6 +41,8 @@ export interface PipelineOptions {
   readonly artifacts?: ArtifactOptions;
   /** Awaited once before the first stage that does work (ccache's counters are read then). */
   readonly beforeWork?: () => Promise<void>;
+  /** --destdir: what xqbuild's own install copies write may not leave through a link (see StepContext.writeRoot). */
+  readonly destdir?: string;
 }
 
 /** How the artifact cache takes part in a run. */
@@ -207,7 +210,7 @@ export async function artifactKey(
   const inputs = { kind: "xqbuild artifact", format: 1, component: c.name, commit: source.commit, changes: source.changes, tools, text };
   const key = fingerprint(inputs);
   // What the key was made of, to answer "why did this tree miss the cache?" (diff two trees' files).
-  await writeFileAtomic(path.join(xenRoot, ".xqbuild", "artifact-keys", `${c.name}.json`), `${JSON.stringify({ key, ...inputs, text: JSON.parse(text) as unknown }, null, 2)}\n`).catch(() => undefined);
+  await writeFileAtomic(path.join(xenRoot, ".xqbuild", "artifact-keys", `${c.name}.json`), `${JSON.stringify({ key, ...inputs, text: JSON.parse(text) as unknown }, null, 2)}\n`, xenRoot).catch(() => undefined);
   return key;
 }
 
@@ -286,7 +289,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     const toStaging = stage === "install" && key !== undefined && staging !== undefined;
     const steps = toStaging ? staging.install : planned;
     if (steps.length === 0) continue;
-    if (toStaging) await rm(staging.dir, { recursive: true, force: true });
+    if (toStaging) await removeInside(staging.dir, config.xenRoot, "the staging directory");
     const always = stage === "install";
     // A stage after one that ran had its stamp cleared with it.
     const now: StampCheck = ran ? { ok: false } : (holds.get(stage) ?? stampHolds(c, stamps, stage, planned, fp));
@@ -321,6 +324,8 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
           component: c.name,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.jobserver ? { jobserver: opts.jobserver } : {}),
+          // Into the staging directory the artifact's restore checks instead.
+          ...(stage === "install" && !toStaging && opts.destdir !== undefined ? { writeRoot: opts.destdir } : {}),
           onLine: (line) => reporter.emit({ type: "output", component: c.name, stage, line }),
           backlog: () => reporter.backlog?.(),
           ...(step === first && firstRun ? { resolved: firstRun } : {}),
@@ -348,7 +353,9 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         entry = await art.cache.put(key, c.name, staging.dir);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${err.code ?? err.message}` });
+        // The errno code, and the sentence saying what is in the way when there is one.
+        const why = err.code !== undefined ? `${err.code}${e instanceof UserError ? `: ${err.message}` : ""}` : err.message;
+        reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${why}` });
       }
       if (entry) {
         const r = await art.cache.store.restore(entry, art.destdir);
@@ -356,12 +363,13 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
       } else {
         try {
           await mkdir(art.destdir, { recursive: true });
-          await cp(staging.dir, art.destdir, { recursive: true, force: true, verbatimSymlinks: true, preserveTimestamps: true });
+          await copyInto(staging.dir, art.destdir);
         } catch (e) {
+          if (e instanceof UserError) throw e;
           throw new UserError(`${c.name}: cannot copy the installed files into ${art.destdir}: ${(e as Error).message}.`, "Check that the destination is writable.", 1);
         }
       }
-      await rm(staging.dir, { recursive: true, force: true });
+      await removeInside(staging.dir, config.xenRoot, "the staging directory");
     }
     if (!always) await stamps.write(c.name, stage, fp, { stage, steps: steps.map((s) => s.step) }, jobs !== undefined ? { jobs } : {});
     reporter.emit({ type: "stage-done", component: c.name, stage, seconds: (Date.now() - started) / 1000 });

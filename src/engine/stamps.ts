@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import path from "node:path";
-import { writeFileAtomic } from "../fsutil.js";
+import { removeInside, writeFileAtomic } from "../fsutil.js";
 
 /**
  * A stage's stamp: the fingerprint of the inputs it last completed with. The old stamp is removed
@@ -17,7 +16,14 @@ export interface Stamp {
 }
 
 export class Stamps {
-  constructor(private readonly dir: string) {}
+  /**
+   * dir holds the stamps; root (default: dir's parent, the tree's .xqbuild) is what no stamp
+   * removal or write may leave through a symbolic link.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly root: string = path.dirname(dir),
+  ) {}
 
   file(component: string, stage: string): string {
     return path.join(this.dir, component, `${stage}.json`);
@@ -36,11 +42,11 @@ export class Stamps {
   }
 
   async clear(component: string, stage?: string): Promise<void> {
-    await rm(stage ? this.file(component, stage) : path.join(this.dir, component), { recursive: true, force: true });
+    await removeInside(stage ? this.file(component, stage) : path.join(this.dir, component), this.root, "the stamp");
   }
 
   async write(component: string, stage: string, fp: string, inputs: unknown, ran: { readonly jobs?: number } = {}): Promise<void> {
     const stamp: Stamp = { fingerprint: fp, finishedAt: new Date().toISOString(), inputs, ...ran };
-    await writeFileAtomic(this.file(component, stage), JSON.stringify(stamp, null, 2) + "\n");
+    await writeFileAtomic(this.file(component, stage), JSON.stringify(stamp, null, 2) + "\n", this.root, "the stamp");
   }
 }

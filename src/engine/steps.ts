@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { copyFile, chmod, mkdir, writeFile } from "node:fs/promises";
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
 import { FailureError } from "../errors.js";
+import { assertInside, isWithin, replaceFile } from "../fsutil.js";
 import type { EnvChanges, PlannedStep, Step } from "../recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { applyEnv, runCommand } from "./run.js";
@@ -20,6 +21,11 @@ export interface StepContext {
   readonly resolved?: ResolvedRun;
   /** A run step: called when it holds its job slots and starts (see RunOptions.onStart). */
   readonly onStart?: (jobs: number | undefined) => void;
+  /**
+   * A copy or write below this directory (DESTDIR) must stay inside it: a DESTDIR whose usr is a
+   * link to /usr is refused before anything is made through it.
+   */
+  readonly writeRoot?: string;
 }
 
 /**
@@ -30,10 +36,14 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
   switch (step.kind) {
     case "run": {
       const { argv, env, jobsFlag, name } = ctx.resolved ?? (await resolveRun(step, ctx.baseEnv));
+      const logFile = path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`);
+      // The log is appended to: a link at its name (a tree handed over with its .xqbuild/logs/
+      // pointing at ~/.bashrc) is removed first, never appended through.
+      if (lstatSync(logFile, { throwIfNoEntry: false })?.isSymbolicLink()) await rm(logFile, { force: true });
       await runCommand(step.cwd, argv, env, {
         ...(jobsFlag ? { jobsFlag: true } : {}),
         baseEnv: ctx.baseEnv,
-        logFile: path.join(ctx.logDir, `${ctx.component}-${step.stage}.log`),
+        logFile,
         // Named after what runs: QEMU's build may be its ninja line rather than make.
         label: `${ctx.component} ${step.stage} (${name ?? step.step})`,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -46,11 +56,12 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
       return;
     }
     case "copy": {
+      if (ctx.writeRoot !== undefined && isWithin(path.resolve(step.to), path.resolve(ctx.writeRoot))) assertInside(path.dirname(step.to), ctx.writeRoot, "the install target's directory");
       await mkdir(path.dirname(step.to), { recursive: true });
       try {
-        if (step.from.startsWith(BUILTIN_PREFIX)) await writeFile(step.to, builtinFile(step.from) ?? "");
-        else await copyFile(step.from, step.to);
-        if (step.mode !== undefined) await chmod(step.to, step.mode);
+        // Replaced, not written through: the target may be a link a fetched tree tracks.
+        const mode = step.mode ?? (step.from.startsWith(BUILTIN_PREFIX) ? undefined : statSync(step.from).mode & 0o777);
+        await replaceFile(step.to, step.from.startsWith(BUILTIN_PREFIX) ? { content: builtinFile(step.from) ?? "" } : { from: step.from }, mode);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         throw new FailureError(`${ctx.component}: cannot copy ${step.from} to ${step.to}: ${err.code ?? err.message}.`);
@@ -58,8 +69,9 @@ export async function executeFileOrRunStep(step: PlannedStep, ctx: StepContext):
       return;
     }
     case "write":
+      if (ctx.writeRoot !== undefined && isWithin(path.resolve(step.path), path.resolve(ctx.writeRoot))) assertInside(path.dirname(step.path), ctx.writeRoot, "the install target's directory");
       await mkdir(path.dirname(step.path), { recursive: true });
-      await writeFile(step.path, step.content);
+      await replaceFile(step.path, { content: step.content });
       return;
     case "git-checkout":
     case "tarball":

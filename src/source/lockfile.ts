@@ -30,7 +30,9 @@ export function readLockFile(root: string): LockFile {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, components: {} };
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { version: 1, components: {} };
+    if (code === "EISDIR") throw new UserError(`${file} is a directory, not xqbuild's lock file.`, `Move it out of the way (or delete it if it holds nothing of yours); the next xqbuild fetch writes ${LOCK_FILE} again.`);
     throw e;
   }
   let raw: unknown;
@@ -73,5 +75,5 @@ export async function writeLockFile(root: string, lock: LockFile): Promise<void>
     const e = lock.components[k as ComponentName] as LockEntry;
     sorted[k] = lockEntry(e.url, e.revision, e.commit);
   }
-  await writeFileAtomic(lockFilePath(root), JSON.stringify({ version: 1, components: sorted }, null, 2) + "\n");
+  await writeFileAtomic(lockFilePath(root), JSON.stringify({ version: 1, components: sorted }, null, 2) + "\n", root, `the lock file ${LOCK_FILE}`);
 }
