@@ -7,6 +7,7 @@ import { FailureError, InterruptedError } from "../errors.js";
 import type { EnvChanges } from "../recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { shellQuote } from "../report/output.js";
+import { spawnFailure } from "../proc.js";
 
 export interface RunOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -166,13 +167,12 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       };
       child.on("error", (e: NodeJS.ErrnoException) => {
         opts.signal?.removeEventListener("abort", kill);
-        reject(
-          e.code === "ENOENT"
-            ? new FailureError(`${opts.label}: cannot run ${cmd}: not found (cwd ${cwd}).`, "Install it (xqbuild doctor lists what is needed).")
-            : e.code === "E2BIG"
-              ? new FailureError(`${opts.label}: cannot run ${cmd}: the argument list or environment is too long (E2BIG).`, "Shorten the extra arguments or flags in the configuration.")
-              : e,
-        );
+        if (e.code === "ENOENT") {
+          // A program that is not there is named as such (ToolMissingError); else the directory went.
+          const missing = spawnFailure(e, cmd, cwd, childEnv, opts.label);
+          return reject(missing !== e ? missing : new FailureError(`${opts.label}: cannot run ${cmd} in ${cwd} (ENOENT): the directory is gone.`, "Run again; xqbuild distclean starts afresh."));
+        }
+        reject(e.code === "E2BIG" ? new FailureError(`${opts.label}: cannot run ${cmd}: the argument list or environment is too long (E2BIG).`, "Shorten the extra arguments or flags in the configuration.") : e);
       });
       child.on("close", (code, signal) => {
         opts.signal?.removeEventListener("abort", kill);

@@ -1,0 +1,108 @@
+// Issue 14, processes: signals end every phase (6), bounded job pools (7), stale locks (8), missing
+// tools (10), the live view in a real pty (16). xqbuild runs as a real child process compiled from
+// src/ (support.ts); signals, ptys, pids and hosts are real.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { builtCli, expectCleanError, expectOk, makeTree, removeBases, tempBase, urlLines, xq, type Tree } from "./support.js";
+
+let base: string;
+let repos: UpstreamRepos;
+
+beforeAll(() => {
+  builtCli();
+  base = tempBase("trust-process");
+  repos = makeUpstreamRepos(path.join(base, "upstream"));
+});
+afterAll(removeBases);
+
+/** A directory of links to the programs on PATH but those named: PATH as on a machine without them. */
+function pathWithout(name: string, missing: readonly string[]): string {
+  const dir = path.join(base, name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const d of (process.env.PATH ?? "").split(":")) {
+    if (!d || !fs.existsSync(d)) continue;
+    for (const e of fs.readdirSync(d)) {
+      if (missing.includes(e) || fs.existsSync(path.join(dir, e))) continue;
+      try {
+        fs.accessSync(path.join(d, e), fs.constants.X_OK);
+        fs.symlinkSync(path.join(d, e), path.join(dir, e));
+      } catch {
+        // not a program
+      }
+    }
+  }
+  return dir;
+}
+
+describe("7: the job pool is bounded (no write that blocks the process for ever)", () => {
+  let t: Tree;
+  beforeAll(() => {
+    t = makeTree(base, "jobs", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+  });
+
+  it.each([
+    ["-j 65538", ["-j", "65538"], /-j\/--jobs 65538: more than xqbuild's limit of 4096 job slots/],
+    ["-j 99999999999999999999", ["-j", "99999999999999999999"], /-j\/--jobs 99999999999999999999: more than xqbuild's limit of 4096/],
+  ] as const)("%s is refused with exit 2 at once", async (_what, jobs, why) => {
+    const r = await xq(t, ["all", "seabios", ...jobs], {}, { timeoutMs: 20_000 });
+    expect(r.timedOut, "xqbuild blocked").toBe(false);
+    expect(r.stderr).toMatch(why);
+    expectCleanError(r.stderr, { maxLines: 4 });
+    expect(r.code).toBe(2);
+    expect(fs.existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote")), "nothing fetched").toBe(false);
+  });
+
+  it("a jobs setting of 70000 in the config file is refused with exit 2, naming the file", async () => {
+    const t2 = makeTree(base, "jobs-setting", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+    fs.writeFileSync(path.join(t2.root, "xqbuild.config.json"), JSON.stringify({ jobs: 70000 }));
+    const r = await xq(t2, ["all", "seabios"], {}, { timeoutMs: 30_000 });
+    expect(r.timedOut, "xqbuild blocked writing tokens").toBe(false);
+    expect(r.stderr).toMatch(/the jobs setting in \S*xqbuild\.config\.json is 70000: xqbuild's job pool holds at most 4096 slots/);
+    expectCleanError(r.stderr, { maxLines: 4 });
+    expect(r.code).toBe(2);
+  });
+
+  it("-j 4096 (the limit) runs", async () => {
+    const r = await xq(t, ["all", "seabios", "-j", "4096"], {}, { timeoutMs: 60_000 });
+    expectOk(r);
+  });
+});
+
+describe("10: a tool that is not there is named, with what to do", () => {
+  it("git missing from PATH: exit 1, one paragraph naming git and how to get it, not 'Check the URL'", async () => {
+    const t = makeTree(base, "nogit", { config: urlLines({ seabios: repos.seabios.url }) });
+    const r = await xq(t, ["fetch", "seabios"], { PATH: pathWithout("bin-nogit", ["git"]) }, { timeoutMs: 30_000 });
+    const para = expectCleanError(r.stderr, { maxLines: 3 });
+    expect(para).toMatch(/cannot run git: it is not on PATH \(.*bin-nogit\)/);
+    expect(para).toMatch(/Install git \(Debian\/Ubuntu: apt-get install git\)/);
+    expect(para).not.toMatch(/Check the URL/);
+    expect(r.code).toBe(1);
+  });
+
+  it("make missing from PATH: the hint names XQBUILD_MAKE, the variable xqbuild reads (not MAKE)", async () => {
+    const t = makeTree(base, "nomake", { config: urlLines({ seabios: repos.seabios.url }) });
+    const r = await xq(t, ["config"], { PATH: pathWithout("bin-nomake", ["make", "gmake"]) }, { timeoutMs: 30_000 });
+    const para = expectCleanError(r.stderr, { maxLines: 3 });
+    expect(para).toMatch(/GNU make \("make"\) was not found/);
+    expect(para).toMatch(/set XQBUILD_MAKE to its path/);
+    expect(para).not.toMatch(/set MAKE /);
+    expect(r.code).not.toBe(0);
+  });
+
+  it("make missing when a build runs it (the tree read with XQBUILD_MAKE): the build's make is named", async () => {
+    const t = makeTree(base, "nomake-build", { config: urlLines({ seabios: repos.seabios.url }) });
+    const dir = pathWithout("bin-nomake-build", ["make", "gmake"]);
+    const realMake = spawnSync("sh", ["-c", "command -v make"], { encoding: "utf8" }).stdout.trim();
+    const r = await xq(t, ["all", "seabios"], { PATH: dir, XQBUILD_MAKE: realMake, XQBUILD_NO_DOCTOR: "1" }, { timeoutMs: 60_000 });
+    const para = expectCleanError(r.stderr, { maxLines: 4 });
+    expect(para).toMatch(/cannot run make .*it is not on PATH/);
+    expect(para).toMatch(/apt-get install make/);
+    expect(r.code).toBe(1);
+  });
+});
+
+export { hostname };
