@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
-import { builtCli, expectCleanError, expectOk, makeTree, removeBases, tempBase, urlLines, xq, type Tree } from "./support.js";
+import { builtCli, expectCleanError, expectOk, makeTree, mirrors, removeBases, tempBase, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -105,4 +105,72 @@ describe("10: a tool that is not there is named, with what to do", () => {
   });
 });
 
-export { hostname };
+describe("8: stale locks: say who holds them since when; take over one whose holder is provably gone", () => {
+  /** Plants a lock directory as another xqbuild would have left it, its owner file dated `ageMs` ago. */
+  function plantLock(dir: string, owner: string, ageMs: number): void {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.mkdirSync(dir);
+    const file = path.join(dir, "owner");
+    fs.writeFileSync(file, owner);
+    const when = new Date(Date.now() - ageMs);
+    fs.utimesSync(file, when, when);
+  }
+  const treeLock = (t: Tree): string => path.join(t.root, ".xqbuild", "lock");
+  const since = (ms: number): string => new Date(Date.now() - ms).toISOString();
+
+  it("the tree lock of a process on another host, not refreshed for an hour, is taken over (saying so); the run completes", async () => {
+    const t = makeTree(base, "lock-other-host-stale", { config: urlLines({ seabios: repos.seabios.url }) });
+    plantLock(treeLock(t), `4242@gone-container-7f3a\nsince ${since(3_600_000)}\n`, 3_600_000);
+    const r = await xq(t, ["all", "seabios"], {}, { timeoutMs: 40_000 });
+    expect(r.timedOut, "waited for ever on a lock whose holder is gone").toBe(false);
+    expectOk(r);
+    expect(r.stderr).toMatch(/took over the lock on the tree .* from process 4242 on host gone-container-7f3a, since \S+ \(60 min ago\): it has not been refreshed for 60 min/);
+    expect(fs.existsSync(treeLock(t)), "the lock is released").toBe(false);
+  });
+
+  it("a fresh lock of another host is waited for: --lock-timeout gives up naming the holder and since when (exit 1, lock left alone)", async () => {
+    const t = makeTree(base, "lock-other-host-fresh", { config: urlLines({ seabios: repos.seabios.url }) });
+    plantLock(treeLock(t), `4243@busy-builder\nsince ${since(90_000)}\n`, 5_000);
+    const r = await xq(t, ["all", "seabios", "--lock-timeout", "1"], {}, { timeoutMs: 30_000 });
+    const para = expectCleanError(r.stderr, { maxLines: 3 });
+    expect(para).toMatch(/gave up waiting for the lock on the tree .*, held by process 4243 on host busy-builder, since \S+ \(9\d s ago\)/);
+    expect(r.stderr).toMatch(/waiting for the lock on the tree .*held by process 4243 on host busy-builder/);
+    expect(r.code).toBe(1);
+    expect(fs.readFileSync(path.join(treeLock(t), "owner"), "utf8")).toContain("4243@busy-builder");
+  });
+
+  it("a lock of this machine whose pid is alive but is another process (start time differs) is taken over", async () => {
+    const t = makeTree(base, "lock-reused-pid", { config: urlLines({ seabios: repos.seabios.url }) });
+    // This test's own pid: alive, and not started at tick 1.
+    plantLock(treeLock(t), `${process.pid}@${hostname()}\nstart 1\nsince ${since(7_200_000)}\n`, 7_200_000);
+    const r = await xq(t, ["all", "seabios"], {}, { timeoutMs: 40_000 });
+    expect(r.timedOut, "waited for ever on a reused pid").toBe(false);
+    expectOk(r);
+    expect(r.stderr).toMatch(new RegExp(`took over the lock on the tree .* from process ${process.pid} on this machine.*: pid ${process.pid} now belongs to another process`));
+  });
+
+  it("a lock of this machine whose holder is alive (pid and start time match) is waited for, however old", async () => {
+    const t = makeTree(base, "lock-live", { config: urlLines({ seabios: repos.seabios.url }) });
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    plantLock(treeLock(t), `${process.pid}@${hostname()}\nstart ${start}\nsince ${since(7_200_000)}\n`, 7_200_000);
+    const r = await xq(t, ["all", "seabios", "--lock-timeout", "1"], {}, { timeoutMs: 30_000 });
+    expect(r.stderr).toMatch(new RegExp(`gave up waiting for the lock on the tree .*, held by process ${process.pid} on this machine, since \\S+ \\(2 h ago\\)`));
+    expect(r.code).toBe(1);
+  });
+
+  it("a mirror lock in a shared cache left by a container that is gone is taken over by fetch", async () => {
+    const cache = path.join(base, "lock-shared-cache");
+    const t1 = makeTree(base, "lock-mirror-1", { config: urlLines({ seabios: repos.seabios.url }), cache });
+    expectOk(await xq(t1, ["fetch", "seabios"]));
+    const [mirror] = mirrors(cache, "seabios");
+    expect(mirror).toBeDefined();
+    plantLock(`${mirror as string}.lock`, `99@old-ci-runner\n`, 3_600_000);
+    const t2 = makeTree(base, "lock-mirror-2", { config: urlLines({ seabios: repos.seabios.url }), cache });
+    const r = await xq(t2, ["fetch", "seabios"], {}, { timeoutMs: 40_000 });
+    expect(r.timedOut, "waited for ever on the mirror's lock").toBe(false);
+    expectOk(r);
+    expect(r.stderr).toMatch(/took over the lock on the mirror of .* from process 99 on host old-ci-runner/);
+    expect(fs.existsSync(`${mirror as string}.lock`)).toBe(false);
+  });
+});
