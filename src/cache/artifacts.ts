@@ -11,6 +11,7 @@ import { mkdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { loadTar, sha256File } from "../fsutil.js";
+import { throwIfInterrupted, untilInterrupted } from "../signals.js";
 
 export const ARTIFACT_FORMAT = 1;
 
@@ -116,9 +117,12 @@ export class ArtifactStore {
     let files = 0;
     try {
       const tar = await loadTar();
-      await tar.c({ file: tmp, cwd: srcDir, portable: true, onWriteEntry: () => void files++ }, ["."]);
+      // Once interrupted, the filter lets no more entries in and the check below removes the half-made file.
+      await tar.c({ file: tmp, cwd: srcDir, portable: true, filter: untilInterrupted(), onWriteEntry: () => void files++ }, ["."]);
+      throwIfInterrupted();
       const size = statSync(tmp).size;
       const entry: ArtifactEntry = { format: ARTIFACT_FORMAT, key, component, sha256: await sha256File(tmp), size, files, created: new Date().toISOString() };
+      throwIfInterrupted();
       await rename(tmp, this.tarPath(key));
       await this.writeMeta(entry);
       return entry;
@@ -162,13 +166,15 @@ export class ArtifactStore {
       await this.remove(entry.key);
       return { ok: false, why: `${file} has sha256 ${actual}, not ${entry.sha256} as its entry says (removed)` };
     }
+    throwIfInterrupted();
     try {
       await mkdir(destDir, { recursive: true });
       const tar = await loadTar();
-      await tar.x({ file, cwd: destDir, preserveOwner: false, unlink: true, strict: true });
+      await tar.x({ file, cwd: destDir, preserveOwner: false, unlink: true, strict: true, filter: untilInterrupted() });
     } catch (e) {
       throw new UserError(`cannot unpack the cached ${entry.component} (${file}) into ${destDir}: ${(e as Error).message}.`, "Check that the destination is writable; xqbuild cache clear empties the cache, --no-cache builds without it.", 1);
     }
+    throwIfInterrupted();
     await this.touch(entry.key);
     return { ok: true };
   }

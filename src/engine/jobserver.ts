@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, openSync, read, rmSync, writeSync, mkd
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { onExit } from "../signals.js";
 
 /**
  * The most job slots xqbuild's own pool holds. Its tokens (one byte each, jobs - 1 of them) are
@@ -33,6 +34,8 @@ export class JobServer {
   private waitingExtra = 0;
   /** Called whenever `held` changes, so that a waiting acquireExtra() can decide how long to wait. */
   private readonly watchers = new Set<() => void>();
+  /** Removes the exit hook that deletes an owned pool's directory. */
+  private unhook: (() => void) | undefined;
 
   private constructor(
     readonly jobs: number,
@@ -60,7 +63,10 @@ export class JobServer {
     const fd = openSync(fifo, constants.O_RDWR);
     const tokens = Buffer.alloc(Math.max(0, jobs - 1), "+");
     if (tokens.length > 0) writeSync(fd, tokens);
-    return new JobServer(jobs, fd, fd, true, fifo);
+    const pool = new JobServer(jobs, fd, fd, true, fifo);
+    // An exit that does not come back through close() (a second Ctrl-C) still removes the directory.
+    pool.unhook = onExit(() => rmSync(dir, { recursive: true, force: true }));
+    return pool;
   }
 
   /** Joins the jobserver of an enclosing make, if MAKEFLAGS names one whose descriptors are open. */
@@ -267,6 +273,7 @@ export class JobServer {
         // already closed
       }
       if (this.fifo) rmSync(path.dirname(this.fifo), { recursive: true, force: true });
+      this.unhook?.();
     }
   }
 }

@@ -1,8 +1,9 @@
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync, rmSync } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { onExit } from "../signals.js";
 
 export interface LockOptions {
   /** Give up after this many milliseconds (default: wait for ever). */
@@ -160,9 +161,12 @@ export async function acquireLock(lockPath: string, what: string, opts: LockOpti
         void utimes(ownerFile, now, now).catch(() => undefined);
       }, LOCK_HEARTBEAT_MS);
       beat.unref();
+      // A process that exits without releasing it (a second Ctrl-C exits at once) leaves no lock.
+      const unhook = onExit(() => rmSync(lockPath, { recursive: true, force: true }));
       return {
         release: async () => {
           clearInterval(beat);
+          unhook();
           await rm(lockPath, { recursive: true, force: true });
         },
       };

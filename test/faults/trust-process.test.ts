@@ -2,12 +2,32 @@
 // tools (10), the live view in a real pty (16). xqbuild runs as a real child process compiled from
 // src/ (support.ts); signals, ptys, pids and hosts are real.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
-import { builtCli, expectCleanError, expectOk, makeTree, mirrors, removeBases, tempBase, urlLines, xq, type Tree } from "./support.js";
+import {
+  builtCli,
+  expectCleanError,
+  expectOk,
+  groupsOf,
+  killGroups,
+  makeTree,
+  mirrors,
+  removeBases,
+  seabiosRemote,
+  startXq,
+  stampFile,
+  tempBase,
+  until,
+  urlLines,
+  waitGroupsGone,
+  xq,
+  type Running,
+  type Tree,
+} from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -172,5 +192,103 @@ describe("8: stale locks: say who holds them since when; take over one whose hol
     expectOk(r);
     expect(r.stderr).toMatch(/took over the lock on the mirror of .* from process 99 on host old-ci-runner/);
     expect(fs.existsSync(`${mirror as string}.lock`)).toBe(false);
+  });
+});
+
+describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-process ones included", () => {
+  const CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+  type Sig = keyof typeof CODES;
+
+  /**
+   * PATH wrappers: `make install DESTDIR=...` installs, then adds a 768 MiB sparse file to what it
+   * installed (the artifact pack then takes seconds, all of it inside xqbuild); and a `sleep` that
+   * makes the fixture's compile jobs slow.
+   */
+  function wrappers(name: string): string {
+    const dir = path.join(base, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const real = (p: string): string => spawnSync("sh", ["-c", `command -v ${p}`], { encoding: "utf8" }).stdout.trim();
+    fs.writeFileSync(
+      path.join(dir, "make"),
+      `#!/bin/sh\n${real("make")} "$@" || exit $?\nfor a in "$@"; do case "$a" in DESTDIR=*) d="\${a#DESTDIR=}"; mkdir -p "$d/usr/share/big" && truncate -s 768M "$d/usr/share/big/blob.bin";; esac; done\n`,
+    );
+    fs.writeFileSync(path.join(dir, "sleep"), `#!/bin/sh\n: > ${JSON.stringify(path.join(dir, "reached-job"))}\nexec ${real("sleep")} 60\n`);
+    for (const f of ["make", "sleep"]) fs.chmodSync(path.join(dir, f), 0o755);
+    return dir;
+  }
+
+  /** Files of a directory tree whose name matches re. */
+  function found(dir: string, re: RegExp): string[] {
+    if (!fs.existsSync(dir)) return [];
+    return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => re.test(path.basename(f))).map((f) => path.join(dir, f));
+  }
+
+  async function interrupt(run: Running, sig: Sig, extraGroups: ReadonlySet<number> = new Set()): Promise<{ code: number | null; stderr: string }> {
+    const groups = new Set([run.pid, ...extraGroups]);
+    const sent = Date.now();
+    run.child.kill(sig);
+    const r = await run.done;
+    const ms = Date.now() - sent;
+    const left = await waitGroupsGone(groups, Math.max(0, 5000 - ms));
+    killGroups(groups);
+    expect(left, "processes left 5 s after the signal").toEqual([]);
+    expect(ms, `exit within 5 s of ${sig}`).toBeLessThan(5000);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}`));
+    expect(r.code, r.stderr).toBe(CODES[sig]);
+    return r;
+  }
+
+  it.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)("%s during the artifact pack of install: exit 128+n, no .tmp in the cache, no entry, nothing in DESTDIR, no lock or jobserver left", async (sig) => {
+    const bin = wrappers(`bin-pack-${sig}`);
+    const tmp = path.join(base, `tmp-pack-${sig}`);
+    fs.mkdirSync(tmp, { recursive: true });
+    const t = makeTree(base, `pack-${sig}`, { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }), env: { TMPDIR: tmp } });
+    t.env.PATH = `${bin}:${process.env.PATH ?? ""}`;
+    const dest = path.join(base, `dest-pack-${sig}`);
+    const run = startXq(t, ["install", "qemu-xen", "--destdir", dest], {}, { timeoutMs: 120_000 });
+    const artifacts = path.join(t.cache, "artifacts");
+    await until(() => found(artifacts, /\.tmp$/).some((f) => fs.statSync(f).size > 16 * 1024 * 1024), 100_000, "the artifact pack to be under way");
+    await interrupt(run, sig);
+    expect(found(artifacts, /\.tmp$/), "the half-written pack").toEqual([]);
+    expect(found(artifacts, /\.(tar|json)$/), "an artifact entry").toEqual([]);
+    expect(found(dest, /blob\.bin$/), "files in DESTDIR").toEqual([]);
+    expect(fs.existsSync(path.join(t.root, ".xqbuild", "lock")), "the tree lock").toBe(false);
+    expect(fs.existsSync(path.join(t.root, ".xqbuild", "staging", "qemu-xen")), "the staging directory").toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-")), "the jobserver directory").toEqual([]);
+    expect(fs.existsSync(stampFile(t, "qemu-xen", "build")), "the build before it stays done").toBe(true);
+  });
+
+  it.each(["SIGINT", "SIGTERM"] as const)("%s during dist: exit 128+n, no half-written tarball or .tmp", async (sig) => {
+    const t = makeTree(base, `dist-${sig}`, { config: urlLines({ seabios: repos.seabios.url }) });
+    expectOk(await xq(t, ["fetch", "seabios"]));
+    // A committed 48 MiB of random bytes: gzip -9 of it takes seconds.
+    const tree = seabiosRemote(t);
+    fs.writeFileSync(path.join(tree, "big.bin"), randomBytes(48 * 1024 * 1024));
+    const g = (args: string[]): void => {
+      const r = spawnSync("git", ["-c", "user.name=T", "-c", "user.email=t@x.invalid", ...args], { cwd: tree, env: t.env as NodeJS.ProcessEnv, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    g(["add", "big.bin"]);
+    g(["commit", "-q", "-m", "big"]);
+    const out = path.join(t.root, "dist", "xqbuild-sources");
+    const run = startXq(t, ["dist", "seabios"], {}, { timeoutMs: 120_000 });
+    await until(() => found(out, /\.tmp-\d+$/).length > 0, 60_000, "dist to be writing its tarball");
+    await interrupt(run, sig);
+    expect(fs.readdirSync(out), "what dist left").toEqual([]);
+  });
+
+  it("SIGHUP during a build: make and its jobs gone, exit 129, no build stamp, no tree lock, no jobserver directory", async () => {
+    const bin = wrappers("bin-hup-build");
+    const tmp = path.join(base, "tmp-hup-build");
+    fs.mkdirSync(tmp, { recursive: true });
+    const t = makeTree(base, "hup-build", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }), env: { TMPDIR: tmp } });
+    t.env.PATH = `${bin}:${process.env.PATH ?? ""}`;
+    const run = startXq(t, ["all", "qemu-xen", "-j2"], { XQ_FAKE_JOBS: "4", XQ_JOBLOG: path.join(base, "hup-jobs.log") }, { timeoutMs: 90_000 });
+    await until(() => fs.existsSync(path.join(bin, "reached-job")), 60_000, "compile jobs to run");
+    await interrupt(run, "SIGHUP", groupsOf(bin));
+    expect(fs.existsSync(stampFile(t, "qemu-xen", "build"))).toBe(false);
+    expect(fs.existsSync(path.join(t.root, ".xqbuild", "lock"))).toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-"))).toEqual([]);
   });
 });
