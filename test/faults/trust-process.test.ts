@@ -292,3 +292,99 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
     expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-"))).toEqual([]);
   });
 });
+
+describe("16: the live view on a real terminal (tmux) ends on a failure, on Ctrl-C and on SIGTERM, with the error printed", () => {
+  const SOCKET = `xq-trust-pty-${process.pid}`;
+  const tmux = (args: string[]): string => {
+    const r = spawnSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const screen = (s: string): string => tmux(["capture-pane", "-p", "-J", "-S", "-300", "-t", s]);
+  async function waitScreen(s: string, re: RegExp, ms: number): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const text = screen(s);
+      if (re.test(text)) return text;
+      if (Date.now() > end) throw new Error(`the terminal never showed ${re}; it shows:\n${text}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  /** xqbuild in a new tmux session (a pty, CI unset: the listr2 view); the shell prints EXIT=<code> after it, and its pid first. */
+  function startPty(s: string, t: Tree, args: string[], env: Record<string, string> = {}): void {
+    const q = (v: string): string => `'${v.replace(/'/g, "'\\''")}'`;
+    const all = { ...(t.env as Record<string, string>), TERM: "xterm-256color", ...env };
+    delete all.CI;
+    const assign = Object.entries(all).map(([k, v]) => `${k}=${q(v)}`);
+    // In the foreground (Ctrl-C reaches it): a shell that says its pid and becomes xqbuild.
+    const inner = `echo PID=$$; exec env -u CI ${assign.join(" ")} ${q(process.execPath)} ${q(builtCli())} ${args.map(q).join(" ")} -C ${q(t.root)}`;
+    const cmd = `sh -c ${q(inner)}; echo EXIT=$?; sleep 300`;
+    tmux(["new-session", "-d", "-s", s, "-x", "120", "-y", "40", cmd]);
+  }
+  const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+  afterAll(() => {
+    spawnSync("tmux", ["-L", SOCKET, "kill-server"], { stdio: "ignore" });
+  });
+
+  it("tmux is there (the pty cases need it)", () => {
+    expect(hasTmux, "tmux is not installed: the live view cannot be tried in a pty").toBe(true);
+  });
+
+  it("a configure that exits 1 ends the view with the error and exit 1, three times out of three", async () => {
+    const t = makeTree(base, "pty-fail", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+    for (const n of [1, 2, 3]) {
+      startPty(`fail${n}`, t, ["all", "qemu-xen", "-j2"], { XQ_FAKE_CONFIGURE_FAIL: "1" });
+      const text = await waitScreen(`fail${n}`, /EXIT=\d+/, 40_000);
+      expect(text, `try ${n}`).toMatch(/EXIT=1\b/);
+      expect(text, `try ${n}`).toMatch(/xqbuild: error: qemu-xen configure \(configure\) failed with exit code 1/);
+      expect(text, `try ${n}`).toMatch(/ERROR: fake configure failure/);
+    }
+  }, 150_000);
+
+  it.each([
+    ["Ctrl-C", 130, "SIGINT"],
+    ["SIGTERM to xqbuild's pid", 143, "SIGTERM"],
+  ] as const)("%s during a build ends the view, says it was interrupted, exit %i", async (_what, code, sig) => {
+    const t = makeTree(base, `pty-${sig}`, { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+    const s = `int-${sig}`;
+    startPty(s, t, ["all", "qemu-xen", "-j2"], { XQ_FAKE_JOBS: "200", XQ_JOBLOG: path.join(base, `pty-${sig}.log`) });
+    const first = await waitScreen(s, /qemu-xen: build…/, 60_000);
+    const pid = Number(/PID=(\d+)/.exec(first)?.[1]);
+    await new Promise((r) => setTimeout(r, 700));
+    if (sig === "SIGINT") tmux(["send-keys", "-t", s, "C-c"]);
+    else process.kill(pid, "SIGTERM");
+    const text = await waitScreen(s, /EXIT=\d+/, 15_000);
+    expect(text).toMatch(new RegExp(`EXIT=${code}\\b`));
+    expect(text).toMatch(new RegExp(`xqbuild: interrupted by ${sig}`));
+    expect(text).toMatch(/✖ qemu-xen: build…/);
+    expect(fs.existsSync(stampFile(t, "qemu-xen", "build"))).toBe(false);
+  }, 90_000);
+
+  it("closing the terminal (SIGHUP) during a build: xqbuild, make and its jobs end, no lock, no build stamp, no jobserver directory", async () => {
+    const tmp = path.join(base, "tmp-pty-hup");
+    fs.mkdirSync(tmp, { recursive: true });
+    const t = makeTree(base, "pty-hup", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }), env: { TMPDIR: tmp } });
+    const joblog = path.join(base, "pty-hup.log");
+    startPty("hup", t, ["all", "qemu-xen", "-j2"], { XQ_FAKE_JOBS: "200", XQ_JOBLOG: joblog });
+    const first = await waitScreen("hup", /qemu-xen: build…/, 60_000);
+    const pid = Number(/PID=(\d+)/.exec(first)?.[1]);
+    await until(() => fs.existsSync(joblog), 30_000, "compile jobs to run");
+    const groups = groupsOf(joblog);
+    tmux(["kill-session", "-t", "hup"]);
+    const gone = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await until(gone, 5_000, "xqbuild to end on SIGHUP");
+    const left = await waitGroupsGone(groups, 5_000);
+    killGroups(groups);
+    expect(left, "the build's processes left behind").toEqual([]);
+    expect(fs.existsSync(path.join(t.root, ".xqbuild", "lock")), "the tree lock").toBe(false);
+    expect(fs.existsSync(stampFile(t, "qemu-xen", "build"))).toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-")), "the jobserver directory").toEqual([]);
+  }, 90_000);
+});
