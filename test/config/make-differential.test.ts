@@ -17,14 +17,12 @@ import { resolveConfig } from "../../src/config/resolve.js";
 import type { Origin, ResolvedConfig } from "../../src/config/types.js";
 import { KNOWN_VARIABLES } from "../../src/config/variables.js";
 import {
-  XEN_CONFIGURED,
-  XEN_UNCONFIGURED,
   baseEnv,
   copyTree,
-  haveXenTrees,
   makeReference,
   removeFile,
   writeFresh,
+  xenTrees,
   type RefVar,
 } from "../support/make-diff.js";
 import { cliPath } from "../support/cli-path.js";
@@ -189,7 +187,10 @@ async function runMain(argv: readonly string[], cwd: string, env: Record<string,
   return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
 }
 
-const haveTrees = haveXenTrees();
+const trees = xenTrees();
+const haveTrees = trees !== undefined;
+const XEN_CONFIGURED = trees?.configured ?? "";
+const XEN_UNCONFIGURED = trees?.unconfigured ?? "";
 
 // Line numbers in the real Xen 4.17.5 tree (Config.mk, config/Tools.mk, config/Paths.mk, config/StdGNU.mk,
 // tools/Rules.mk, tools/firmware/Makefile) where the defaults are set.

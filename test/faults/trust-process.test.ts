@@ -8,6 +8,8 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { xenTrees } from "../support/make-diff.js";
+import { realSources } from "../support/xen-tree.js";
 import {
   builtCli,
   expectCleanError,
@@ -313,7 +315,7 @@ describe("16: the live view on a real terminal (tmux) ends on a failure, on Ctrl
   /** xqbuild in a new tmux session (a pty, CI unset: the listr2 view); the shell prints EXIT=<code> after it, and its pid first. */
   function startPty(s: string, t: Tree, args: string[], env: Record<string, string> = {}): void {
     const q = (v: string): string => `'${v.replace(/'/g, "'\\''")}'`;
-    const all = { ...(t.env as Record<string, string>), TERM: "xterm-256color", ...env };
+    const all: Record<string, string> = { ...(t.env as Record<string, string>), TERM: "xterm-256color", ...env };
     delete all.CI;
     const assign = Object.entries(all).map(([k, v]) => `${k}=${q(v)}`);
     // In the foreground (Ctrl-C reaches it): a shell that says its pid and becomes xqbuild.
@@ -387,4 +389,35 @@ describe("16: the live view on a real terminal (tmux) ends on a failure, on Ctrl
     expect(fs.existsSync(stampFile(t, "qemu-xen", "build"))).toBe(false);
     expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-")), "the jobserver directory").toEqual([]);
   }, 90_000);
+});
+
+describe("17: the GNU make differential tests take the real trees from scripts/real-sources.mjs, and in CI a missing tree fails", () => {
+  it("the trees are where the script says, for the cache XQBUILD_E2E_CACHE names (not a path under the home directory)", () => {
+    // Another cache directory holding the same sources (links to the cached ones).
+    const real = realSources();
+    const other = path.join(base, "e2e-cache-elsewhere");
+    fs.mkdirSync(other, { recursive: true });
+    for (const e of fs.readdirSync(real.cache)) fs.symlinkSync(path.join(real.cache, e), path.join(other, e));
+    const trees = xenTrees({ env: { ...process.env, XQBUILD_E2E_CACHE: other } });
+    expect(trees?.configured).toBe(path.join(other, "xen-configured"));
+    expect(trees?.unconfigured).toBe(path.join(other, "src", `xen-${real.xenVersion}`));
+    expect(trees?.version).toBe(real.xenVersion);
+  });
+
+  const failing = (): never => {
+    throw new Error("node scripts/real-sources.mjs --print failed (exit code 1)");
+  };
+  it("in CI (CI=true) a tree that cannot be had is a failure, naming why", () => {
+    expect(() => xenTrees({ env: { CI: "true" }, sources: failing })).toThrow(/not available: node scripts\/real-sources.mjs --print failed.*\n\(CI is set: a missing tree is a failure, not a skip/);
+  });
+
+  it("in CI a tree the script names but that is not there (a newer Debian version, an emptied cache) is a failure", () => {
+    const gone = path.join(base, "no-such-cache");
+    const sources = (): ReturnType<typeof realSources> => ({ ...realSources(), cache: gone, xenTree: path.join(gone, "xen-configured"), xenSource: path.join(gone, "src", "xen-4.17.99"), xenVersion: "4.17.99" });
+    expect(() => xenTrees({ env: { CI: "true" }, sources })).toThrow(/Xen 4\.17\.99 trees without .*no-such-cache\/xen-configured\/config\/Tools\.mk/);
+  });
+
+  it("outside CI it is a skip, said out loud", () => {
+    expect(xenTrees({ env: {}, sources: failing })).toBeUndefined();
+  });
 });
