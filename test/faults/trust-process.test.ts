@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { buildCli } from "../support/build-cli.js";
 import { xenTrees } from "../support/make-diff.js";
 import { realSources } from "../support/xen-tree.js";
 import {
@@ -420,4 +421,40 @@ describe("17: the GNU make differential tests take the real trees from scripts/r
   it("outside CI it is a skip, said out loud", () => {
     expect(xenTrees({ env: {}, sources: failing })).toBeUndefined();
   });
+});
+
+describe("19: the unit suite compiles the CLI once (its globalSetup) and a failed compile fails the run", () => {
+  /** A copy of the project's compiled inputs (node_modules linked), to break without touching the real one. */
+  function projectCopy(name: string): string {
+    const root = path.join(base, name);
+    fs.mkdirSync(root, { recursive: true });
+    for (const d of ["src", "recipes"]) fs.cpSync(path.join(REPO, d), path.join(root, d), { recursive: true });
+    for (const f of ["tsconfig.json", "package.json"]) fs.copyFileSync(path.join(REPO, f), path.join(root, f));
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
+    return root;
+  }
+  const REPO = path.resolve(import.meta.dirname, "../..");
+
+  it("vitest.config.ts runs test/support/build-cli.ts as a globalSetup, and no test file runs tsc itself", () => {
+    expect(fs.readFileSync(path.join(REPO, "vitest.config.ts"), "utf8")).toMatch(/globalSetup: \[[^\]]*"test\/support\/build-cli\.ts"/);
+    const offenders = (fs.readdirSync(path.join(REPO, "test"), { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".test.ts") && !f.startsWith("faults") && !f.startsWith("e2e"))
+      .filter((f) => /["']tsc["']|typescript[/"', ]+bin[/"', ]+tsc/.test(fs.readFileSync(path.join(REPO, "test", f), "utf8")));
+    expect(offenders, "test files that compile dist/ themselves").toEqual([]);
+  });
+
+  it("a source that does not compile throws with tsc's message and leaves dist/ not marked current; fixed, it compiles once", () => {
+    const root = projectCopy("project-copy");
+    fs.writeFileSync(path.join(root, "src", "zz-broken.ts"), 'export const broken: number = "not a number";\n');
+    expect(() => buildCli(root)).toThrow(/compiling xqbuild .* failed with 2[^]*zz-broken\.ts\(1,14\): error TS2322/);
+    expect(fs.existsSync(path.join(root, "dist", ".xqbuild-sources")), "a stamp for a failed compile").toBe(false);
+    fs.rmSync(path.join(root, "src", "zz-broken.ts"));
+    const cli = buildCli(root);
+    expect(cli).toBe(path.join(root, "dist", "src", "cli.js"));
+    expect(spawnSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).stdout).toMatch(/^xqbuild \d/);
+    // Unchanged sources: no second compile (dist/ is not rewritten).
+    const before = fs.statSync(cli).mtimeMs;
+    buildCli(root);
+    expect(fs.statSync(cli).mtimeMs).toBe(before);
+  }, 60_000);
 });
