@@ -281,6 +281,35 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
     expect(fs.readdirSync(out), "what dist left").toEqual([]);
   });
 
+  it("a second signal does not wait for a child that ignores SIGTERM: exit at once, its group killed, no lock, no jobserver directory", async () => {
+    const bin = path.join(base, "bin-stubborn");
+    fs.mkdirSync(bin, { recursive: true });
+    const realMake = spawnSync("sh", ["-c", "command -v make"], { encoding: "utf8" }).stdout.trim();
+    const reached = path.join(bin, "reached-install");
+    // make install that ignores SIGTERM, SIGINT and SIGHUP (and so does the sleep it runs).
+    fs.writeFileSync(path.join(bin, "make"), `#!/bin/sh\nfor a in "$@"; do if [ "$a" = install ]; then trap '' TERM INT HUP; : > ${JSON.stringify(reached)}; sleep 60; fi; done\nexec ${realMake} "$@"\n`);
+    fs.chmodSync(path.join(bin, "make"), 0o755);
+    const tmp = path.join(base, "tmp-stubborn");
+    fs.mkdirSync(tmp, { recursive: true });
+    const t = makeTree(base, "stubborn", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }), env: { TMPDIR: tmp } });
+    t.env.PATH = `${bin}:${process.env.PATH ?? ""}`;
+    const run = startXq(t, ["install", "qemu-xen", "--destdir", path.join(base, "dest-stubborn")], {}, { timeoutMs: 90_000 });
+    await until(() => fs.existsSync(reached), 60_000, "make install to start");
+    const groups = groupsOf(reached);
+    run.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = Date.now();
+    run.child.kill("SIGTERM");
+    const r = await run.done;
+    expect(Date.now() - sent, "exit after the second signal").toBeLessThan(1500);
+    expect(r.code).toBe(143);
+    const left = await waitGroupsGone(groups, 2000);
+    killGroups(groups);
+    expect(left, "the stubborn make install").toEqual([]);
+    expect(fs.existsSync(path.join(t.root, ".xqbuild", "lock")), "the tree lock").toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-")), "the jobserver directory").toEqual([]);
+  });
+
   it("SIGHUP during a build: make and its jobs gone, exit 129, no build stamp, no tree lock, no jobserver directory", async () => {
     const bin = wrappers("bin-hup-build");
     const tmp = path.join(base, "tmp-hup-build");
