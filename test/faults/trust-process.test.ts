@@ -3,6 +3,8 @@
 // src/ (support.ts); signals, ptys, pids and hosts are real.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import fs from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -308,6 +310,61 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
     expect(left, "the stubborn make install").toEqual([]);
     expect(fs.existsSync(path.join(t.root, ".xqbuild", "lock")), "the tree lock").toBe(false);
     expect(fs.readdirSync(tmp).filter((f) => f.startsWith("xqbuild-jobserver-")), "the jobserver directory").toEqual([]);
+  });
+
+  it.each(["SIGINT", "SIGTERM"] as const)("%s while a tarball source is being unpacked (in-process tar): exit 128+n within 5 s, no partial tree", async (sig) => {
+    // An uncompressed tarball of a Makefile and 640 MiB of zeros: its unpacking takes seconds.
+    const file = path.join(base, `big-${sig}.tar`);
+    const py = [
+      "import sys, tarfile, io",
+      "path, size = sys.argv[1], int(sys.argv[2])",
+      "class Z(io.RawIOBase):",
+      "    def __init__(s, n): s.n = n",
+      "    def readable(s): return True",
+      "    def readinto(s, b):",
+      "        k = min(len(b), s.n); b[:k] = bytes(k); s.n -= k; return k",
+      "with tarfile.open(path, 'w', format=tarfile.GNU_FORMAT) as t:",
+      "    d = b'all:\\n\\t@true\\nolddefconfig:\\n\\t@true\\n'",
+      "    i = tarfile.TarInfo('pkg/Makefile'); i.size = len(d); t.addfile(i, io.BytesIO(d))",
+      "    i = tarfile.TarInfo('pkg/big.bin'); i.size = size; t.addfile(i, io.BufferedReader(Z(size)))",
+    ].join("\n");
+    const made = spawnSync("python3", ["-c", py, file, String(640 * 1024 * 1024)], { encoding: "utf8" });
+    expect(made.status, made.stderr).toBe(0);
+    const sha = spawnSync("sha256sum", [file], { encoding: "utf8" }).stdout.split(" ")[0] as string;
+    const t = makeTree(base, `tarball-${sig}`, { config: [...urlLines({ qemu: repos.qemuXen.url }), `SEABIOS_UPSTREAM_LOC = ${file}`, `SEABIOS_UPSTREAM_SHA256 = ${sha}`] });
+    const fw = path.join(t.root, "tools", "firmware");
+    const run = startXq(t, ["fetch", "seabios"], { XQBUILD_TARBALL_MAX_BYTES: String(2 * 1024 * 1024 * 1024) }, { timeoutMs: 120_000 });
+    await until(() => found(fw, /^big\.bin$/).length > 0, 100_000, "the unpacking to be under way");
+    await interrupt(run, sig);
+    expect(found(fw, /^big\.bin$/), "unpacked files left").toEqual([]);
+    expect(fs.readdirSync(fw).filter((f) => f.startsWith("seabios-dir")), "a partial tree").toEqual([]);
+    fs.rmSync(file, { force: true });
+  }, 120_000);
+
+  it.each(["SIGINT", "SIGTERM"] as const)("%s while a tarball source downloads from a server that trickles: exit 128+n within 5 s, no download left in the cache", async (sig) => {
+    const sockets = new Set<Socket>();
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-tar", "content-length": String(64 * 1024 * 1024) });
+      const tick = setInterval(() => res.write(Buffer.alloc(512)), 50);
+      res.on("close", () => clearInterval(tick));
+    });
+    server.on("connection", (c) => {
+      sockets.add(c);
+      c.on("close", () => sockets.delete(c));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const t = makeTree(base, `download-${sig}`, { config: [...urlLines({ qemu: repos.qemuXen.url }), `SEABIOS_UPSTREAM_LOC = http://127.0.0.1:${port}/seabios.tar`, `SEABIOS_UPSTREAM_SHA256 = ${"ab".repeat(32)}`] });
+      const tarballs = path.join(t.cache, "tarballs");
+      const run = startXq(t, ["fetch", "seabios"], {}, { timeoutMs: 60_000 });
+      await until(() => found(tarballs, /\.tmp-\d+$/).some((f) => fs.statSync(f).size > 4096), 30_000, "the download to be under way");
+      await interrupt(run, sig);
+      expect(found(tarballs, /./), "the partial download").toEqual([]);
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it("SIGHUP during a build: make and its jobs gone, exit 129, no build stamp, no tree lock, no jobserver directory", async () => {
