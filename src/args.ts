@@ -68,7 +68,7 @@ interface OptionSpec {
 
 export const OPTIONS: readonly OptionSpec[] = [
   { long: "xen-root", short: "C", value: "DIR", help: "the Xen tree (default: search upward from the current directory)" },
-  { long: "jobs", short: "j", value: "N", help: "job budget shared by every make and ninja (default: number of CPUs)" },
+  { long: "jobs", short: "j", value: "N", help: "job budget shared by every make and ninja (default: number of CPUs; at most 4096)" },
   { long: "json", help: "machine-readable output (JSON; NDJSON events for builds)" },
   { long: "verbose", short: "v", help: "stream every command's output" },
   { long: "quiet", short: "q", help: "print only errors and warnings" },
