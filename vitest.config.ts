@@ -9,7 +9,8 @@ export const config = defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",
-    globalSetup: ["test/support/temp-root.ts"]
+    // build-cli compiles dist/ once (and fails the run if it does not compile) for the files that run the CLI.
+    globalSetup: ["test/support/temp-root.ts", "test/support/build-cli.ts"]
   }
 });
 // vitest loads the default export of its config file.

@@ -1,5 +1,6 @@
 import { COMPONENT_NAMES, isComponentName, type ComponentName } from "./components.js";
 import { UsageError } from "./errors.js";
+import { MAX_JOBS } from "./engine/jobserver.js";
 import { FEATURE_NAMES, type FeatureName } from "./config/settings.js";
 
 export const COMMANDS = [
@@ -67,7 +68,7 @@ interface OptionSpec {
 
 export const OPTIONS: readonly OptionSpec[] = [
   { long: "xen-root", short: "C", value: "DIR", help: "the Xen tree (default: search upward from the current directory)" },
-  { long: "jobs", short: "j", value: "N", help: "job budget shared by every make and ninja (default: number of CPUs)" },
+  { long: "jobs", short: "j", value: "N", help: "job budget shared by every make and ninja (default: number of CPUs; at most 4096)" },
   { long: "json", help: "machine-readable output (JSON; NDJSON events for builds)" },
   { long: "verbose", short: "v", help: "stream every command's output" },
   { long: "quiet", short: "q", help: "print only errors and warnings" },
@@ -109,6 +110,8 @@ export const COMMAND_HELP: Record<Command, string> = {
 
 function parseJobs(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`-j/--jobs ${JSON.stringify(v)}: expected a whole number of at least 1.`);
+  // The job pool's bound (see MAX_JOBS); a number past 2^53 is not even read exactly.
+  if (Number(v) > MAX_JOBS) throw new UsageError(`-j/--jobs ${v}: more than xqbuild's limit of ${MAX_JOBS} job slots.`, `Use a number from 1 to ${MAX_JOBS}.`);
   return Number(v);
 }
 

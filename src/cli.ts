@@ -14,6 +14,7 @@ import { statusCommand } from "./commands/status.js";
 import { InterruptedError, UsageError, UserError } from "./errors.js";
 import { memoryOutput, paint, processOutput, type Output } from "./report/output.js";
 import { redactText } from "./redact.js";
+import { installSignalHandlers, interruption, processSignal } from "./signals.js";
 import { xqbuildVersion } from "./version.js";
 
 async function dispatch(ctx: CommandContext): Promise<number> {
@@ -96,9 +97,14 @@ export async function main(
     return 0;
   }
   try {
-    return await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const code = await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output, ...(opts.signal ? { signal: opts.signal } : {}) });
+    // A signal that arrived after the last check still ends the run as interrupted (128 + n).
+    const stopped = interruption(opts.signal);
+    return stopped ? printError(output, stopped) : code;
   } catch (e) {
-    return printError(output, e);
+    // Whatever an interrupted phase threw on its way out (a killed git's error, an AbortError), the
+    // run was interrupted: one message, one exit code.
+    return printError(output, interruption(opts.signal) ?? e);
   }
 }
 
@@ -115,16 +121,12 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  // Ctrl-C or SIGTERM (also when sent to xqbuild's pid alone, as CI runners do): stop every child's
-  // process group, write no stamp for the interrupted stage, exit 130 or 143.
-  const controller = new AbortController();
-  const onSignal = (sig: "SIGINT" | "SIGTERM"): void => {
-    if (controller.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
-    controller.abort(new InterruptedError(sig));
-  };
-  process.on("SIGINT", () => onSignal("SIGINT"));
-  process.on("SIGTERM", () => onSignal("SIGTERM"));
-  main(process.argv.slice(2), { signal: controller.signal }).then(
+  // Ctrl-C, SIGTERM (also when sent to xqbuild's pid alone, as CI runners do) or SIGHUP (the
+  // terminal closed): one path (src/signals.ts) stops every child's process group and every
+  // in-process phase, writes no stamp for the interrupted stage, removes what it was writing, exits
+  // 130, 143 or 129.
+  installSignalHandlers();
+  main(process.argv.slice(2), { signal: processSignal }).then(
     (code) => {
       process.exitCode = code;
     },

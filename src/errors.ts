@@ -30,14 +30,17 @@ export class FailureError extends UserError {
   }
 }
 
+/** The signals that interrupt a run (src/signals.ts). */
+export type InterruptSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
 /** The run was interrupted by a signal; exit 128 + signal number. */
 export class InterruptedError extends Error {
   override readonly name = "InterruptedError";
-  constructor(readonly signal: "SIGINT" | "SIGTERM") {
+  constructor(readonly signal: InterruptSignal) {
     super(`interrupted by ${signal}`);
   }
   get exitCode(): number {
-    return this.signal === "SIGINT" ? 130 : 143;
+    return this.signal === "SIGINT" ? 130 : this.signal === "SIGHUP" ? 129 : 143;
   }
 }
 

@@ -1,10 +1,65 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { UserError } from "./errors.js";
+import { onPath } from "./which.js";
 
 /** An environment without its unset entries: what a child process is given. */
 export function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/** How to get the tools xqbuild itself runs, and the variable that names another one, if any. */
+const TOOL_HINTS: Readonly<Record<string, { readonly pkg: string; readonly variable?: string }>> = {
+  git: { pkg: "git" },
+  make: { pkg: "make", variable: "XQBUILD_MAKE" },
+  patch: { pkg: "patch" },
+  quilt: { pkg: "quilt" },
+  python3: { pkg: "python3", variable: "PYTHON" },
+  ninja: { pkg: "ninja-build" },
+  tar: { pkg: "tar" },
+};
+
+/**
+ * A program xqbuild had to run is not there. It keeps the errno code ("ENOENT") of the spawn it
+ * stands for, so that a caller to whom a missing tool is an answer (quilt, an optional helper) still
+ * reads it as before; everyone else prints one paragraph naming the tool instead of a stack.
+ */
+export class ToolMissingError extends UserError {
+  readonly code = "ENOENT";
+  constructor(
+    readonly tool: string,
+    env: Readonly<Record<string, string | undefined>>,
+    what?: string,
+  ) {
+    const base = tool.split("/").pop() ?? tool;
+    const known = TOOL_HINTS[base];
+    const where = tool.includes("/") ? `${tool} does not exist or is not executable` : `it is not on PATH (${env.PATH ?? "PATH is not set"})`;
+    super(
+      `cannot run ${tool}${what ? ` (${what})` : ""}: ${where}.`,
+      known
+        ? `Install ${base} (Debian/Ubuntu: apt-get install ${known.pkg}) or put it on PATH${known.variable ? `, or set ${known.variable} to its path` : ""}; xqbuild doctor lists every tool needed.`
+        : "Install it or put it on PATH; xqbuild doctor lists every tool needed.",
+      1,
+    );
+  }
+}
+
+/**
+ * The one check before a tool is first run through a library that would hide its absence (simple-git
+ * reports a git that is not there as a failed clone: "Check the URL"): throws ToolMissingError when
+ * the program cannot be found as the shell would find it.
+ */
+export function requireTool(tool: string, env: Readonly<Record<string, string | undefined>>, what?: string): void {
+  if (onPath(tool, definedOnly(env)) === undefined) throw new ToolMissingError(tool, env, what);
+}
+
+/** A spawn error for `cmd` in `cwd` as xqbuild reports it: ENOENT of a command that is not there -> ToolMissingError. */
+export function spawnFailure(e: NodeJS.ErrnoException, cmd: string, cwd: string, env: Readonly<Record<string, string | undefined>>, what?: string): Error {
+  // spawn says ENOENT both for a missing program and for a missing working directory.
+  if (e.code === "ENOENT" && existsSync(cwd) && onPath(cmd, definedOnly(env)) === undefined) return new ToolMissingError(cmd, env, what);
+  return e;
 }
 
 /** What a finished command printed, and how it ended. */
@@ -19,7 +74,8 @@ export interface Collected {
 /**
  * Runs a command to its end with its output collected (no shell, no terminal). Settles when its
  * output is closed, not merely when it exits, so nothing it printed is lost. Rejects only when it
- * cannot be started (the error keeps its code: ENOENT, E2BIG, ...). An abort signal kills it.
+ * cannot be started (the error keeps its code: ENOENT, E2BIG, ...; a program that is not there is a
+ * ToolMissingError, code ENOENT). An abort signal kills it.
  */
 export function collect(cmd: string, args: readonly string[], opts: { cwd: string; env: Readonly<Record<string, string | undefined>>; signal?: AbortSignal }): Promise<Collected> {
   return new Promise((resolve, reject) => {
@@ -33,7 +89,7 @@ export function collect(cmd: string, args: readonly string[], opts: { cwd: strin
       // An abort kills the child; it still closes, and the caller reads opts.signal.
       if ((e as NodeJS.ErrnoException).code === "ABORT_ERR") return;
       failed = true;
-      reject(e);
+      reject(spawnFailure(e, cmd, opts.cwd, opts.env));
     });
     child.on("close", (code, signal) => {
       if (!failed) resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });

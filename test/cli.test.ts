@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 import { memoryOutput } from "../src/report/output.js";
+import { cliPath } from "./support/cli-path.js";
 
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
 
@@ -67,8 +68,7 @@ describe("the command line", () => {
 describe("colour", () => {
   it("uses none with NO_COLOR, even on a terminal", async () => {
     const { spawnSync } = await import("node:child_process");
-    const cli = path.resolve("dist/src/cli.js");
-    spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
+    const cli = cliPath();
     const withColor = spawnSync("script", ["-qfec", `node ${cli} frobnicate`, "/dev/null"], { env: { ...process.env, TERM: "xterm", NO_COLOR: undefined }, encoding: "utf8" });
     expect(withColor.stdout).toContain("\u001b[1;31mxqbuild: error:");
     const noColor = spawnSync("script", ["-qfec", `node ${cli} frobnicate`, "/dev/null"], { env: { ...process.env, TERM: "xterm", NO_COLOR: "1" }, encoding: "utf8" });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "./support/git.js";
+import { cliPath } from "./support/cli-path.js";
 import { readRecords } from "./support/records.js";
 import { copyXenTree } from "./support/xen-tree.js";
 
@@ -11,13 +12,12 @@ const FRAGMENT = path.resolve("make/xqbuild.mk");
 let repos: UpstreamRepos;
 let bin: string;
 beforeAll(() => {
-  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
   const base = mkdtempSync(path.join(tmpdir(), "xqbuild-frag-"));
   repos = makeUpstreamRepos(path.join(base, "up"));
   // xqbuild as a user has it on PATH.
   bin = path.join(base, "bin");
   mkdirSync(bin);
-  writeFileSync(path.join(bin, "xqbuild"), `#!/bin/sh\nexec ${process.execPath} ${path.resolve("dist/src/cli.js")} "$@"\n`);
+  writeFileSync(path.join(bin, "xqbuild"), `#!/bin/sh\nexec ${process.execPath} ${cliPath()} "$@"\n`);
   chmodSync(path.join(bin, "xqbuild"), 0o755);
 });
 

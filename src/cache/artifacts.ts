@@ -10,8 +10,9 @@ import { createReadStream, lstatSync, readFileSync, readdirSync, statSync } from
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { InterruptedError, UserError } from "../errors.js";
 import { assertInside, fsUserError, loadTar, sha256File } from "../fsutil.js";
+import { throwIfInterrupted, untilInterrupted } from "../signals.js";
 
 export const ARTIFACT_FORMAT = 1;
 
@@ -197,9 +198,12 @@ export class ArtifactStore {
     let files = 0;
     try {
       const tar = await loadTar();
-      await tar.c({ file: tmp, cwd: srcDir, portable: true, onWriteEntry: () => void files++ }, ["."]);
+      // Once interrupted, the filter lets no more entries in and the check below removes the half-made file.
+      await tar.c({ file: tmp, cwd: srcDir, portable: true, filter: untilInterrupted(), onWriteEntry: () => void files++ }, ["."]);
+      throwIfInterrupted();
       const size = statSync(tmp).size;
       const entry: ArtifactEntry = { format: ARTIFACT_FORMAT, key, component, sha256: await sha256File(tmp), size, files, created: new Date().toISOString() };
+      throwIfInterrupted();
       await rename(tmp, this.tarPath(key));
       await this.writeMeta(entry);
       return entry;
@@ -244,6 +248,7 @@ export class ArtifactStore {
       await this.remove(entry.key);
       return { ok: false, why: `${file} has sha256 ${actual}, not ${entry.sha256} as its entry says (removed)` };
     }
+    throwIfInterrupted();
     // Nothing reaches destDir before the whole archive is known to stay inside it.
     const problem = await this.checkArchive(file);
     if (problem !== undefined) {
@@ -261,22 +266,25 @@ export class ArtifactStore {
     try {
       try {
         const tar = await loadTar();
-        await tar.x({ file, cwd: stage, preserveOwner: false, unlink: true, strict: true });
+        await tar.x({ file, cwd: stage, preserveOwner: false, unlink: true, strict: true, filter: untilInterrupted() });
       } catch (e) {
         await this.remove(entry.key);
         return { ok: false, why: `${file} does not unpack: ${printable((e as Error).message)} (removed)` };
       }
+      // An interrupted unpack stops adding entries: nothing of it may reach DESTDIR.
+      throwIfInterrupted();
       const resolved = path.resolve(destDir);
       try {
         await mkdir(resolved, { recursive: true });
         await copyInto(stage, resolved);
       } catch (e) {
-        if (e instanceof UserError) throw e;
+        if (e instanceof UserError || e instanceof InterruptedError) throw e;
         throw new UserError(`cannot unpack the cached ${printable(entry.component)} (${file}) into ${destDir}: ${(e as Error).message}.`, "Check that the destination is writable; xqbuild cache clear empties the cache, --no-cache builds without it.", 1);
       }
     } finally {
       await rm(stage, { recursive: true, force: true });
     }
+    throwIfInterrupted();
     await this.touch(entry.key);
     return { ok: true };
   }
@@ -414,6 +422,7 @@ export async function copyInto(src: string, dest: string): Promise<void> {
   }
   const created = new Set<string>();
   for (const it of items) {
+    throwIfInterrupted();
     const from = path.join(src, it.rel);
     const to = path.join(dest, it.rel);
     const st = await lstat(from);

@@ -7,6 +7,7 @@ import { UserError } from "../errors.js";
 import { firstNonDirectory } from "../fsutil.js";
 import { formatSize, printable, type ArtifactEntry, type ArtifactStore } from "./artifacts.js";
 import type { RemoteCache } from "./remote.js";
+import { throwIfInterrupted } from "../signals.js";
 
 export interface ArtifactCacheOptions {
   readonly store: ArtifactStore;
@@ -73,8 +74,10 @@ export class ArtifactCache {
   /** Packs stagingDir as key's artifact, keeps the store within its size, and shares it remotely. */
   async put(key: string, component: string, stagingDir: string): Promise<ArtifactEntry> {
     const entry = await this.store.pack(key, component, stagingDir);
+    throwIfInterrupted();
     const removed = await this.store.prune(this.store.maxBytes, key);
     if (removed.length > 0) this.say(component, `artifact cache: evicted ${removed.length} least recently used (${formatSize(removed.reduce((n, e) => n + e.size, 0))})`);
+    throwIfInterrupted();
     if (this.remote && !this.remote.readOnly) {
       const r = await this.remote.put(key, { sha256: entry.sha256, size: entry.size, component, created: entry.created }, this.store.tarPath(key));
       if (!r.ok) this.say(component, `remote cache: not uploaded: ${printable(r.why ?? "unknown error")}`);

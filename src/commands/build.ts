@@ -4,7 +4,7 @@ import path from "node:path";
 import { FailureError, UserError } from "../errors.js";
 import { checkRemovable, removeInside } from "../fsutil.js";
 import { definedOnly } from "../proc.js";
-import { JobServer } from "../engine/jobserver.js";
+import { JobServer, MAX_JOBS } from "../engine/jobserver.js";
 import { runPipeline, toolVersions, type ArtifactOptions, type BuildStage } from "../engine/pipeline.js";
 import { formatStats, readStats, resolveCcache, statsDelta, type Ccache, type CcacheSetting, type CcacheStats } from "../build/ccache.js";
 import type { ComponentPlan } from "../plan.js";
@@ -43,7 +43,11 @@ export function jobServerFor(config: ResolvedConfig, explicitJobs: boolean): Job
     const joined = JobServer.join(config.env.MAKEFLAGS);
     if (joined) return joined;
   }
-  return JobServer.create(config.jobs);
+  // A number the user gave over the pool's bound is refused (saying where it came from); the
+  // number of CPUs, a default, is only capped.
+  if (explicitJobs) return JobServer.create(config.jobs, "-j/--jobs");
+  if (config.settings.jobs !== undefined) return JobServer.create(config.jobs, `the jobs setting${config.settingsFile ? ` in ${config.settingsFile}` : ""}`);
+  return JobServer.create(Math.min(config.jobs, MAX_JOBS));
 }
 
 const STAGES_FOR: Record<"all" | "configure" | "build" | "install", readonly BuildStage[]> = {

@@ -10,6 +10,7 @@ import { gatherFacts } from "../facts.js";
 import { makePlan } from "../plan.js";
 import { buildRewrites } from "../source/checkout.js";
 import { gitAt } from "../source/git.js";
+import { throwIfInterrupted, untilInterrupted } from "../signals.js";
 import { loadConfig, type CommandContext } from "./context.js";
 
 export interface DistResult {
@@ -21,10 +22,11 @@ export interface DistResult {
 /**
  * A reproducible source tarball of a fetched tree: the committed files (submodules and applied
  * patches included), sorted, every entry dated by the commit, owner and group 0, modes normalised,
- * gzip without a timestamp; the same tree gives the same bytes on any machine.
+ * gzip without a timestamp; the same tree gives the same bytes on any machine. An interruption
+ * (SIGINT, SIGTERM, SIGHUP) stops the tar and the hashing, and removes the half-written file.
  */
-export async function writeDist(dir: string, name: string, outDir: string, env: Readonly<Record<string, string>>, buildWrites: readonly string[] = []): Promise<DistResult> {
-  const git = gitAt(dir, { env });
+export async function writeDist(dir: string, name: string, outDir: string, env: Readonly<Record<string, string>>, buildWrites: readonly string[] = [], signal?: AbortSignal): Promise<DistResult> {
+  const git = gitAt(dir, { env, ...(signal ? { signal } : {}) });
   const dirty = (await git.raw(["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"])).trimEnd();
   const lines = dirty === "" ? [] : dirty.split("\n");
   // Files xqbuild and the build rewrite (SeaBIOS's .version, QEMU's scripts/meson-buildoptions.sh)
@@ -59,6 +61,8 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
         noDirRecurse: true,
         prefix,
         follow: false,
+        // Once interrupted no entry more goes in; the check below removes the file.
+        filter: untilInterrupted(signal),
         // Modes as git records them (644, or 755 for executables), whatever the checkout's umask was.
         onWriteEntry: (entry) => {
           if (committed && rewritten.includes(entry.path)) {
@@ -71,14 +75,18 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
       },
       files,
     );
+    throwIfInterrupted(signal);
     const h = createHash("sha256");
-    await pipeline(createReadStream(tmp), h);
+    await pipeline(createReadStream(tmp), h, ...(signal ? [{ signal }] : []));
+    throwIfInterrupted(signal);
     const sha256 = h.digest("hex");
     await rename(tmp, file);
     await writeFileAtomic(`${file}.sha256`, `${sha256}  ${path.basename(file)}\n`);
     return { component: name, file, sha256 };
   } catch (e) {
     await rm(tmp, { force: true });
+    // A pipeline stopped by the signal rejects with an AbortError: the run was interrupted.
+    throwIfInterrupted(signal);
     throw e;
   } finally {
     if (committed) await rm(committed, { recursive: true, force: true });
@@ -92,10 +100,11 @@ export async function distCommand(ctx: CommandContext): Promise<number> {
   const outDir = path.join(config.xenRoot, "dist", "xqbuild-sources");
   const results: DistResult[] = [];
   for (const c of plan.components.filter((x) => x.enabled)) {
+    throwIfInterrupted(ctx.signal);
     if (!existsSync(path.join(c.sourceDir, ".git"))) {
       throw new UserError(`${c.name} has not been fetched (or is a local directory that is not a git tree): ${c.sourceDir}.`, "Run xqbuild fetch first.", 1);
     }
-    results.push(await writeDist(c.sourceDir, c.name, outDir, config.env, c.buildWrites));
+    results.push(await writeDist(c.sourceDir, c.name, outDir, config.env, c.buildWrites, ctx.signal));
   }
   if (ctx.args.json) ctx.output.out(JSON.stringify(results, null, 2));
   else for (const r of results) ctx.output.out(`${r.sha256}  ${path.relative(ctx.cwd, r.file) || r.file}`);

@@ -244,7 +244,7 @@ async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> 
       if (err.code === "ENOENT") {
         throw new UserError(
           `GNU make ("${opts.make}") was not found; xqbuild asks make to read ${opts.what}.`,
-          "Install GNU make (Debian/Ubuntu: apt-get install make; Fedora: dnf install make) or set MAKE to its path.",
+          "Install GNU make (Debian/Ubuntu: apt-get install make; Fedora: dnf install make) or set XQBUILD_MAKE to its path (the only variable xqbuild reads for it).",
         );
       }
       throw e;

@@ -2,6 +2,17 @@ import { execFileSync } from "node:child_process";
 import { closeSync, constants, fstatSync, openSync, read, rmSync, writeSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { UserError } from "../errors.js";
+import { onExit } from "../signals.js";
+
+/**
+ * The most job slots xqbuild's own pool holds. Its tokens (one byte each, jobs - 1 of them) are
+ * written into the FIFO when the pool is made, and a pipe holds at most 64 KiB, or one 4 KiB page
+ * once the user is over /proc/sys/fs/pipe-user-pages-soft: with more, that write would block for
+ * ever, and with it the whole process (signals included). 4096 slots is far more than any machine
+ * has cores for; GNU make itself is rarely run with more than a few hundred.
+ */
+export const MAX_JOBS = 4096;
 
 /**
  * A GNU make jobserver: one pool of job tokens shared by every make (and anything that speaks the
@@ -23,6 +34,8 @@ export class JobServer {
   private waitingExtra = 0;
   /** Called whenever `held` changes, so that a waiting acquireExtra() can decide how long to wait. */
   private readonly watchers = new Set<() => void>();
+  /** Removes the exit hook that deletes an owned pool's directory. */
+  private unhook: (() => void) | undefined;
 
   private constructor(
     readonly jobs: number,
@@ -33,15 +46,27 @@ export class JobServer {
     private readonly authText?: string,
   ) {}
 
-  /** A pool of `jobs` slots owned by this process (a FIFO opened read-write; make 4.3 gets its fd). */
-  static create(jobs: number): JobServer {
+  /**
+   * A pool of `jobs` slots owned by this process (a FIFO opened read-write; make 4.3 gets its fd).
+   * `from` names where the number came from, for the message when it is over MAX_JOBS.
+   */
+  static create(jobs: number, from = "the job budget"): JobServer {
+    if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) {
+      throw new UserError(
+        `${from} is ${jobs}: xqbuild's job pool holds at most ${MAX_JOBS} slots (each is a byte in a pipe, which holds no more without blocking).`,
+        `Use a number of jobs from 1 to ${MAX_JOBS}, for example -j${Math.min(MAX_JOBS, 64)}.`,
+      );
+    }
     const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-jobserver-"));
     const fifo = path.join(dir, "fifo");
     execFileSync("mkfifo", ["-m", "600", fifo]);
     const fd = openSync(fifo, constants.O_RDWR);
     const tokens = Buffer.alloc(Math.max(0, jobs - 1), "+");
     if (tokens.length > 0) writeSync(fd, tokens);
-    return new JobServer(jobs, fd, fd, true, fifo);
+    const pool = new JobServer(jobs, fd, fd, true, fifo);
+    // An exit that does not come back through close() (a second Ctrl-C) still removes the directory.
+    pool.unhook = onExit(() => rmSync(dir, { recursive: true, force: true }));
+    return pool;
   }
 
   /** Joins the jobserver of an enclosing make, if MAKEFLAGS names one whose descriptors are open. */
@@ -248,6 +273,7 @@ export class JobServer {
         // already closed
       }
       if (this.fifo) rmSync(path.dirname(this.fifo), { recursive: true, force: true });
+      this.unhook?.();
     }
   }
 }

@@ -18,6 +18,7 @@ import { executeFileOrRunStep, installedTargets, resolveRun, stepName } from "./
 import type { ArtifactCache } from "../cache/cache.js";
 import { copyInto } from "../cache/artifacts.js";
 import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
+import { throwIfInterrupted } from "../signals.js";
 
 /** Environment variables that change what configure or make produce; part of every fingerprint. */
 const RELEVANT_ENV = ["PATH", "CC", "CXX", "CPP", "LD", "AR", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PYTHON", "CROSS_COMPILE", "CCACHE_DIR", "SOURCE_DATE_EPOCH"];
@@ -316,7 +317,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     const started = Date.now();
     try {
       for (const step of steps) {
-        if (opts.signal?.aborted) throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
+        throwIfInterrupted(opts.signal);
         if (step.kind === "run") await mkdir(step.cwd, { recursive: true });
         await executeFileOrRunStep(step, {
           baseEnv,
@@ -346,33 +347,52 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
       throw e;
     }
     if (toStaging && art && key) {
-      // Installed into the staging directory: keep it as the artifact, then put it in place. A cache
-      // that cannot take it costs the cache, not the install.
-      let entry: Awaited<ReturnType<typeof art.cache.put>> | undefined;
       try {
-        entry = await art.cache.put(key, c.name, staging.dir);
+        await putInPlace(c, art, key, staging.dir, config.xenRoot, reporter, opts.signal);
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        // The errno code, and the sentence saying what is in the way when there is one.
-        const why = err.code !== undefined ? `${err.code}${e instanceof UserError ? `: ${err.message}` : ""}` : err.message;
-        reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${why}` });
+        // Interrupted while packing, hashing or copying (in this process: no child to kill): what
+        // was being written is removed, the staged files with it; no stamp.
+        if (e instanceof InterruptedError) await removeInside(staging.dir, config.xenRoot, "the staging directory");
+        throw e;
       }
-      if (entry) {
-        const r = await art.cache.store.restore(entry, art.destdir);
-        if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", 1);
-      } else {
-        try {
-          await mkdir(art.destdir, { recursive: true });
-          await copyInto(staging.dir, art.destdir);
-        } catch (e) {
-          if (e instanceof UserError) throw e;
-          throw new UserError(`${c.name}: cannot copy the installed files into ${art.destdir}: ${(e as Error).message}.`, "Check that the destination is writable.", 1);
-        }
-      }
-      await removeInside(staging.dir, config.xenRoot, "the staging directory");
     }
+    throwIfInterrupted(opts.signal);
     if (!always) await stamps.write(c.name, stage, fp, { stage, steps: steps.map((s) => s.step) }, jobs !== undefined ? { jobs } : {});
     reporter.emit({ type: "stage-done", component: c.name, stage, seconds: (Date.now() - started) / 1000 });
   }
 }
 
+/**
+ * Installed into the staging directory: keep it as the artifact, then put it in place. A cache that
+ * cannot take it costs the cache, not the install; an interruption (between every phase) stops it.
+ */
+async function putInPlace(c: ComponentPlan, art: ArtifactOptions, key: string, stagingDir: string, root: string, reporter: Reporter, signal: AbortSignal | undefined): Promise<void> {
+  let entry: Awaited<ReturnType<typeof art.cache.put>> | undefined;
+  try {
+    entry = await art.cache.put(key, c.name, stagingDir);
+  } catch (e) {
+    // An interruption is not a cache that cannot take the artifact.
+    throwIfInterrupted(signal);
+    if (e instanceof InterruptedError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    // The errno code, and the sentence saying what is in the way when there is one.
+    const why = err.code !== undefined ? `${err.code}${e instanceof UserError ? `: ${err.message}` : ""}` : err.message;
+    reporter.emit({ type: "message", level: "warn", text: `${c.name}: not stored in the artifact cache (${art.cache.store.dir}): ${why}` });
+  }
+  throwIfInterrupted(signal);
+  if (entry) {
+    const r = await art.cache.store.restore(entry, art.destdir);
+    if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", 1);
+  } else {
+    try {
+      await mkdir(art.destdir, { recursive: true });
+      // copyInto checks for the signal before each entry, and lets none more through once interrupted.
+      await copyInto(stagingDir, art.destdir);
+    } catch (e) {
+      if (e instanceof UserError || e instanceof InterruptedError) throw e;
+      throw new UserError(`${c.name}: cannot copy the installed files into ${art.destdir}: ${(e as Error).message}.`, "Check that the destination is writable.", 1);
+    }
+    throwIfInterrupted(signal);
+  }
+  await removeInside(stagingDir, root, "the staging directory");
+}

@@ -3,10 +3,12 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { FailureError, InterruptedError } from "../errors.js";
+import { FailureError } from "../errors.js";
 import type { EnvChanges } from "../recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { shellQuote } from "../report/output.js";
+import { spawnFailure } from "../proc.js";
+import { interruption, trackGroup } from "../signals.js";
 
 export interface RunOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -94,11 +96,12 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
   const release = opts.jobserver ? await opts.jobserver.acquire() : undefined;
   const budget = opts.jobserver?.jobs || availableParallelism();
   const extra = opts.jobserver && opts.staticJobs ? await opts.jobserver.acquireExtra(budget - 1, 1500) : undefined;
-  if (opts.signal?.aborted) {
+  const stopped = interruption(opts.signal);
+  if (stopped) {
     extra?.release();
     release?.();
     log.end();
-    throw opts.signal.reason instanceof InterruptedError ? opts.signal.reason : new InterruptedError("SIGINT");
+    throw stopped;
   }
   // A command that takes -jN itself gets the slots it holds (make would pass them in MAKEFLAGS).
   const [cmd, ...rest] = argv;
@@ -148,6 +151,9 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
           }, 3000).unref();
         }
       };
+      // A second signal exits at once: the group is killed on the way out (signals.ts).
+      const untrack = child.pid !== undefined ? trackGroup(child.pid) : () => undefined;
+      child.once("close", untrack);
       opts.signal?.addEventListener("abort", kill, { once: true });
       onLogError = () => {
         paused = false;
@@ -166,21 +172,18 @@ export async function runCommand(cwd: string, argv: readonly string[], env: EnvC
       };
       child.on("error", (e: NodeJS.ErrnoException) => {
         opts.signal?.removeEventListener("abort", kill);
-        reject(
-          e.code === "ENOENT"
-            ? new FailureError(`${opts.label}: cannot run ${cmd}: not found (cwd ${cwd}).`, "Install it (xqbuild doctor lists what is needed).")
-            : e.code === "E2BIG"
-              ? new FailureError(`${opts.label}: cannot run ${cmd}: the argument list or environment is too long (E2BIG).`, "Shorten the extra arguments or flags in the configuration.")
-              : e,
-        );
+        if (e.code === "ENOENT") {
+          // A program that is not there is named as such (ToolMissingError); else the directory went.
+          const missing = spawnFailure(e, cmd, cwd, childEnv, opts.label);
+          return reject(missing !== e ? missing : new FailureError(`${opts.label}: cannot run ${cmd} in ${cwd} (ENOENT): the directory is gone.`, "Run again; xqbuild distclean starts afresh."));
+        }
+        reject(e.code === "E2BIG" ? new FailureError(`${opts.label}: cannot run ${cmd}: the argument list or environment is too long (E2BIG).`, "Shorten the extra arguments or flags in the configuration.") : e);
       });
       child.on("close", (code, signal) => {
         opts.signal?.removeEventListener("abort", kill);
         if (partial) take(Buffer.from("\n"));
-        if (opts.signal?.aborted) {
-          const reason = opts.signal.reason;
-          return reject(reason instanceof InterruptedError ? reason : new InterruptedError("SIGINT"));
-        }
+        const stopped = interruption(opts.signal);
+        if (stopped) return reject(stopped);
         if (logError) {
           return reject(new FailureError(`${opts.label}: cannot write its log ${opts.logFile}: ${logError.code ?? logError.message}.`, logError.code === "ENOSPC" ? "The disk is full: free some space and run again." : "Check the directory's permissions."));
         }

@@ -1,5 +1,5 @@
 import { FailureError, type UserError } from "../errors.js";
-import { collect } from "../proc.js";
+import { collect, requireTool } from "../proc.js";
 
 /**
  * Variables that would point git at another repository, index or configuration than the one xqbuild
@@ -96,6 +96,8 @@ export function gitAt(dir: string, opts: GitOptions): Git {
 export function remoteGitAt(dir: string, opts: GitOptions): Git {
   return {
     async raw(args: readonly string[]): Promise<string> {
+      // simple-git reports a git that is not there as a failed command ("Check the URL").
+      requireTool(opts.git ?? "git", opts.env);
       const { simpleGit } = await import("simple-git");
       return simpleGit({
         baseDir: dir,

@@ -1,3 +1,4 @@
+import { throwIfInterrupted } from "../signals.js";
 import { gitMessage, isTransient } from "./git.js";
 
 export interface RetryPolicy {
@@ -20,6 +21,8 @@ export async function withRetry<T>(what: string, policy: RetryPolicy, fn: () => 
     try {
       return await fn();
     } catch (e) {
+      // An interrupted attempt is not a network failure to retry.
+      throwIfInterrupted();
       const msg = gitMessage(e);
       const delay = policy.baseDelayMs * 2 ** (attempt - 1);
       if (attempt >= policy.attempts || !isTransient(msg) || Date.now() - started + delay > policy.maxTotalMs) throw e;

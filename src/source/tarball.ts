@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FailureError, UserError } from "../errors.js";
 import { loadTar, sha256File } from "../fsutil.js";
+import { processSignal, throwIfInterrupted } from "../signals.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
 
 /** Archive names xqbuild takes as tarball sources. */
@@ -53,7 +54,7 @@ export async function obtainTarball(loc: string, sha256: string, cacheDir: strin
       `downloading ${loc}`,
       policy,
       async () => {
-        const res = await fetch(loc, { signal: AbortSignal.timeout(600_000) });
+        const res = await fetch(loc, { signal: AbortSignal.any([AbortSignal.timeout(600_000), processSignal]) });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText} returned error: ${res.status}`);
         await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(tmp));
       },
@@ -61,11 +62,13 @@ export async function obtainTarball(loc: string, sha256: string, cacheDir: strin
     );
   } catch (e) {
     await rm(tmp, { force: true });
+    throwIfInterrupted();
     throw new FailureError(`cannot download ${loc}: ${e instanceof Error ? e.message : String(e)}`, "Check the URL and the network.");
   }
   const actual = await sha256File(tmp);
-  if (actual !== sha256) {
+  if (actual !== sha256 || processSignal.aborted) {
     await rm(tmp, { force: true });
+    throwIfInterrupted();
     throw mismatch(loc, sha256, actual);
   }
   await rename(tmp, cached);
@@ -146,8 +149,10 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
     },
   });
   try {
-    await Promise.all([pipeline(scan.stream, parser), scan.done]);
+    // SIGINT, SIGTERM or SIGHUP stop the scan and the unpacking (src/signals.ts).
+    await Promise.all([pipeline(scan.stream, parser, { signal: processSignal }), scan.done]);
   } catch (e) {
+    throwIfInterrupted();
     if (e instanceof UserError) throw e;
     throw new UserError(`${file} is not a readable tar archive: ${(e as Error).message}.`, "Download it again, or check the *_SHA256 pin.", 1);
   }
@@ -160,9 +165,10 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
   await mkdir(dest, { recursive: true });
   try {
     const ex = tarStream(file);
-    await Promise.all([pipeline(ex.stream, tar.x({ cwd: dest, strict: true, strip, preservePaths: false, preserveOwner: false })), ex.done]);
+    await Promise.all([pipeline(ex.stream, tar.x({ cwd: dest, strict: true, strip, preservePaths: false, preserveOwner: false }), { signal: processSignal }), ex.done]);
   } catch (e) {
     await rm(dest, { recursive: true, force: true });
+    throwIfInterrupted();
     if (e instanceof UserError) throw e;
     throw new UserError(`unpacking ${file} failed: ${(e as Error).message}.`, "Nothing was left behind; check the archive and the free disk space.", 1);
   }

@@ -6,7 +6,7 @@
 // command line) on both sides. Each case also states what make must give for the variables it is
 // about, so that a case cannot pass with both sides empty or missing.
 import { execFile } from "node:child_process";
-import { existsSync, realpathSync, statSync, readdirSync } from "node:fs";
+import { existsSync, realpathSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,16 +17,15 @@ import { resolveConfig } from "../../src/config/resolve.js";
 import type { Origin, ResolvedConfig } from "../../src/config/types.js";
 import { KNOWN_VARIABLES } from "../../src/config/variables.js";
 import {
-  XEN_CONFIGURED,
-  XEN_UNCONFIGURED,
   baseEnv,
   copyTree,
-  haveXenTrees,
   makeReference,
   removeFile,
   writeFresh,
+  xenTrees,
   type RefVar,
 } from "../support/make-diff.js";
+import { cliPath } from "../support/cli-path.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const TOOLS_VARS = KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name);
@@ -173,28 +172,6 @@ async function runCase(c: Case, tree: string, home: string, allowBuiltIn?: Reado
   expect(compared).toBeGreaterThan(allowBuiltIn ? 10 : 35);
 }
 
-/** The built CLI, rebuilt first when any source file is newer than it. */
-async function buildDistIfStale(): Promise<string> {
-  const cli = path.join(REPO, "dist", "src", "cli.js");
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? statSync(p).mtimeMs : 0);
-    }
-    return t;
-  };
-  const stale = !existsSync(cli) || Math.max(newest(path.join(REPO, "src")), newest(path.join(REPO, "recipes"))) > statSync(cli).mtimeMs;
-  if (stale) {
-    // tsc emits even when the concurrently edited sources have type errors; the CLI is what is tested here.
-    await spawnResult(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(REPO, "tsconfig.json")], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-    });
-  }
-  return cli;
-}
-
 function spawnResult(cmd: string, args: readonly string[], opts: { cwd: string; env: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: opts.cwd, env: opts.env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -210,7 +187,10 @@ async function runMain(argv: readonly string[], cwd: string, env: Record<string,
   return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
 }
 
-const haveTrees = haveXenTrees();
+const trees = xenTrees();
+const haveTrees = trees !== undefined;
+const XEN_CONFIGURED = trees?.configured ?? "";
+const XEN_UNCONFIGURED = trees?.unconfigured ?? "";
 
 // Line numbers in the real Xen 4.17.5 tree (Config.mk, config/Tools.mk, config/Paths.mk, config/StdGNU.mk,
 // tools/Rules.mk, tools/firmware/Makefile) where the defaults are set.
@@ -1006,7 +986,7 @@ describe.skipIf(!haveTrees)("xqbuild config (the CLI) against GNU make", () => {
   beforeAll(async () => {
     work = realpathSync(await mkdtemp(path.join(tmpdir(), "xqbuild-mkdiff-")));
     tree = await copyTree(XEN_CONFIGURED, path.join(work, "xen"));
-    cli = await buildDistIfStale();
+    cli = cliPath();
   });
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });

@@ -4,15 +4,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { cliPath } from "../support/cli-path.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
-const CLI = path.resolve("dist/src/cli.js");
+const CLI = cliPath();
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 const stripAnsi = (s: string): string => s.replace(ANSI, "");
 let repos: UpstreamRepos;
 beforeAll(() => {
-  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
   repos = makeUpstreamRepos(mkdtempSync(path.join(tmpdir(), "xqbuild-rep-up-")));
 });
 

@@ -11,9 +11,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { cliPath } from "../support/cli-path.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
-const CLI = path.resolve("dist/src/cli.js");
+const CLI = cliPath();
 const SOCKET = `xq-pty-${process.pid}`;
 let repos: UpstreamRepos;
 let base: string;
@@ -46,7 +47,6 @@ function start(session: string, root: string, args: string[], env: Record<string
 }
 
 beforeAll(() => {
-  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "ignore" });
   base = mkdtempSync(path.join(tmpdir(), "xqbuild-pty-"));
   repos = makeUpstreamRepos(path.join(base, "up"));
 });

@@ -7,14 +7,41 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { realSourcesFor, type RealSources } from "./xen-tree.js";
 
-/** A real Xen 4.17 tree on which ./configure has been run (has config/Tools.mk). Never modified. */
-export const XEN_CONFIGURED = "/root/.cache/xqbuild-e2e/xen-configured";
-/** The same release unconfigured (no config/Tools.mk, no config/Paths.mk). Never modified. */
-export const XEN_UNCONFIGURED = "/root/.cache/xqbuild-e2e/src/xen-4.17.5+72-g01140da4e8";
+/** The real Xen trees the differential tests compare on. Never modified: copyTree() them. */
+export interface XenTrees {
+  /** A Xen 4.17 tree on which ./configure has been run (has config/Tools.mk). */
+  readonly configured: string;
+  /** The same release unconfigured (no config/Tools.mk, no config/Paths.mk). */
+  readonly unconfigured: string;
+  /** Debian's upstream version of it, as scripts/real-sources.mjs obtained it. */
+  readonly version: string;
+}
 
-export function haveXenTrees(): boolean {
-  return existsSync(path.join(XEN_CONFIGURED, "config", "Tools.mk")) && existsSync(path.join(XEN_UNCONFIGURED, "Config.mk"));
+/**
+ * The real trees, from the one module that obtains them (scripts/real-sources.mjs --print: its
+ * cache, $XQBUILD_E2E_CACHE or ~/.cache/xqbuild-e2e, and the Xen version it pins), never from a path
+ * written here. When they cannot be had: outside CI, undefined (the differential tests are skipped,
+ * and a line says why); in CI (CI=true) that is a failure: it throws, and the file fails instead of
+ * testing nothing.
+ */
+export function xenTrees(opts: { env?: NodeJS.ProcessEnv; sources?: (env: NodeJS.ProcessEnv) => RealSources } = {}): XenTrees | undefined {
+  const env = opts.env ?? process.env;
+  let why: string;
+  try {
+    const s = (opts.sources ?? realSourcesFor)(env);
+    const trees = { configured: s.xenTree, unconfigured: s.xenSource, version: s.xenVersion };
+    const missing = [path.join(trees.configured, "config", "Tools.mk"), path.join(trees.unconfigured, "Config.mk")].filter((f) => !existsSync(f));
+    if (missing.length === 0) return trees;
+    why = `scripts/real-sources.mjs named Xen ${trees.version} trees without ${missing.join(" and ")}`;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  const text = `the real Xen trees for the GNU make differential tests are not available: ${why}`;
+  if (env.CI === "true" || env.CI === "1") throw new Error(`${text}\n(CI is set: a missing tree is a failure, not a skip; run node scripts/real-sources.mjs)`);
+  console.warn(`${text}; skipping the differential tests (in CI this fails)`);
+  return undefined;
 }
 
 function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {

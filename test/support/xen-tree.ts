@@ -35,9 +35,18 @@ let cached: RealSources | undefined;
  * packages and configures Xen (a few seconds, more if build dependencies must be installed).
  */
 export function realSources(): RealSources {
-  if (cached) return cached;
+  cached ??= realSourcesFor(process.env);
+  return cached;
+}
+
+/**
+ * `node scripts/real-sources.mjs --print` in the given environment (XQBUILD_E2E_CACHE names the
+ * cache), uncached; throws when the script fails or its configured tree is not there.
+ */
+export function realSourcesFor(env: NodeJS.ProcessEnv): RealSources {
   const res = spawnSync(process.execPath, [SCRIPT, "--print"], {
     cwd: REPO_ROOT,
+    env,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
     maxBuffer: 64 * 1024 * 1024
@@ -58,7 +67,6 @@ export function realSources(): RealSources {
   if (!fs.existsSync(path.join(parsed.xenTree, "config", "Tools.mk"))) {
     throw new Error(`${parsed.xenTree} is not a configured Xen tree (no config/Tools.mk)`);
   }
-  cached = parsed;
   return parsed;
 }
 
