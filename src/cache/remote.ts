@@ -22,6 +22,7 @@ import https from "node:https";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { processSignal, throwIfInterrupted } from "../signals.js";
 
 /** How to reach a remote cache. */
 export interface RemoteCacheOptions {
@@ -243,7 +244,8 @@ class HttpRemoteCache implements RemoteCache {
       if (opts.body) headers["Content-Length"] = String(opts.body.length);
       let settled = false;
       let uploading = false;
-      const req = lib.request(url, { method, headers, signal: idle.signal });
+      // Ctrl-C ends a request as the idle timer does (a slow server must not hold the run).
+      const req = lib.request(url, { method, headers, signal: AbortSignal.any([idle.signal, processSignal]) });
       const fail = (e: unknown): void => {
         if (settled) return;
         settled = true;
@@ -299,6 +301,8 @@ class HttpRemoteCache implements RemoteCache {
     try {
       return { value: await fn(idle) };
     } catch (e) {
+      // An interrupted run stops here; it is not a remote cache miss.
+      throwIfInterrupted();
       const why = idle.fired ? `timed out: ${describe(idle.signal.reason)}` : describe(e);
       return { why: `${what}: ${why}` };
     } finally {
@@ -369,7 +373,7 @@ class HttpRemoteCache implements RemoteCache {
         hash.update(chunk);
       });
       try {
-        await pipeline(res, count, createWriteStream(part), { signal: idle.signal });
+        await pipeline(res, count, createWriteStream(part), { signal: AbortSignal.any([idle.signal, processSignal]) });
       } catch (e) {
         if (idle.fired || e instanceof BlobMismatch) throw e;
         throw new Error(`${describe(e)} after ${bytes} of ${entry.size} bytes`);
