@@ -467,7 +467,11 @@ function ensurePackages(debianDir, names) {
     const info = findPackage(debianDir, spec);
     if (!info) {
       throw new Failure(
-        `could not download the Debian source package ${spec.pkg}=${spec.version} (${spec.suite}) into ${debianDir}` + (res.ok ? "" : ` (${res.why})`)
+        `could not download the Debian source package ${spec.pkg}=${spec.version} (${spec.suite}) into ${debianDir}` +
+          (res.ok ? "" : ` (${res.why})`) +
+          `. If that version has left the archive (Debian's mirrors drop superseded versions; snapshot.debian.org keeps them), either put its .dsc` +
+          ` (sha256 ${spec.dsc}) and the files it lists into ${debianDir} by hand, or pin the version the archive now has in PACKAGES in` +
+          ` scripts/real-sources.mjs, with its suite and the sha256 of its .dsc (apt-cache showsrc ${spec.pkg} lists them); the fake xenbits are then remade`
       );
     }
     verifyChecksums(debianDir, info, spec.withDebian);
