@@ -51,6 +51,8 @@ const USAGE = `usage: node bench/run.mjs [options]        (npm run bench [-- opt
   --release R     the sources: 4.17 (QEMU 7.2, SeaBIOS rel-1.16.0; the default) or 4.20 (alias
                   today: QEMU 10.0.13, SeaBIOS 1.16.3)
   --runs N        samples of the cheap figures (b, d, h; f when it hits the cache), default 3
+  --g-without-ccache  (g) with xqbuild's ccache off (by default xqbuild runs as its users have it:
+                  ccache on where it is installed; the glue has none)
   --cold-runs N   samples of the full builds (a, c; f while it rebuilds), default 1 (~5 min each per tool)
   --only LIST     figures to run, e.g. --only b,d (a cold build of each tool is still done when
                   b, c, e or f need one; d alone fills the mirror cache with an unmeasured fetch)
@@ -60,7 +62,7 @@ const USAGE = `usage: node bench/run.mjs [options]        (npm run bench [-- opt
 `;
 
 function parseArgs(argv) {
-  const o = { release: "4.17", runs: 3, coldRuns: 1, only: new Set(FIGURES), jobs: 2, workdir: undefined, keep: false };
+  const o = { release: "4.17", gCcache: true, runs: 3, coldRuns: 1, only: new Set(FIGURES), jobs: 2, workdir: undefined, keep: false };
   const num = (flag, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, not ${v ?? "nothing"}`);
@@ -74,7 +76,8 @@ function parseArgs(argv) {
       const r = value();
       if (!Object.hasOwn(RELEASES, r ?? "")) throw new Error(`--release takes ${Object.keys(RELEASES).join(", ")}, not ${r ?? "nothing"}`);
       o.release = RELEASES[r];
-    } else if (flag === "--runs") o.runs = num(flag, value());
+    } else if (flag === "--g-without-ccache") o.gCcache = false;
+    else if (flag === "--runs") o.runs = num(flag, value());
     else if (flag === "--cold-runs") o.coldRuns = num(flag, value());
     else if (flag === "--jobs" || flag === "-j") o.jobs = num(flag, value());
     else if (flag === "--only") {
@@ -183,6 +186,12 @@ function describeActivity(a) {
   return parts.join("; ");
 }
 
+/** ccache on the machine's PATH (not the bench's cleaned one), or undefined. */
+function ccachePath() {
+  const r = spawnSync("sh", ["-c", "command -v ccache"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
 /** The wraps QEMU 10's meson setup downloads with Xen's configure line (test/e2e/today-build.test.ts). */
 const QEMU10_WRAPS = ["keycodemapdb", "berkeley-softfloat-3", "berkeley-testfloat-3"];
 
@@ -274,8 +283,12 @@ async function main() {
   const xqCtx = { ...ctx, hookDir };
 
   const j = `-j${opts.jobs}`;
-  const runXq = (label, args, cache, extraEnv = {}) =>
-    measure(xqCtx, label, process.execPath, ["--import", pathToFileURL(hook).href, xq.cli, ...args], { env: { ...env, XQBUILD_CACHE_DIR: cache, XQBUILD_CCACHE: "0", ...extraEnv }, cwd: work });
+  /** xqbuild with the bench's environment; an extraEnv value of undefined removes that variable. */
+  const runXq = (label, args, cache, extraEnv = {}) => {
+    const e = { ...env, XQBUILD_CACHE_DIR: cache, XQBUILD_CCACHE: "0", ...extraEnv };
+    for (const [k, v] of Object.entries(e)) if (v === undefined) delete e[k];
+    return measure(xqCtx, label, process.execPath, ["--import", pathToFileURL(hook).href, xq.cli, ...args], { env: e, cwd: work });
+  };
   /** The glue's two make commands (qemu-xen, then SeaBIOS), as one sample. */
   const runGlue = async (label, tree, vars = []) => {
     const q = await measure(ctx, `${label}-qemu`, "make", [j, "-C", path.join(tree, "tools"), "subdir-all-qemu-xen-dir", ...vars], { env: glueEnv, cwd: work });
@@ -286,6 +299,7 @@ async function main() {
     return sample;
   };
   const runXqAll = async (label, tree, cache, extra = [], extraEnv = {}) => {
+    // (the same, for `all`, with what the run did read from its output and logs)
     const before = xqLogSizes(tree);
     const r = await runXq(label, ["all", "-C", tree, j, ...extra], cache, extraEnv);
     const sample = combine([r]);
@@ -549,11 +563,15 @@ async function main() {
     const fromCfg = dotConfig(proxyPort, rel.move.from, rel.seabios);
     const toCfg = dotConfig(proxyPort, rel.move.to, rel.seabios);
     const cache = path.join(work, "cache-g");
+    // xqbuild as its users have it: ccache "auto" (on where ccache is installed), here with an empty
+    // private CCACHE_DIR that the base build fills; the glue has no ccache. --g-without-ccache
+    // measures xqbuild without it, as (a) does.
+    const ccacheEnv = opts.gCcache && ccachePath() ? { XQBUILD_CCACHE: "1", CCACHE_DISABLE: undefined, CCACHE_DIR: path.join(work, "ccache-g") } : {};
     const out = {};
     for (const who of ["glue", "xqbuild"]) {
       const t = newTree(xenTree, place, who, fromCfg);
       settleDisk();
-      const base = who === "glue" ? await runGlue("g-glue-base", t) : await runXqAll("g-xqbuild-base", t, cache);
+      const base = who === "glue" ? await runGlue("g-glue-base", t) : await runXqAll("g-xqbuild-base", t, cache, [], ccacheEnv);
       if (!base.ok) {
         errors.push(`g-${who}-base: the build at ${rel.move.from} failed`);
         continue;
@@ -567,11 +585,12 @@ async function main() {
         move = combine(b ? [up, b] : [up]);
         move.activity = glueActivity(b?.output ?? "", "");
       } else {
-        const up = await runXq("g-xqbuild-update", ["update", "qemu-xen", "-C", t, j], cache);
+        const up = await runXq("g-xqbuild-update", ["update", "qemu-xen", "-C", t, j], cache, ccacheEnv);
         const before = xqLogSizes(t);
-        const b = up.code === 0 ? await runXq("g-xqbuild-rebuild", ["all", "qemu-xen", "-C", t, j], cache) : undefined;
+        const b = up.code === 0 ? await runXq("g-xqbuild-rebuild", ["all", "qemu-xen", "-C", t, j], cache, ccacheEnv) : undefined;
         move = combine(b ? [up, b] : [up]);
         if (b) move.activity = xqActivity(t, b.output, before);
+        move.ccache = b ? (/^ccache: .*$/m.exec(b.output)?.[0] ?? (ccacheEnv.XQBUILD_CCACHE ? "ccache: no summary line" : "ccache off")) : undefined;
       }
       if (!move.ok) errors.push(`g-${who}: the move to ${rel.move.to} failed; logs ${move.commands.map((c) => c.log).join(", ")}`);
       const head = spawnSync("git", ["-C", path.join(t, "tools", "qemu-xen-dir-remote"), "rev-parse", "HEAD"], { encoding: "utf8", env }).stdout.trim();
@@ -581,7 +600,7 @@ async function main() {
       const inst =
         who === "glue"
           ? await measure(ctx, "g-glue-install", "make", [j, "-C", path.join(t, "tools"), "subdir-install-qemu-xen-dir", `DESTDIR=${dest}`], { env: glueEnv, cwd: work })
-          : await runXq("g-xqbuild-install", ["install", "qemu-xen", "-C", t, j, "--destdir", dest], cache);
+          : await runXq("g-xqbuild-install", ["install", "qemu-xen", "-C", t, j, "--destdir", dest], cache, ccacheEnv);
       if (inst.code !== 0) errors.push(`g-${who}-install: failed (exit ${inst.code}); log ${inst.log}`);
       const version = spawnSync(path.join(t, "tools", "qemu-xen-build", "qemu-system-i386"), ["-version"], { encoding: "utf8", env }).stdout.split("\n")[0];
       out[who] = { ...move, version, destdir: inst.code === 0 ? dest : undefined };
@@ -600,7 +619,7 @@ async function main() {
     }
     figures.g = { what: rel.move.what, xqbuild: summarize(x ? [x] : []), glue: summarize(g ? [g] : []), installed: same };
     if (g) observations.push(`(g) glue (\`qemu-xen-dir-force-update\`, then \`subdir-all-qemu-xen-dir\`), ${rel.move.what}: ${describeActivity(g.activity)}; now ${g.version}`);
-    if (x) observations.push(`(g) xqbuild (\`update qemu-xen\`, then \`all qemu-xen\`): ${describeActivity(x.activity)}; now ${x.version}`);
+    if (x) observations.push(`(g) xqbuild (\`update qemu-xen\`, then \`all qemu-xen\`${ccacheEnv.XQBUILD_CCACHE ? ", with its default ccache: a private CCACHE_DIR the base build filled" : ", ccache off"}): ${describeActivity(x.activity)}; ${x.ccache ?? ""}; now ${x.version}`);
     if (g && x && g.movedTo !== x.movedTo) errors.push(`(g) the tools moved to different commits: glue ${g.movedTo}, xqbuild ${x.movedTo}`);
     if (same) {
       const text = same.differCount === 0 ? `identical: ${same.files} files, byte for byte` : `**${same.differCount} differ** (${same.differ.join(", ")}); the glue installed ${same.files} files, xqbuild ${same.ours}`;
@@ -679,7 +698,7 @@ const results = {
   startedAt: startedAt.toISOString(),
   finishedAt: finishedAt.toISOString(),
   durationMin: (finishedAt - startedAt) / 60000,
-  options: { release: opts.release, runs: opts.runs, coldRuns: opts.coldRuns, only: [...opts.only], jobs: opts.jobs },
+  options: { release: opts.release, gCcache: opts.gCcache, runs: opts.runs, coldRuns: opts.coldRuns, only: [...opts.only], jobs: opts.jobs },
   machine: machineInfo(cleanEnv()),
   compilers: outcome?.compilers,
   load: { start: loadStart, end: os.loadavg() },
