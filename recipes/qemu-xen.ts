@@ -75,6 +75,8 @@ export const qemuXen: Recipe = {
   // QEMU's Makefile makes this tracked file again from meson_options.txt whenever that is newer (a
   // patch to it, or the order a checkout wrote them in), and the text it writes depends on the host.
   buildWrites: ["scripts/meson-buildoptions.sh"],
+  // qemu-version.sh: `git describe --match 'v*' --dirty` becomes QEMU's pkgversion.
+  fullHistory: true,
   // configure writes config.status and config-host.mak and runs meson (build.ninja); the build
   // makes qemu-system-i386 (and whatever meson-info/intro-installed.json lists, checked as well).
   outputs: { configure: ["config.status", "config-host.mak", "build.ninja"], build: ["build.ninja", "qemu-system-i386"] },

@@ -143,6 +143,12 @@ export interface Recipe {
    */
   readonly buildWrites?: readonly string[];
   /**
+   * The build embeds `git describe` of the source (QEMU's scripts/qemu-version.sh puts it in
+   * `qemu-system-i386 -version`): the checkout needs the history and tags the glue's plain clone
+   * has, or the binaries differ from the glue's. Its mirror is then fetched whole, never shallow.
+   */
+  readonly fullHistory?: boolean;
+  /**
    * What each stage leaves in the build directory (paths relative to it), so that a stamp holds only
    * while they exist: after `rm -rf` of the build directory, or with the firmware deleted, a stamp
    * that still matches its inputs would skip configure and leave make to fail on a directory with

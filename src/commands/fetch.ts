@@ -199,6 +199,7 @@ async function fetchComponent(
       patches,
       ...(recipe.wraps ? { wraps: wrapSelector(c, config, mirrorOpts.signal, say) } : {}),
       buildWrites: recipe.buildWrites ?? [],
+      ...(recipe.fullHistory ? { fullHistory: true } : {}),
     },
     mirrorOpts,
   );

@@ -33,6 +33,8 @@ export interface CheckoutRequest {
    * alone goes ahead without --force, the changes kept in a backup ref as --force keeps them.
    */
   readonly buildWrites?: readonly string[];
+  /** The tree needs the history and tags a plain clone has (the recipe's fullHistory): no shallow mirror. */
+  readonly fullHistory?: boolean;
 }
 
 export interface CheckoutResult {
@@ -446,7 +448,8 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       return { commit: req.commit, action: "unchanged", head: at, ...(wraps ? { wraps } : {}) };
     }
   }
-  const wanted = req.commit ? await ensureRevision(req.url, req.commit, opts, req.commitFrom) : await ensureRevision(req.url, req.revision, opts, req.revisionFrom);
+  const mirrorOpts = req.fullHistory ? { ...opts, shallow: false } : opts;
+  const wanted = req.commit ? await ensureRevision(req.url, req.commit, mirrorOpts, req.commitFrom) : await ensureRevision(req.url, req.revision, mirrorOpts, req.revisionFrom);
   const commit = wanted.commit;
   const patches = req.patches ?? [];
   const patchKey = patches.length > 0 ? `${commit}:${patchQueueHash(patches)}` : undefined;
@@ -502,6 +505,8 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
   await git.raw(["fetch", "--quiet", "--no-tags", "--update-shallow", "--end-of-options", wanted.mirrorDir, `+${commit}:refs/xqbuild/upstream/${commit}`]).catch(async () => {
     await git.raw(["fetch", "--quiet", "--end-of-options", wanted.mirrorDir, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
   });
+  // The tags the move brings (a new point release's), as the glue's `git fetch origin` brings them.
+  if (req.fullHistory) await git.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", wanted.mirrorDir, "+refs/tags/*:refs/tags/*"]);
   const work = await localWork(req.remoteDir, opts);
   let backupRef: string | undefined;
   if (work.changes.length > 0 || work.commits.length > 0) {

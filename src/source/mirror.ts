@@ -75,9 +75,11 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
   const policy = opts.retry ?? DEFAULT_RETRY;
   const log = opts.log ?? (() => undefined);
   return withLock(`${dir}.lock`, `the mirror of ${url}`, { ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}), onWait: log, ...(opts.signal ? { signal: opts.signal } : {}) }, async () => {
+    let created = false;
     if (!existsSync(dir)) {
       if (opts.offline) throw offlineMissing(url, revision, "nothing of this repository is in the cache");
       await createMirror(dir, url, opts);
+      created = true;
     }
     const git = gitAt(dir, opts);
     // What talks to the remote goes through simple-git, which kills a stalled transfer.
@@ -109,6 +111,16 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
     // git fetch writes one loose file per ref: a server with 300 000 tags made 1.3 GB of them (a
     // 4 KiB block each). Packed, they are one file of some 20 MB.
     const packRefs = (): Promise<unknown> => git.raw(["pack-refs", "--all", "--prune"]);
+    // A source whose build describes itself (opts.shallow false) gets the whole repository once, as
+    // a plain clone has it: every branch and tag with its history; a shallow mirror left by an
+    // earlier run is deepened the same way.
+    if (!shallowOk && !opts.offline && (created || existsSync(path.join(dir, "shallow")))) {
+      try {
+        await unshallow();
+      } catch (e) {
+        throw unreachable(url, fetchUrl, e);
+      }
+    }
 
     // A commit fetched by id gets a ref of its own, so that no gc or maintenance in the cache drops it.
     const keep = async (sha: string): Promise<ResolvedRevision> => {

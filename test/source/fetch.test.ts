@@ -195,3 +195,32 @@ describe("a commit pinned by xqbuild.lock, into an empty cache", () => {
     expect(head(path.join(second.root, "tools", "firmware", "seabios-dir"))).toBe(first.repos.seabios.refs["rel-1.16.2"]);
   });
 });
+
+describe("a source whose build describes itself (the recipe's fullHistory: qemu-xen)", () => {
+  it("is checked out with the history and tags a plain clone has, so `git describe` (QEMU's pkgversion) matches the glue's, also after a move", async () => {
+    const t = setup("describe");
+    const up = t.repos.qemuXen;
+    // QEMU's release tags are annotated; qemu-version.sh runs `git describe --match 'v*' --dirty`.
+    git(["tag", "-a", "-m", "QEMU 7.2.0", "v7.2.0", up.refs["qemu-xen-4.17.3"] ?? ""], { cwd: up.path });
+    const plain = (rev: string): string => {
+      const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-describe-plain-"));
+      git(["clone", "--quiet", up.url, dir]);
+      git(["checkout", "--quiet", rev], { cwd: dir });
+      return git(["describe", "--match", "v*", "--dirty"], { cwd: dir }).trim();
+    };
+    const q = path.join(t.root, "tools", "qemu-xen-dir-remote");
+    const describe = (): string => git(["describe", "--match", "v*", "--dirty"], { cwd: q }).trim();
+    let r = await xq(t, ["fetch", "qemu-xen", "QEMU_UPSTREAM_REVISION=stable-4.17"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(describe()).toBe(plain(up.refs["stable-4.17"] ?? ""));
+    expect(describe()).toMatch(/^v7\.2\.0-1-g[0-9a-f]+$/);
+    expect(existsSync(path.join(q, ".git", "shallow"))).toBe(false);
+    // A newer tag upstream (the next point release), reached by a move as the glue's force-update reaches it.
+    git(["tag", "-a", "-m", "QEMU 7.2.1", "v7.2.1", up.refs["stable-4.17"] ?? ""], { cwd: up.path });
+    r = await xq(t, ["update", "qemu-xen", "QEMU_UPSTREAM_REVISION=master"]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await xq(t, ["update", "qemu-xen", "QEMU_UPSTREAM_REVISION=v7.2.1"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(describe()).toBe("v7.2.1");
+  });
+});
