@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import type * as Tar from "tar";
 import { UserError } from "./errors.js";
+import { processSignal, throwIfInterrupted } from "./signals.js";
 
 /**
  * Writes a file so that readers see the old or the new content, never a part: temp file + rename.
@@ -60,7 +61,13 @@ export function replaceFileSync(target: string, content: string, root: string): 
 /** sha256 of a file's bytes, streamed. */
 export async function sha256File(file: string): Promise<string> {
   const h = createHash("sha256");
-  await pipeline(createReadStream(file), h);
+  // A signal ends the read at once (a cached artifact can be hundreds of MB).
+  try {
+    await pipeline(createReadStream(file), h, { signal: processSignal });
+  } catch (e) {
+    throwIfInterrupted();
+    throw e;
+  }
   return h.digest("hex");
 }
 

@@ -6,13 +6,14 @@
 //   <cacheDir>/artifacts/<key>.json   { format, key, component, sha256, size, files, created }; its
 //                                     mtime is the entry's last use (least recently used goes first)
 import { randomBytes } from "node:crypto";
-import { createReadStream, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
 import { InterruptedError, UserError } from "../errors.js";
 import { assertInside, fsUserError, loadTar, sha256File } from "../fsutil.js";
-import { throwIfInterrupted, untilInterrupted } from "../signals.js";
+import { processSignal, throwIfInterrupted, untilInterrupted } from "../signals.js";
 
 export const ARTIFACT_FORMAT = 1;
 
@@ -198,8 +199,15 @@ export class ArtifactStore {
     let files = 0;
     try {
       const tar = await loadTar();
-      // Once interrupted, the filter lets no more entries in and the check below removes the half-made file.
-      await tar.c({ file: tmp, cwd: srcDir, portable: true, filter: untilInterrupted(), onWriteEntry: () => void files++ }, ["."]);
+      // A stream, so that a signal ends the write at once, in the middle of a large file too (the
+      // filter only keeps further entries out); the finally below removes the half-made file.
+      const pack = tar.c({ cwd: srcDir, portable: true, filter: untilInterrupted(), onWriteEntry: () => void files++ }, ["."]);
+      try {
+        await pipeline(pack, createWriteStream(tmp), { signal: processSignal });
+      } catch (e) {
+        throwIfInterrupted();
+        throw e;
+      }
       throwIfInterrupted();
       const size = statSync(tmp).size;
       const entry: ArtifactEntry = { format: ARTIFACT_FORMAT, key, component, sha256: await sha256File(tmp), size, files, created: new Date().toISOString() };
