@@ -51,8 +51,10 @@ const USAGE = `usage: node bench/run.mjs [options]        (npm run bench [-- opt
   --release R     the sources: 4.17 (QEMU 7.2, SeaBIOS rel-1.16.0; the default) or 4.20 (alias
                   today: QEMU 10.0.13, SeaBIOS 1.16.3)
   --runs N        samples of the cheap figures (b, d, h; f when it hits the cache), default 3
-  --g-without-ccache  (g) with xqbuild's ccache off (by default xqbuild runs as its users have it:
-                  ccache on where it is installed; the glue has none)
+  --g-with-ccache (g) with xqbuild's ccache on, as its users have it where ccache is installed (a
+                  private CCACHE_DIR the base build fills); by default off, as in (a): on the 7.2.0 →
+                  7.2.22 move it missed nearly every compile, and its base_dir changes the binaries'
+                  debug paths, so they are no longer byte for byte the glue's
   --cold-runs N   samples of the full builds (a, c; f while it rebuilds), default 1 (~5 min each per tool)
   --only LIST     figures to run, e.g. --only b,d (a cold build of each tool is still done when
                   b, c, e or f need one; d alone fills the mirror cache with an unmeasured fetch)
@@ -62,7 +64,7 @@ const USAGE = `usage: node bench/run.mjs [options]        (npm run bench [-- opt
 `;
 
 function parseArgs(argv) {
-  const o = { release: "4.17", gCcache: true, runs: 3, coldRuns: 1, only: new Set(FIGURES), jobs: 2, workdir: undefined, keep: false };
+  const o = { release: "4.17", gCcache: false, runs: 3, coldRuns: 1, only: new Set(FIGURES), jobs: 2, workdir: undefined, keep: false };
   const num = (flag, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, not ${v ?? "nothing"}`);
@@ -76,7 +78,7 @@ function parseArgs(argv) {
       const r = value();
       if (!Object.hasOwn(RELEASES, r ?? "")) throw new Error(`--release takes ${Object.keys(RELEASES).join(", ")}, not ${r ?? "nothing"}`);
       o.release = RELEASES[r];
-    } else if (flag === "--g-without-ccache") o.gCcache = false;
+    } else if (flag === "--g-with-ccache") o.gCcache = true;
     else if (flag === "--runs") o.runs = num(flag, value());
     else if (flag === "--cold-runs") o.coldRuns = num(flag, value());
     else if (flag === "--jobs" || flag === "-j") o.jobs = num(flag, value());
@@ -563,9 +565,8 @@ async function main() {
     const fromCfg = dotConfig(proxyPort, rel.move.from, rel.seabios);
     const toCfg = dotConfig(proxyPort, rel.move.to, rel.seabios);
     const cache = path.join(work, "cache-g");
-    // xqbuild as its users have it: ccache "auto" (on where ccache is installed), here with an empty
-    // private CCACHE_DIR that the base build fills; the glue has no ccache. --g-without-ccache
-    // measures xqbuild without it, as (a) does.
+    // Without ccache, as in (a); --g-with-ccache runs xqbuild as its users have it where ccache is
+    // installed ("auto"), with an empty private CCACHE_DIR that the base build fills.
     const ccacheEnv = opts.gCcache && ccachePath() ? { XQBUILD_CCACHE: "1", CCACHE_DISABLE: undefined, CCACHE_DIR: path.join(work, "ccache-g") } : {};
     const out = {};
     for (const who of ["glue", "xqbuild"]) {
