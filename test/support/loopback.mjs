@@ -72,3 +72,18 @@ export async function killChild(child, graceMs = 3000) {
   await done;
   clearTimeout(timer);
 }
+
+/**
+ * Waits for a server child to listen on 127.0.0.1:port: true once something answers there while the
+ * child is still running (the port was free a moment ago, so what answers is that child, unless it
+ * just died); false when it exits, failed to spawn (failure() returns its error), or timeoutMs passes.
+ */
+export async function untilListening(child, port, timeoutMs, failure) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (failure() || exited(child)) return false;
+    if (await canConnect(port)) return !exited(child);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}

@@ -7,11 +7,10 @@ import http from "node:http";
 import path from "node:path";
 import zlib from "node:zlib";
 import { gitEnv } from "./git.js";
-import { HOST, canConnect, exited, freePort, killChild, track } from "./loopback.mjs";
+import { HOST, exited, freePort, killChild, track, untilListening } from "./loopback.mjs";
 
 export { canConnect, freePort } from "./loopback.mjs";
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 
 export interface GitDaemon {
@@ -53,18 +52,8 @@ export async function startGitDaemon(baseDir: string, opts: { attempts?: number;
     child.on("error", (e) => {
       spawnError = e;
     });
-    const started = Date.now();
-    let ready = false;
-    while (Date.now() - started < readyTimeoutMs) {
-      if (spawnError) throw new Error(`cannot start git daemon: ${spawnError.message}`);
-      if (exited(child)) break;
-      if (await canConnect(port)) {
-        // The port was free a moment ago, so what answers is our git daemon, unless it just died.
-        ready = !exited(child);
-        break;
-      }
-      await sleep(25);
-    }
+    const ready = await untilListening(child, port, readyTimeoutMs, () => spawnError);
+    if (spawnError) throw new Error(`cannot start git daemon: ${(spawnError as Error).message}`);
     if (ready) {
       let stopped: Promise<void> | undefined;
       return {

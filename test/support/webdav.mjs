@@ -4,10 +4,8 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setTimeout } from "node:timers";
-import { HOST, canConnect, exited, freePort, killChild, track } from "./loopback.mjs";
+import { HOST, freePort, killChild, track, untilListening } from "./loopback.mjs";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const NGINX = "/usr/sbin/nginx";
 
@@ -90,19 +88,10 @@ export async function startWebDav(root, opts = {}) {
         return "";
       }
     };
-    const started = Date.now();
-    let ready = false;
-    while (Date.now() - started < readyTimeoutMs) {
-      if (spawnError) {
-        rmSync(dir, { recursive: true, force: true });
-        throw new Error(`cannot start nginx: ${spawnError.message}`);
-      }
-      if (exited(child)) break;
-      if (await canConnect(port)) {
-        ready = !exited(child);
-        break;
-      }
-      await sleep(25);
+    const ready = await untilListening(child, port, readyTimeoutMs, () => spawnError);
+    if (spawnError) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`cannot start nginx: ${spawnError.message}`);
     }
     if (ready) {
       let stopped;
