@@ -13,6 +13,7 @@ import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { buildCli } from "../support/build-cli.js";
 import { xenTrees } from "../support/make-diff.js";
 import { realSources } from "../support/xen-tree.js";
+import { tmuxServer } from "../support/tmux.js";
 import {
   builtCli,
   expectCleanError,
@@ -384,21 +385,7 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
 
 describe("16: the live view on a real terminal (tmux) ends on a failure, on Ctrl-C and on SIGTERM, with the error printed", () => {
   const SOCKET = `xq-trust-pty-${process.pid}`;
-  const tmux = (args: string[]): string => {
-    const r = spawnSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const screen = (s: string): string => tmux(["capture-pane", "-p", "-J", "-S", "-300", "-t", s]);
-  async function waitScreen(s: string, re: RegExp, ms: number): Promise<string> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const text = screen(s);
-      if (re.test(text)) return text;
-      if (Date.now() > end) throw new Error(`the terminal never showed ${re}; it shows:\n${text}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const { run: tmux, waitFor: waitScreen } = tmuxServer(SOCKET, 300);
   /** xqbuild in a new tmux session (a pty, CI unset: the listr2 view); the shell prints EXIT=<code> after it, and its pid first. */
   function startPty(s: string, t: Tree, args: string[], env: Record<string, string> = {}): void {
     const q = (v: string): string => `'${v.replace(/'/g, "'\\''")}'`;

@@ -13,31 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { cliPath } from "../support/cli-path.js";
 import { copyXenTree } from "../support/xen-tree.js";
+import { tmuxServer } from "../support/tmux.js";
 
 const CLI = cliPath();
 const SOCKET = `xq-pty-${process.pid}`;
 let repos: UpstreamRepos;
 let base: string;
 
-function tmux(args: string[]): string {
-  const r = spawnSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function screen(session: string): string {
-  return tmux(["capture-pane", "-p", "-J", "-S", "-200", "-t", session]);
-}
-
-async function waitFor(session: string, re: RegExp, ms: number): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const text = screen(session);
-    if (re.test(text)) return text;
-    if (Date.now() > until) throw new Error(`the terminal never showed ${re}; it shows:\n${text}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const { run: tmux, waitFor } = tmuxServer(SOCKET, 200);
 
 /** Starts xqbuild in a new tmux window of 120x30 with env; the shell prints EXIT=<code> after it. */
 function start(session: string, root: string, args: string[], env: Record<string, string>): void {
