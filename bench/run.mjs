@@ -15,7 +15,7 @@
 // The glue is Xen's own make: `make -jN -C tools subdir-all-qemu-xen-dir` and `make -jN -C
 // tools/firmware seabios-dir subdir-all-seabios-dir`; xqbuild is a snapshot of dist/ taken at the
 // start (so a rebuild of dist/ meanwhile does not change the tool under test), run as
-// `node dist/src/cli.js all -jN` with a preloaded hook that records its own CPU and peak RSS.
+// `node dist/src/cli/main.js all -jN` with a preloaded hook that records its own CPU and peak RSS.
 //
 // Figures (see README.md, "## Benchmark"):
 //   (a) cold build, fresh tree, empty caches        (d) fetch into a second tree: time and bytes
@@ -146,17 +146,17 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 
 /** A snapshot of the built xqbuild (dist/, package.json, node_modules), as the e2e test does. */
 function snapshotXqbuild() {
-  const dist = path.join(REPO_ROOT, "dist", "src", "cli.js");
-  if (!fs.existsSync(dist)) throw new Error("dist/src/cli.js is missing: run `npm run build` (npm run bench does)");
+  const dist = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
+  if (!fs.existsSync(dist)) throw new Error("dist/src/cli/main.js is missing: run `npm run build` (npm run bench does)");
   const own = path.join(work, "xqbuild");
   fs.mkdirSync(own, { recursive: true });
   execFileSync("cp", ["-a", path.join(REPO_ROOT, "dist"), path.join(own, "dist")]);
   fs.copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(own, "package.json"));
   fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(own, "node_modules"));
-  const cli = path.join(own, "dist", "src", "cli.js");
+  const cli = path.join(own, "dist", "src", "cli", "main.js");
   const version = spawnSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).stdout.trim().replace(/^xqbuild /, "");
   const git = (args) => spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).stdout.trim();
-  return { cli, version, commit: git(["rev-parse", "HEAD"]) || undefined, dirty: git(["status", "--porcelain", "--", "src", "recipes"]) !== "" };
+  return { cli, version, commit: git(["rev-parse", "HEAD"]) || undefined, dirty: git(["status", "--porcelain", "--", "src"]) !== "" };
 }
 
 function summarize(samples, extra = {}) {

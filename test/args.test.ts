@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseArgs } from "../src/args.js";
-import { UsageError } from "../src/errors.js";
+import { parseArgs } from "../src/cli/args.js";
+import { UsageError } from "../src/util/errors.js";
 
 describe("parseArgs", () => {
   it("defaults to all and separates components, assignments and options", () => {

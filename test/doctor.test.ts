@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, mkdirSync, readdirSync, symlinkSync, writeFile
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/cli.js";
-import { qemuMesonOf, versionAccepted } from "../src/doctor.js";
+import { main } from "../src/cli/main.js";
+import { qemuMesonOf, versionAccepted } from "../src/host/doctor.js";
 import { memoryOutput } from "../src/report/output.js";
 import { copyXenTree } from "./support/xen-tree.js";
 

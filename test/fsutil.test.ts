@@ -5,8 +5,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { UserError } from "../src/errors.js";
-import { assertInside, checkRemovable, isWithin, mkdirInside, removeInside, replaceFile, replaceFileSync, resolveExisting, staysInside } from "../src/fsutil.js";
+import { UserError } from "../src/util/errors.js";
+import { assertInside, checkRemovable, isWithin, mkdirInside, removeInside, replaceFile, replaceFileSync, resolveExisting, staysInside } from "../src/util/fs.js";
 
 /** root (the allowed directory) and, beside it, outside with a file that must survive. */
 function layout(): { root: string; outside: string; precious: string } {

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { releaseProfile } from "../src/config/release.js";
 import type { ResolvedConfig, ResolvedVar } from "../src/config/types.js";
 import type { Settings } from "../src/config/settings.js";
-import { makePlan } from "../src/plan.js";
-import type { PlanFacts, PlannedStep } from "../src/recipe.js";
+import { makePlan } from "../src/plan/plan.js";
+import type { PlanFacts, PlannedStep } from "../src/components/recipe.js";
 
 const BASE: Record<string, string> = {
   QEMU_UPSTREAM_URL: "git://xenbits.xen.org/qemu-xen.git",

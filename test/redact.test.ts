@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { envBoolean, envNumber, readXqbuildEnv } from "../src/config/env.js";
-import { UserError } from "../src/errors.js";
-import { redactText, withoutCredentials } from "../src/redact.js";
+import { UserError } from "../src/util/errors.js";
+import { redactText, withoutCredentials } from "../src/util/redact.js";
 
 describe("redactText", () => {
   it("hides userinfo and query strings of every URL in a text", () => {

@@ -11,9 +11,9 @@ import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { InterruptedError, UserError } from "../errors.js";
-import { assertInside, fsUserError, loadTar, sha256File } from "../fsutil.js";
-import { processSignal, throwIfInterrupted, untilInterrupted } from "../signals.js";
+import { InterruptedError, UserError } from "../util/errors.js";
+import { assertInside, fsUserError, loadTar, sha256File } from "../util/fs.js";
+import { processSignal, throwIfInterrupted, untilInterrupted } from "../util/signals.js";
 
 export const ARTIFACT_FORMAT = 1;
 

@@ -3,11 +3,11 @@
 // never fails the build: it is said in one line and the build goes on.
 import { constants } from "node:fs";
 import { access, mkdir, rm } from "node:fs/promises";
-import { UserError } from "../errors.js";
-import { firstNonDirectory } from "../fsutil.js";
+import { UserError } from "../util/errors.js";
+import { firstNonDirectory } from "../util/fs.js";
 import { formatSize, printable, type ArtifactEntry, type ArtifactStore } from "./artifacts.js";
 import type { RemoteCache } from "./remote.js";
-import { throwIfInterrupted } from "../signals.js";
+import { throwIfInterrupted } from "../util/signals.js";
 
 export interface ArtifactCacheOptions {
   readonly store: ArtifactStore;

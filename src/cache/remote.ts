@@ -22,7 +22,7 @@ import https from "node:https";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { processSignal, throwIfInterrupted } from "../signals.js";
+import { processSignal, throwIfInterrupted } from "../util/signals.js";
 
 /** How to reach a remote cache. */
 export interface RemoteCacheOptions {

@@ -1,4 +1,4 @@
-import { UserError } from "../errors.js";
+import { UserError } from "../util/errors.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -3,12 +3,12 @@ import { readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UserError } from "../util/errors.js";
 import { stableJson } from "../engine/fingerprint.js";
-import { staysInside, writeFileAtomic } from "../fsutil.js";
-import { redactText } from "../redact.js";
-import { onPath } from "../which.js";
-import { collect, type Collected } from "../proc.js";
+import { staysInside, writeFileAtomic } from "../util/fs.js";
+import { redactText } from "../util/redact.js";
+import { onPath } from "../util/which.js";
+import { collect, type Collected } from "../util/proc.js";
 
 /** make's own answer for one variable: `$(origin)`, `$(flavor)`, the expanded value, and where it was last set. */
 export interface MakeVar {

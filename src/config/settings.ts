@@ -1,7 +1,7 @@
 import path from "node:path";
 import { cosmiconfig } from "cosmiconfig";
-import { UserError } from "../errors.js";
-import { COMPONENT_NAMES, type ComponentName } from "../components.js";
+import { UserError } from "../util/errors.js";
+import { COMPONENT_NAMES, type ComponentName } from "../components/names.js";
 import { urlProblem } from "./validate.js";
 import { parseSize } from "../cache/artifacts.js";
 import { remoteUrlProblem } from "../cache/remote.js";

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UserError } from "../util/errors.js";
 
 /**
  * Splits text into words the way /bin/sh splits an unquoted `$(VAR)` in a recipe line, where the

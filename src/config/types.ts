@@ -1,4 +1,4 @@
-import type { ComponentName } from "../components.js";
+import type { ComponentName } from "../components/names.js";
 import type { XqbuildEnv } from "./env.js";
 import type { ReleaseProfile, XenVersion } from "./release.js";
 import type { Features, Settings } from "./settings.js";

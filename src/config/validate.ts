@@ -1,4 +1,4 @@
-import { UserError } from "../errors.js";
+import { UserError } from "../util/errors.js";
 import { formatOrigin, type ResolvedVar } from "./types.js";
 
 const MAX_VALUE = 4096;

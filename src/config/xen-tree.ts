@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UserError } from "../util/errors.js";
 import { LATEST_POINT, NEWEST_RELEASE, OLDEST_RELEASE, type XenVersion } from "./release.js";
 
 /** The files that make a directory a Xen source tree for xqbuild's purposes. */

@@ -1,9 +1,10 @@
+import type { ResolvedConfig } from "../config/types.js";
 import { execFileSync } from "node:child_process";
 import { closeSync, constants, fstatSync, openSync, read, rmSync, writeSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { UserError } from "../errors.js";
-import { onExit } from "../signals.js";
+import { UserError } from "../util/errors.js";
+import { onExit } from "../util/signals.js";
 
 /**
  * The most job slots xqbuild's own pool holds. Its tokens (one byte each, jobs - 1 of them) are
@@ -276,4 +277,17 @@ export class JobServer {
       this.unhook?.();
     }
   }
+}
+
+/** The job pool: the enclosing make's when there is one, else a new one of -j slots. */
+export function jobServerFor(config: ResolvedConfig, explicitJobs: boolean): JobServer {
+  if (!explicitJobs) {
+    const joined = JobServer.join(config.env.MAKEFLAGS);
+    if (joined) return joined;
+  }
+  // A number the user gave over the pool's bound is refused (saying where it came from); the
+  // number of CPUs, a default, is only capped.
+  if (explicitJobs) return JobServer.create(config.jobs, "-j/--jobs");
+  if (config.settings.jobs !== undefined) return JobServer.create(config.jobs, `the jobs setting${config.settingsFile ? ` in ${config.settingsFile}` : ""}`);
+  return JobServer.create(Math.min(config.jobs, MAX_JOBS));
 }

@@ -4,21 +4,21 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
-import { InterruptedError, UserError } from "../errors.js";
-import type { ComponentPlan } from "../plan.js";
-import type { PlannedStep, StageName } from "../recipe.js";
+import { InterruptedError, UserError } from "../util/errors.js";
+import type { ComponentPlan } from "../plan/plan.js";
+import type { PlannedStep, StageName } from "../components/recipe.js";
 import type { Reporter } from "../report/events.js";
 import { gitAt } from "../source/git.js";
 import { fingerprint, stableJson } from "./fingerprint.js";
-import { removeInside, writeFileAtomic } from "../fsutil.js";
-import { XEN_LIBS } from "../doctor.js";
+import { removeInside, writeFileAtomic } from "../util/fs.js";
+import { XEN_LIBS } from "../host/doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
 import { executeFileOrRunStep, installedTargets, resolveRun, stepName } from "./steps.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { copyInto } from "../cache/artifacts.js";
-import { BUILTIN_PREFIX } from "../builtin/seabios-config.js";
-import { throwIfInterrupted } from "../signals.js";
+import { BUILTIN_PREFIX } from "../components/seabios/builtin-config.js";
+import { throwIfInterrupted } from "../util/signals.js";
 
 /** Environment variables that change what configure or make produce; part of every fingerprint. */
 const RELEVANT_ENV = ["PATH", "CC", "CXX", "CPP", "LD", "AR", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PYTHON", "CROSS_COMPILE", "CCACHE_DIR", "SOURCE_DATE_EPOCH"];

@@ -3,12 +3,12 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { FailureError } from "../errors.js";
-import type { EnvChanges } from "../recipe.js";
+import { FailureError } from "../util/errors.js";
+import type { EnvChanges } from "../components/recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { shellQuote } from "../report/output.js";
-import { spawnFailure } from "../proc.js";
-import { interruption, trackGroup } from "../signals.js";
+import { spawnFailure } from "../util/proc.js";
+import { interruption, trackGroup } from "../util/signals.js";
 
 export interface RunOptions {
   readonly baseEnv: Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { removeInside, writeFileAtomic } from "../fsutil.js";
+import { removeInside, writeFileAtomic } from "../util/fs.js";
 
 /**
  * A stage's stamp: the fingerprint of the inputs it last completed with. The old stamp is removed

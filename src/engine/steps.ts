@@ -2,10 +2,10 @@ import { execFile } from "node:child_process";
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { BUILTIN_PREFIX, builtinFile } from "../builtin/seabios-config.js";
-import { FailureError } from "../errors.js";
-import { assertInside, isWithin, replaceFile } from "../fsutil.js";
-import type { EnvChanges, PlannedStep, Step } from "../recipe.js";
+import { BUILTIN_PREFIX, builtinFile } from "../components/seabios/builtin-config.js";
+import { FailureError } from "../util/errors.js";
+import { assertInside, isWithin, replaceFile } from "../util/fs.js";
+import type { EnvChanges, PlannedStep, Step } from "../components/recipe.js";
 import type { JobServer } from "./jobserver.js";
 import { applyEnv, runCommand } from "./run.js";
 

@@ -1,4 +1,4 @@
-import { redactText } from "../redact.js";
+import { redactText } from "../util/redact.js";
 
 /**
  * The only way commands reach the terminal: everything printed goes through an Output. Both

@@ -1,7 +1,7 @@
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from "listr2";
 import type { Reporter, XqEvent } from "./events.js";
 import type { Output } from "./output.js";
-import { redactText } from "../redact.js";
+import { redactText } from "../util/redact.js";
 
 interface Handle {
   task?: ListrTaskWrapper<unknown, never, never>;

@@ -1,14 +1,14 @@
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { copyFile, link, mkdir, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
-import { UserError } from "../errors.js";
-import { collect } from "../proc.js";
+import { UserError } from "../util/errors.js";
+import { collect } from "../util/proc.js";
 import { gitAt, gitFailure, gitMessage } from "./git.js";
 import { ensureRevision, mirrorPath, type MirrorOptions } from "./mirror.js";
 import { checkPatchPaths, patchQueueHash, type Patch } from "./patches.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { fetchWraps, type WrapReport, type WrapSelector } from "./wraps.js";
-import { withoutCredentials } from "../redact.js";
+import { withoutCredentials } from "../util/redact.js";
 
 export interface CheckoutRequest {
   readonly url: string;

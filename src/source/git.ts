@@ -1,5 +1,5 @@
-import { FailureError, type UserError } from "../errors.js";
-import { collect, requireTool } from "../proc.js";
+import { FailureError, type UserError } from "../util/errors.js";
+import { collect, requireTool } from "../util/proc.js";
 
 /**
  * Variables that would point git at another repository, index or configuration than the one xqbuild

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { ComponentName } from "../components.js";
-import { UserError } from "../errors.js";
-import { writeFileAtomic } from "../fsutil.js";
-import { withoutCredentials } from "../redact.js";
+import type { ComponentName } from "../components/names.js";
+import { UserError } from "../util/errors.js";
+import { writeFileAtomic } from "../util/fs.js";
+import { withoutCredentials } from "../util/redact.js";
 
 /** One component's pin: the source asked for and the commit it resolved to. */
 export interface LockEntry {

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { FailureError, UserError } from "../errors.js";
+import { FailureError, UserError } from "../util/errors.js";
 import { gitAt, gitMessage, isTransient, remoteGitAt, type GitOptions } from "./git.js";
-import { withLock } from "./lock.js";
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
-import { withoutCredentials } from "../redact.js";
+import { withLock } from "../util/lock.js";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "../util/retry.js";
+import { withoutCredentials } from "../util/redact.js";
 
 export interface MirrorOptions extends GitOptions {
   readonly cacheDir: string;

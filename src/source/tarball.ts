@@ -5,10 +5,10 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { FailureError, UserError } from "../errors.js";
-import { loadTar, sha256File } from "../fsutil.js";
-import { processSignal, throwIfInterrupted } from "../signals.js";
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.js";
+import { FailureError, UserError } from "../util/errors.js";
+import { loadTar, sha256File } from "../util/fs.js";
+import { processSignal, throwIfInterrupted } from "../util/signals.js";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "../util/retry.js";
 
 /** Archive names xqbuild takes as tarball sources. */
 export const TARBALL_RE = /\.(tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?|tar\.zst|tzst|tar)$/i;

@@ -2,16 +2,16 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { UserError } from "../errors.js";
-import { sha256File } from "../fsutil.js";
-import { collect } from "../proc.js";
+import { UserError } from "../util/errors.js";
+import { sha256File } from "../util/fs.js";
+import { collect } from "../util/proc.js";
 import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./checkout.js";
 import { gitAt, gitEnvironment } from "./git.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
-import { withoutCredentials } from "../redact.js";
+import { withoutCredentials } from "../util/redact.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
 export interface Wrap {

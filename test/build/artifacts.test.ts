@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, u
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { readRecords, type FixtureRecord } from "../support/records.js";

@@ -7,8 +7,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Ccache, type CcacheConfig, type CcacheStats, DISTRO_MASQUERADE_DIRS, MASQUERADE_NAMES, formatStats, parsePrintStats, readStats, resolveCcache, statsDelta,
-} from "../../src/build/ccache.js";
-import { UserError } from "../../src/errors.js";
+} from "../../src/engine/ccache.js";
+import { UserError } from "../../src/util/errors.js";
 
 let base: string;
 let env: Record<string, string>;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { readRecords, type FixtureRecord } from "../support/records.js";
@@ -149,7 +149,7 @@ describe("one job budget when SeaBIOS still builds as QEMU's build starts", () =
   it("does the same under an enclosing make -j2, in its jobserver", async () => {
     const r = await race("race-outer", 2, async (t, env) => {
       const mk = path.join(path.dirname(t.root), "outer.mk");
-      writeFileSync(mk, `all:\n\t+@node ${path.resolve("dist/src/cli.js")} all -C ${t.root}\n`);
+      writeFileSync(mk, `all:\n\t+@node ${path.resolve("dist/src/cli/main.js")} all -C ${t.root}\n`);
       const { spawnSync } = await import("node:child_process");
       const res = spawnSync("make", ["-j2", "-f", mk, "all"], { env: { ...t.env, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
       expect(res.status, res.stderr).toBe(0);
@@ -324,7 +324,7 @@ describe("one job budget", () => {
     const t = setup("outer");
     const joblog = path.join(path.dirname(t.root), "jobs.log");
     const mk = path.join(path.dirname(t.root), "outer.mk");
-    const cli = path.resolve("dist/src/cli.js");
+    const cli = path.resolve("dist/src/cli/main.js");
     writeFileSync(mk, `all:\n\t+@node ${cli} all -C ${t.root}\nother:\n\t@echo "+ $$(date +%s.%N) outer" >> ${joblog}; sleep 0.3; echo "- $$(date +%s.%N) outer" >> ${joblog}\n`);
     const { spawnSync } = await import("node:child_process");
     const res = spawnSync("make", ["-j2", "-f", mk, "all"], { env: { ...t.env, XQ_FAKE_JOBS: "6", XQ_JOBLOG: joblog } as NodeJS.ProcessEnv, encoding: "utf8" });

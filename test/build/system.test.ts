@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { FIXTURES_UPSTREAM, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { copyXenTree } from "../support/xen-tree.js";

@@ -6,11 +6,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { gitEnv } from "../support/git.js";
 import { copyXenTree } from "../support/xen-tree.js";
-import { onPath } from "../../src/which.js";
+import { onPath } from "../../src/util/which.js";
 
 function setup() {
   const base = mkdtempSync(path.join(tmpdir(), "xqbuild-make-cache-"));

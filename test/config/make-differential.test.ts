@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main, memoryOutput } from "../../src/cli.js";
+import { main, memoryOutput } from "../../src/cli/main.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import type { Origin, ResolvedConfig } from "../../src/config/types.js";
 import { KNOWN_VARIABLES } from "../../src/config/variables.js";

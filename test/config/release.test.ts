@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { defaultRevisions, LATEST_POINT, releaseProfile, releaseTraceFlag } from "../../src/config/release.js";
 import { parseXenVersionOption } from "../../src/config/xen-tree.js";

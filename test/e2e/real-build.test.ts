@@ -25,7 +25,7 @@ import {
   reportTimings, runGlueUntilBuild, runLogged, say, stageSeconds, startDaemon, startTrap, stopProcess, time, when, type Ran,
 } from "./support.js";
 
-/** xqbuild as built for this run (see step d): <work>/xqbuild/dist/src/cli.js */
+/** xqbuild as built for this run (see step d): <work>/xqbuild/dist/src/cli/main.js */
 let cli = "";
 
 

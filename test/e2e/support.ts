@@ -216,7 +216,7 @@ export async function buildOwnXqbuild(work: string): Promise<string> {
   fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(own, "node_modules"));
   const tsc = await runLogged(process.execPath, [path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", path.join(own, "dist")], { logFile: path.join(work, "tsc.log") });
   if (tsc.code !== 0) throw new Error(`tsc failed: ${explain(tsc)}`);
-  return path.join(own, "dist", "src", "cli.js");
+  return path.join(own, "dist", "src", "cli", "main.js");
 }
 
 /** Installs what is missing of deps with apt-get (as root), updating the lists once if that fails; returns what it installed. */

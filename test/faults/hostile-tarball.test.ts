@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractTarball } from "../../src/source/tarball.js";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/util/errors.js";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { builtCli, expectCleanError, makeTree, removeBases, tempBase, urlLines, xq } from "./support.js";
 

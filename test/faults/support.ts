@@ -31,7 +31,6 @@ function sourceHash(): string {
     }
   };
   walk("src");
-  walk("recipes");
   for (const f of ["tsconfig.json", "package.json"]) h.update(fs.readFileSync(path.join(REPO_ROOT, f)));
   return h.digest("hex").slice(0, 16);
 }
@@ -56,7 +55,7 @@ export function builtCli(): string {
   if (builtCliPath) return builtCliPath;
   const cacheRoot = path.join(REPO_ROOT, "node_modules", ".cache", "xqbuild-faults");
   const dir = path.join(cacheRoot, sourceHash());
-  const cli = path.join(dir, "src", "cli.js");
+  const cli = path.join(dir, "src", "cli", "main.js");
   fs.mkdirSync(cacheRoot, { recursive: true });
   const lock = `${dir}.lock`;
   const started = Date.now();

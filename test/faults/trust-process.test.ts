@@ -501,7 +501,7 @@ describe("19: the unit suite compiles the CLI once (its globalSetup) and a faile
   function projectCopy(name: string): string {
     const root = path.join(base, name);
     fs.mkdirSync(root, { recursive: true });
-    for (const d of ["src", "recipes"]) fs.cpSync(path.join(REPO, d), path.join(root, d), { recursive: true });
+    for (const d of ["src"]) fs.cpSync(path.join(REPO, d), path.join(root, d), { recursive: true });
     for (const f of ["tsconfig.json", "package.json"]) fs.copyFileSync(path.join(REPO, f), path.join(root, f));
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
     return root;
@@ -523,7 +523,7 @@ describe("19: the unit suite compiles the CLI once (its globalSetup) and a faile
     expect(fs.existsSync(path.join(root, "dist", ".xqbuild-sources")), "a stamp for a failed compile").toBe(false);
     fs.rmSync(path.join(root, "src", "zz-broken.ts"));
     const cli = buildCli(root);
-    expect(cli).toBe(path.join(root, "dist", "src", "cli.js"));
+    expect(cli).toBe(path.join(root, "dist", "src", "cli", "main.js"));
     expect(spawnSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).stdout).toMatch(/^xqbuild \d/);
     // Unchanged sources: no second compile (dist/ is not rewritten).
     const before = fs.statSync(cli).mtimeMs;

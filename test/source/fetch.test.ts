@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readlinkSync, renameSync, writeFileSync, mkdt
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { copyXenTree } from "../support/xen-tree.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
+import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { freePort, startGitDaemon, startHttpGit, type GitDaemon, type HttpGitServer } from "../support/servers.js";

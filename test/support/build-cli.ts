@@ -15,7 +15,7 @@ import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** dist/src/cli.js, compiled from the current sources by this globalSetup. */
+    /** dist/src/cli/main.js, compiled from the current sources by this globalSetup. */
     xqbuildCli: string;
   }
 }
@@ -34,7 +34,6 @@ export function sourceHash(root: string = REPO_ROOT): string {
     }
   };
   walk("src");
-  walk("recipes");
   for (const f of ["tsconfig.json", "package.json"]) h.update(f).update("\0").update(fs.readFileSync(path.join(root, f)));
   return h.digest("hex");
 }
@@ -44,7 +43,7 @@ export function sourceHash(root: string = REPO_ROOT): string {
  * whole vitest run) with tsc's output when the compile fails. Returns the CLI's path.
  */
 export function buildCli(root: string = REPO_ROOT): string {
-  const cli = path.join(root, "dist", "src", "cli.js");
+  const cli = path.join(root, "dist", "src", "cli", "main.js");
   const stamp = path.join(root, "dist", ".xqbuild-sources");
   const hash = sourceHash(root);
   if (fs.existsSync(cli) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8").trim() === hash) return cli;

@@ -3,7 +3,7 @@ import { inject } from "vitest";
 import "./build-cli.js";
 
 /**
- * dist/src/cli.js as the globalSetup compiled it from the current sources. Fails (rather than
+ * dist/src/cli/main.js as the globalSetup compiled it from the current sources. Fails (rather than
  * falling back to whatever dist/ holds) when the file runs under a config without that globalSetup.
  */
 export function cliPath(): string {

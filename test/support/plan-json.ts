@@ -1,6 +1,6 @@
 // The JSON of `xqbuild plan --json` (src/commands/plan.ts: planJson), as the golden tests read it.
-import type { ComponentName } from "../../src/components.js";
-import type { StageName, Step } from "../../src/recipe.js";
+import type { ComponentName } from "../../src/components/names.js";
+import type { StageName, Step } from "../../src/components/recipe.js";
 
 export type JsonStep = Step & { readonly name: StageName; readonly step: string };
 export type JsonStepOf<K extends Step["kind"]> = Extract<JsonStep, { kind: K }>;

@@ -1,0 +1,98 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { missingOutput, stageInputs, type BuildStage } from "../../engine/pipeline.js";
+import { Stamps } from "../../engine/stamps.js";
+import { gatherFacts } from "../../plan/facts.js";
+import { makePlan, type ComponentPlan } from "../../plan/plan.js";
+import { localWork } from "../../source/checkout.js";
+import { gitAt } from "../../source/git.js";
+import { readLockFile } from "../../source/lockfile.js";
+import type { ResolvedConfig } from "../../config/types.js";
+import { loadConfig, type CommandContext } from "../context.js";
+import { stateDir } from "../../util/tree.js";
+
+export interface ComponentStatus {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly reason: string;
+  readonly sourceDir: string;
+  readonly present: boolean;
+  readonly url?: string;
+  readonly wanted?: string;
+  readonly head?: string;
+  /** The upstream commit under xqbuild's patch commits. */
+  readonly base?: string;
+  readonly patches: readonly string[];
+  readonly dirty: readonly string[];
+  readonly localCommits: readonly string[];
+  readonly locked?: { readonly revision: string; readonly commit: string; readonly matches: boolean };
+  readonly stages: Readonly<Record<string, "up to date" | "out of date" | "not run">>;
+}
+
+const STAGES: readonly BuildStage[] = ["configure", "build"];
+
+async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promise<ComponentStatus> {
+  const lock = readLockFile(config.xenRoot).components[c.name];
+  const src = c.source;
+  const wanted = src.kind === "git-checkout" ? { url: src.url, wanted: src.revision } : {};
+  const present = existsSync(c.sourceDir);
+  const base: ComponentStatus = { name: c.name, enabled: c.enabled, reason: c.reason, sourceDir: c.sourceDir, present, ...wanted, patches: [], dirty: [], localCommits: [], stages: {} };
+  if (!present) return base;
+  const env = config.env;
+  let head: string | undefined;
+  let upstream: string | undefined;
+  let patches: string[] = [];
+  let dirty: string[] = [];
+  let localCommits: string[] = [];
+  if (existsSync(path.join(c.sourceDir, ".git"))) {
+    const git = gitAt(c.sourceDir, { env });
+    head = (await git.raw(["rev-parse", "HEAD"])).trim();
+    const subjects = (await git.raw(["log", "--format=%H %s", "-200", "HEAD"])).trim().split("\n");
+    const firstUpstream = subjects.findIndex((l) => !l.includes(" [xqbuild patch] "));
+    patches = subjects.slice(0, firstUpstream < 0 ? 0 : firstUpstream).map((l) => l.replace(/^\S+ \[xqbuild patch\] /, "")).reverse();
+    upstream = firstUpstream >= 0 ? subjects[firstUpstream]?.split(" ")[0] : head;
+    const work = await localWork(c.sourceDir, { env, cacheDir: config.cacheDir, offline: true }, c.buildWrites);
+    dirty = work.changes;
+    localCommits = work.commits;
+  }
+  const stamps = new Stamps(path.join(stateDir(config), "stamps"));
+  const stages: Record<string, "up to date" | "out of date" | "not run"> = {};
+  for (const s of await stageInputs(c, STAGES, env)) {
+    if (s.steps.length === 0) continue;
+    const stamp = stamps.read(c.name, s.stage);
+    // A stamp whose outputs are gone (a removed build directory) does not hold: the build reruns it.
+    stages[s.stage] = !stamp ? "not run" : stamp.fingerprint === s.fingerprint && missingOutput(c, s.stage, s.steps) === undefined ? "up to date" : "out of date";
+  }
+  return {
+    ...base,
+    ...(head ? { head } : {}),
+    ...(upstream ? { base: upstream } : {}),
+    patches,
+    dirty,
+    localCommits,
+    ...(lock ? { locked: { revision: lock.revision, commit: lock.commit, matches: lock.commit === upstream } } : {}),
+    stages,
+  };
+}
+
+/** `xqbuild status [--json]`: the state of each component's source and stages. */
+export async function statusCommand(ctx: CommandContext): Promise<number> {
+  const config = await loadConfig(ctx);
+  const plan = makePlan(config, gatherFacts(config));
+  const all = await Promise.all(plan.components.map((c) => componentStatus(config, c)));
+  if (ctx.args.json) {
+    ctx.output.out(JSON.stringify({ xenRoot: config.xenRoot, xenVersion: config.xenVersion.full, components: all }, null, 2));
+    return 0;
+  }
+  for (const s of all) {
+    ctx.output.out(`${s.name}: ${s.enabled ? "enabled" : "disabled"} (${s.reason})`);
+    if (!s.enabled && !s.present) continue;
+    ctx.output.out(`  source   ${path.relative(config.xenRoot, s.sourceDir) || s.sourceDir}${s.present ? "" : " (not fetched)"}`);
+    if (s.url) ctx.output.out(`  wanted   ${s.url} at ${s.wanted || "(default branch)"}`);
+    if (s.head) ctx.output.out(`  at       ${s.base?.slice(0, 12)}${s.patches.length ? ` + ${s.patches.length} patches (${s.head.slice(0, 12)})` : ""}`);
+    if (s.locked) ctx.output.out(`  lock     ${s.locked.revision} = ${s.locked.commit.slice(0, 12)}${s.locked.matches ? "" : " (differs from the checkout)"}`);
+    if (s.present && s.head) ctx.output.out(`  tree     ${s.dirty.length || s.localCommits.length ? `${s.dirty.length} changed files, ${s.localCommits.length} local commits` : "clean"}`);
+    for (const [stage, st] of Object.entries(s.stages)) ctx.output.out(`  ${stage.padEnd(8)} ${st}`);
+  }
+  return 0;
+}

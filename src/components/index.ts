@@ -1,0 +1,12 @@
+import type { ComponentName } from "./names.js";
+import type { Recipe } from "./recipe.js";
+import { qemuXen } from "./qemu-xen/recipe.js";
+import { qemuXenTraditional } from "./qemu-xen-traditional/recipe.js";
+import { seabios } from "./seabios/recipe.js";
+
+/** Every recipe, in the order the glue builds them (tools/ before tools/firmware/). */
+export const RECIPES: Readonly<Record<ComponentName, Recipe>> = {
+  "qemu-xen-traditional": qemuXenTraditional,
+  "qemu-xen": qemuXen,
+  seabios,
+};

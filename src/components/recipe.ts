@@ -1,0 +1,172 @@
+import type { ComponentName } from "./names.js";
+import type { ResolvedConfig } from "../config/types.js";
+import type { Wrap, WrapChoice } from "../source/wraps.js";
+
+/** The stages every component goes through, in order. */
+export const STAGE_NAMES = ["fetch", "patch", "configure", "build", "install", "clean"] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Environment changes for a command: a string sets the variable, null unsets it. */
+export type EnvChanges = Readonly<Record<string, string | null>>;
+
+/**
+ * One unit of work, a plain value. The executor switches on `kind` (never on a component's name),
+ * so a recipe is data that any of these can describe.
+ */
+export type Step =
+  | {
+      readonly kind: "run";
+      readonly cwd: string;
+      readonly argv: readonly string[];
+      readonly env: EnvChanges;
+      /**
+       * "static": below this command runs a tool that takes -jN once instead of sharing the
+       * jobserver (QEMU's make hands -jN from MAKEFLAGS to ninja), so slots are reserved for it.
+       */
+      readonly parallelism?: "static";
+      /**
+       * "installed": a meson build (QEMU 5.2 and later) builds only what its install needs: the
+       * goal `all` is replaced by the build outputs meson-info/intro-installed.json lists (QEMU's
+       * `all` also builds about 200 test programs nobody installs). Without that file, as planned.
+       */
+      readonly goals?: "installed";
+      /**
+       * "meson": run the command QEMU's `make install` ends in (build.ninja's meson-internal__install,
+       * `meson install --no-rebuild`) directly, with DESTDIR from the argv's DESTDIR=; `make install`
+       * would first build `all`, tests included. Without build.ninja, as planned.
+       */
+      readonly install?: "meson";
+    }
+  | {
+      /** scripts/git-checkout.sh: clone URL at REVISION into `remoteDir`, then symlink `linkDir` to it. */
+      readonly kind: "git-checkout";
+      readonly url: string;
+      readonly revision: string;
+      readonly remoteDir: string;
+      readonly linkDir: string;
+    }
+  | {
+      /** A release tarball (path or URL) pinned by sha256, unpacked into `remoteDir` and linked. */
+      readonly kind: "tarball";
+      readonly url: string;
+      readonly sha256: string;
+      readonly remoteDir: string;
+      readonly linkDir: string;
+    }
+  | {
+      /** A local source directory used in place (a *_LOC that is a directory): nothing is fetched. */
+      readonly kind: "local-source";
+      readonly dir: string;
+      /** The directory the glue creates (`mkdir -p NAME-dir`) next to it, if any. */
+      readonly mkdir?: string;
+    }
+  | { readonly kind: "copy"; readonly from: string; readonly to: string; readonly mode?: number }
+  | { readonly kind: "write"; readonly path: string; readonly content: string };
+
+/** A step with the stage it belongs to and a name that says what it is within that stage. */
+export type PlannedStep = Step & { readonly stage: StageName; readonly step: string };
+
+/** Facts about the host and the fetched sources that the plan depends on; gathered by the caller. */
+export interface PlanFacts {
+  /** `test -d $(*_LOC)` for each component's LOC variable. */
+  readonly locIsDir: Readonly<Partial<Record<ComponentName, boolean>>>;
+  /** The trace backend QEMU's tracetool accepts, once the source is present; undefined before. */
+  readonly traceBackend?: "log" | "stderr" | "none";
+  /** How this tree's tools/Makefile spells the trace flag and whether it probes tracetool. */
+  readonly traceFlag: string;
+  readonly traceProbe: boolean;
+  /**
+   * The text tools/Makefile's recipe puts inside --extra-cflags="..." before $(EXTRA_CFLAGS_QEMU_XEN),
+   * as make hands it to the shell (see qemuXenCflagsPrefixOf); undefined: the release profile's bytes.
+   */
+  readonly qemuXenCflagsPrefix?: string;
+}
+
+/** What a recipe is given: resolved values and facts, no I/O. */
+export interface RecipeContext {
+  readonly config: ResolvedConfig;
+  readonly facts: PlanFacts;
+  /** A make variable's value, "" when undefined. */
+  v(name: string): string;
+  /** A value the glue passes unquoted as one shell word (a URL, revision or path): blanks dropped. */
+  word(name: string): string;
+  /** An absolute path inside the Xen tree (or standalone root). */
+  root(rel: string): string;
+  /** The DESTDIR of an install, or "" for none. */
+  readonly destdir: string;
+}
+
+/** What a recipe's wrap selection is given. */
+export interface WrapSelectionInput {
+  readonly wraps: readonly Wrap[];
+  /** The fetched source tree (its meson_options.txt holds the options' defaults). */
+  readonly sourceDir: string;
+  /** The configure command as planned, program first (empty when the recipe has no configure step). */
+  readonly configure: readonly string[];
+  /** The environment configure runs with. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+}
+
+/** Why a component is or is not built. */
+export interface Enablement {
+  readonly enabled: boolean;
+  readonly reason: string;
+}
+
+/**
+ * A component described as data: where its source comes from, where it lives and is built, and the
+ * commands of each stage as pure functions of the resolved configuration.
+ */
+export interface Recipe {
+  readonly name: ComponentName;
+  /** The Tools.mk variable that turns it on (y). */
+  readonly enableVar: string;
+  /** The make variables naming its source. */
+  readonly sourceVars: { readonly url: string; readonly revision: string; readonly loc: string; readonly sha256: string };
+  /** Paths relative to the Xen tree's root: the glue's symlink, clone and build directories. */
+  readonly dirs: { readonly link: string; readonly remote: string; readonly build?: string };
+  /** Paths relative to the root that distclean removes. */
+  readonly distclean: readonly string[];
+  /** Git submodules QEMU's configure would fetch itself; xqbuild fetches them up front. */
+  readonly submodules?: readonly string[];
+  /**
+   * Which of the tree's meson subprojects/*.wrap its configure would download (newer QEMU), so that
+   * fetch prepares those up front and nothing else; a wrap it leaves out is not fetched. Called at
+   * fetch time with the planned configure command, and may probe the host as configure would (the
+   * one part of a recipe that does I/O).
+   */
+  readonly wraps?: (input: WrapSelectionInput) => Promise<ReadonlyMap<string, WrapChoice>>;
+  /**
+   * Tracked files of the source that the component's own build may write again (relative to the
+   * source directory). They are not edits: they neither rebuild nor change the artifact key.
+   */
+  readonly buildWrites?: readonly string[];
+  /**
+   * The build embeds `git describe` of the source (QEMU's scripts/qemu-version.sh puts it in
+   * `qemu-system-i386 -version`): the checkout needs the history and tags the glue's plain clone
+   * has, or the binaries differ from the glue's. Its mirror is then fetched whole, never shallow.
+   */
+  readonly fullHistory?: boolean;
+  /**
+   * What each stage leaves in the build directory (paths relative to it), so that a stamp holds only
+   * while they exist: after `rm -rf` of the build directory, or with the firmware deleted, a stamp
+   * that still matches its inputs would skip configure and leave make to fail on a directory with
+   * no Makefile. A stage whose outputs are missing runs again, and so do the stages after it.
+   */
+  readonly outputs?: { readonly configure?: readonly string[]; readonly build?: readonly string[] };
+  /** The first release whose glue no longer has it. */
+  readonly removedIn?: { readonly major: number; readonly minor: number };
+  /** Source location: a local directory used in place, or a git checkout. */
+  source(ctx: RecipeContext): Step;
+  /** The source directory the commands read. */
+  sourceDir(ctx: RecipeContext): string;
+  /** The directory the build runs in. */
+  buildDir(ctx: RecipeContext): string;
+  /** Steps after checkout that the glue's fetch target runs (SeaBIOS's .config). */
+  postCheckout?(ctx: RecipeContext): PlannedStep[];
+  configure?(ctx: RecipeContext): PlannedStep[];
+  build(ctx: RecipeContext): PlannedStep[];
+  install(ctx: RecipeContext): PlannedStep[];
+  clean(ctx: RecipeContext): PlannedStep[];
+}

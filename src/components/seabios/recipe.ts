@@ -1,0 +1,75 @@
+import { shellWords } from "../../config/shell-words.js";
+import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+
+const FW = "tools/firmware";
+
+/** `CC=$(SEABIOSCC) LD=$(SEABIOSLD)` as the glue's recipe line expands and splits it. */
+function ccld(ctx: RecipeContext): string {
+  return `CC=${ctx.v("SEABIOSCC")} LD=${ctx.v("SEABIOSLD")}`;
+}
+
+export const seabios: Recipe = {
+  name: "seabios",
+  enableVar: "CONFIG_SEABIOS",
+  sourceVars: { url: "SEABIOS_UPSTREAM_URL", revision: "SEABIOS_UPSTREAM_REVISION", loc: "SEABIOS_UPSTREAM_LOC", sha256: "SEABIOS_UPSTREAM_SHA256" },
+  dirs: { link: `${FW}/seabios-dir`, remote: `${FW}/seabios-dir-remote` },
+  distclean: [`${FW}/seabios-dir`, `${FW}/seabios-dir-remote`],
+  // What install copies. (Its .config is fetch's: the tree's .version says whether that ran.)
+  outputs: { build: ["out/bios.bin"] },
+  // fetch writes .version as the glue does; a repository made from a release tarball tracks it, and
+  // that rewrite is xqbuild's own, not an edit (status, dist, distclean, update).
+  buildWrites: [".version"],
+  source(ctx) {
+    if (ctx.facts.locIsDir.seabios) return { kind: "local-source", dir: ctx.word("SEABIOS_UPSTREAM_LOC") };
+    return {
+      kind: "git-checkout",
+      url: ctx.word("SEABIOS_UPSTREAM_URL"),
+      revision: ctx.word("SEABIOS_UPSTREAM_REVISION"),
+      remoteDir: ctx.root(`${FW}/seabios-dir-remote`),
+      linkDir: ctx.root(`${FW}/seabios-dir`),
+    };
+  },
+  sourceDir: (ctx) => (ctx.facts.locIsDir.seabios ? ctx.word("SEABIOS_UPSTREAM_LOC") : ctx.root(`${FW}/seabios-dir`)),
+  buildDir: (ctx) => seabios.sourceDir(ctx),
+  postCheckout(ctx): PlannedStep[] {
+    // tools/firmware/Makefile's seabios-dir target, after git-checkout.sh.
+    const dir = seabios.sourceDir(ctx);
+    const cfg = ctx.config.mode === "tree" ? ctx.root(`${FW}/seabios-config`) : "builtin:seabios-config";
+    return [
+      { stage: "fetch", step: "seabios-config", kind: "copy", from: cfg, to: `${dir}/.config` },
+      {
+        stage: "fetch",
+        step: "olddefconfig",
+        kind: "run",
+        cwd: ctx.root(FW),
+        argv: ["make", "-C", dir, "olddefconfig", ...shellWords(ccld(ctx), "SEABIOSCC/SEABIOSLD", { globCwd: ctx.root(FW) })],
+        env: {},
+      },
+      { stage: "fetch", step: "version", kind: "write", path: `${dir}/.version`, content: `${ctx.v("SEABIOS_UPSTREAM_REVISION")}\n` },
+    ];
+  },
+  build(ctx) {
+    const words = shellWords(
+      `${ccld(ctx)} PYTHON=${ctx.v("PYTHON")} EXTRAVERSION=${ctx.v("SEABIOS_EXTRAVERSION")} all`,
+      "SeaBIOS's make arguments (SEABIOSCC, SEABIOSLD, PYTHON, SEABIOS_EXTRAVERSION)",
+      { globCwd: ctx.root(FW) },
+    );
+    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root(FW), argv: ["make", "-C", seabios.sourceDir(ctx), ...words], env: {} }];
+  },
+  install(ctx) {
+    const to = `${ctx.destdir}${ctx.v("XENFIRMWAREDIR")}/seabios.bin`.replace(/\/\/+/g, "/");
+    return [{ stage: "install", step: "install-bios", kind: "copy", from: `${seabios.sourceDir(ctx)}/out/bios.bin`, to, mode: 0o644 }];
+  },
+  clean(ctx) {
+    return [
+      {
+        stage: "clean",
+        step: "make-clean",
+        kind: "run",
+        cwd: ctx.root(FW),
+        argv: ["make", "-C", seabios.sourceDir(ctx), ...shellWords(ccld(ctx), "SEABIOSCC/SEABIOSLD", { globCwd: ctx.root(FW) }), "clean"],
+        env: {},
+      },
+    ];
+  },
+};

@@ -1,0 +1,20 @@
+import type { Reporter } from "./events.js";
+import type { Output } from "./output.js";
+import { jsonReporter, plainReporter } from "./plain.js";
+
+/** How the user asked for the run to be shown: --json, --verbose, --quiet. */
+export interface ReporterChoice {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+}
+
+/** NDJSON with --json; the live view on a terminal (listr2, loaded only then); plain lines otherwise. */
+export async function makeReporter(output: Output, how: ReporterChoice): Promise<Reporter> {
+  if (how.json) return jsonReporter(output);
+  if (output.interactive && !how.verbose && !how.quiet) {
+    const { ttyReporter } = await import("./tty.js");
+    return ttyReporter(output);
+  }
+  return plainReporter(output, { verbose: how.verbose, quiet: how.quiet });
+}

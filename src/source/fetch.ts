@@ -1,0 +1,205 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { ComponentName } from "../components/names.js";
+import { formatOrigin, type ResolvedConfig } from "../config/types.js";
+import { UserError } from "../util/errors.js";
+import { ensureCacheDir } from "../cache/cache.js";
+import { executeFileOrRunStep } from "../engine/steps.js";
+import { gatherFacts } from "../plan/facts.js";
+import { makePlan, type ComponentPlan } from "../plan/plan.js";
+import { RECIPES } from "../components/index.js";
+import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
+import { checkoutTree, type CheckoutResult } from "./checkout.js";
+import { checkoutTarball } from "./tarball-tree.js";
+import { LOCK_FILE, lockEntry, pinnedUrlMatches, readLockFile, writeLockFile, type LockEntry, type LockFile } from "./lockfile.js";
+import type { MirrorOptions } from "./mirror.js";
+import { loadPatchQueue } from "./patches.js";
+import { describeWraps, withOverrides, type WrapSelector } from "./wraps.js";
+
+/** How long a git transfer may go without any data before it is given up (XQBUILD_STALL_TIMEOUT seconds). */
+export function stallTimeout(config: ResolvedConfig): number {
+  return (config.xq.stallTimeoutSeconds ?? 120) * 1000;
+}
+
+function isLocalPath(url: string): boolean {
+  return !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !/^[^/:]+:/.test(url);
+}
+
+export interface FetchOptions extends TreeLockOptions {
+  /** `update`: re-resolve branches and move trees (with --force, even over local work). */
+  readonly update: boolean;
+  /** --force: with update, move trees even over local work. */
+  readonly force?: boolean;
+  /** --locked: the lock file must already pin every source; it is never written. */
+  readonly locked?: boolean;
+  /** --update-lock: resolve revisions again instead of using the lock file's pins. */
+  readonly updateLock?: boolean;
+  /** Where progress lines go (none with --quiet). */
+  readonly log: (m: string) => void;
+}
+
+/** Fetches every enabled component's source into the glue's layout; returns the lock entries. */
+export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): Promise<void> {
+  const plan = makePlan(config, gatherFacts(config));
+  const enabled = plan.components.filter((c) => c.enabled);
+  const say = opts.log;
+  const mirrorOpts: MirrorOptions = {
+    env: config.env,
+    git: config.vars.get("GIT")?.value || "git",
+    cacheDir: config.cacheDir,
+    offline: config.offline,
+    mirrors: config.settings.mirrors ?? {},
+    log: say,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    stallMs: stallTimeout(config),
+    ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
+  };
+  await withTreeLock(config, opts, say, async () => {
+    if (enabled.some((c) => c.source.kind !== "local-source")) await ensureCacheDir(config.cacheDir);
+    const lock = readLockFile(config.xenRoot);
+    const next: Record<string, LockEntry> = { ...lock.components };
+    // Side by side; each runs to its end (a failure never leaves another half done), then the first
+    // failure is reported.
+    const results = await Promise.allSettled(enabled.map((c) => fetchComponent(config, c, lock, mirrorOpts, opts, say)));
+    results.forEach((r, i) => {
+      const c = enabled[i];
+      if (c && r.status === "fulfilled" && r.value) next[c.name] = r.value;
+    });
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      // What did complete is still recorded, so the next run need not resolve it again.
+      if (JSON.stringify(next) !== JSON.stringify(lock.components) && !opts.locked) await writeLockFile(config.xenRoot, { version: 1, components: next as LockFile["components"] });
+      throw failed.reason;
+    }
+    const changed = JSON.stringify(next) !== JSON.stringify(lock.components);
+    if (changed && !opts.locked) {
+      await writeLockFile(config.xenRoot, { version: 1, components: next as LockFile["components"] });
+      say(`xqbuild: wrote ${LOCK_FILE}`);
+    }
+  });
+}
+
+async function fetchComponent(
+  config: ResolvedConfig,
+  c: ComponentPlan,
+  lock: LockFile,
+  mirrorOpts: MirrorOptions,
+  opts: FetchOptions,
+  say: (m: string) => void,
+): Promise<LockEntry | undefined> {
+  const recipe = RECIPES[c.name];
+  const src = c.source;
+  if (src.kind === "local-source") {
+    if (src.mkdir) await mkdir(src.mkdir, { recursive: true });
+    if (config.settings.components?.[c.name]?.patches !== undefined) {
+      say(`${c.name}: warning: the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`);
+    }
+    say(`${c.name}: using ${src.dir} in place (${recipe.sourceVars.loc})`);
+    return undefined;
+  }
+  const own = config.settings.components?.[c.name];
+  const patches = loadPatchQueue(own?.patches, `the patch queue of ${c.name}`, own?.patchTool);
+  if (src.kind === "tarball") {
+    if (opts.locked && lock.components[c.name]?.revision !== `sha256:${src.sha256}`) {
+      throw new UserError(`--locked: ${LOCK_FILE} does not pin ${c.name} to the tarball sha256 ${src.sha256}.`, "Run xqbuild fetch --update-lock to record it.");
+    }
+    const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && opts.force === true }, mirrorOpts);
+    report(c.name, config, src.remoteDir, src.url, result, patches.length, say);
+    await postCheckout(config, c, result);
+    return lockEntry(src.url, `sha256:${src.sha256}`, result.commit);
+  }
+  if (src.kind !== "git-checkout") throw new Error(`internal: unexpected source ${src.kind}`);
+  const locVar = recipe.sourceVars.loc;
+  const urlVar = config.vars.get(locVar)?.value === src.url ? locVar : recipe.sourceVars.url;
+  if (src.url === "") {
+    throw new UserError(`${c.name}: ${recipe.sourceVars.url} is empty, so there is nowhere to fetch it from.`, `Set ${recipe.sourceVars.url} in .config, or leave ${c.name} out.`);
+  }
+  if (isLocalPath(src.url) && !existsSync(path.resolve(config.xenRoot, "tools", src.url))) {
+    const v = config.vars.get(urlVar);
+    throw new UserError(
+      `${urlVar} (${v ? formatOrigin(v.origin, config.xenRoot) : "?"}) = ${JSON.stringify(src.url)} is neither a URL nor an existing directory.`,
+      `Create that directory, or set ${urlVar} to a git URL.`,
+    );
+  }
+  const pinned = lock.components[c.name as ComponentName];
+  const pinMatches = pinned !== undefined && pinnedUrlMatches(pinned, src.url) && pinned.revision === src.revision;
+  const usePin = pinMatches && !opts.updateLock && !opts.update;
+  if (opts.locked && !pinMatches) {
+    throw new UserError(
+      `--locked: ${LOCK_FILE} ${pinned ? `pins ${c.name} to ${pinned.url} at ${pinned.revision}` : `has no entry for ${c.name}`}, but the configuration asks for ${src.url} at ${src.revision}.`,
+      "Run xqbuild fetch --update-lock to record the new resolution, or restore the configuration.",
+    );
+  }
+  const result = await checkoutTree(
+    {
+      url: src.url,
+      revision: src.revision,
+      ...(usePin ? { commit: pinned.commit, commitFrom: `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again` } : {}),
+      revisionFrom: whereSet(config, recipe.sourceVars.revision),
+      remoteDir: src.remoteDir,
+      linkDir: src.linkDir,
+      submodules: recipe.submodules ?? [],
+      force: opts.update && opts.force === true,
+      patches,
+      ...(recipe.wraps ? { wraps: wrapSelector(c, config, mirrorOpts.signal, say) } : {}),
+      buildWrites: recipe.buildWrites ?? [],
+      ...(recipe.fullHistory ? { fullHistory: true } : {}),
+    },
+    mirrorOpts,
+  );
+  if (opts.locked && pinned && result.commit !== pinned.commit) {
+    throw new UserError(`--locked: ${c.name} ${src.revision} now resolves to ${result.commit.slice(0, 12)}, but ${LOCK_FILE} records ${pinned.commit.slice(0, 12)}.`, "Run xqbuild fetch --update-lock to accept it.");
+  }
+  report(c.name, config, src.remoteDir, src.revision, result, patches.length, say);
+  const wrapLine = result.wraps ? describeWraps(result.wraps) : undefined;
+  if (wrapLine) say(`${c.name}: ${wrapLine}`);
+  await postCheckout(config, c, result);
+  return lockEntry(src.url, src.revision, result.commit);
+}
+
+/** "QEMU_UPSTREAM_REVISION at .config:2", for messages about a value: where it was written. */
+function whereSet(config: ResolvedConfig, name: string): string {
+  const v = config.vars.get(name);
+  if (!v) return name;
+  const at = v.origin.kind === "file" ? `at ${formatOrigin(v.origin, config.xenRoot)}` : `from the ${formatOrigin(v.origin, config.xenRoot)}`;
+  return `${name} ${at}${v.via ? `, ${v.via}` : ""}`;
+}
+
+/**
+ * The recipe's choice of meson wraps, given the configure command the plan runs (with the environment
+ * it runs in), and the user's components.<name>.wraps over it.
+ */
+function wrapSelector(c: ComponentPlan, config: ResolvedConfig, signal: AbortSignal | undefined, say: (m: string) => void): WrapSelector {
+  const choose = RECIPES[c.name].wraps;
+  const step = c.stages.find((s) => s.stage === "configure" && s.kind === "run");
+  const configure = step?.kind === "run" ? step.argv : [];
+  const env: Record<string, string | undefined> = { ...config.env };
+  if (step?.kind === "run") for (const [k, v] of Object.entries(step.env)) env[k] = v ?? undefined;
+  const base: WrapSelector = async (wraps, sourceDir) => (choose ? choose({ wraps, sourceDir, configure, env, ...(signal ? { signal } : {}) }) : new Map());
+  return withOverrides(base, config.settings.components?.[c.name]?.wraps, `components.${c.name}.wraps`, (m) => say(`${c.name}: ${m}`));
+}
+
+function report(name: string, config: ResolvedConfig, remoteDir: string, what: string, result: CheckoutResult, patches: number, say: (m: string) => void): void {
+  const short = result.commit.slice(0, 12);
+  const rel = path.relative(config.xenRoot, remoteDir);
+  if (result.action === "cloned") say(`${name}: fetched ${what} (${short}) into ${rel}`);
+  else if (result.action === "moved") say(`${name}: moved ${rel} to ${what} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`);
+  else say(`${name}: ${rel} is at ${what} (${short})`);
+  if (patches > 0 && result.action !== "unchanged") say(`${name}: applied ${patches} patch${patches === 1 ? "" : "es"} (${result.head.slice(0, 12)})`);
+}
+
+/** The glue's steps after a checkout (SeaBIOS's .config, olddefconfig, .version), when the tree changed. */
+async function postCheckout(config: ResolvedConfig, c: ComponentPlan, result: CheckoutResult): Promise<void> {
+  const post = c.stages.filter((s) => s.stage === "fetch" && s.kind !== "git-checkout" && s.kind !== "tarball" && s.kind !== "local-source");
+  const versionStep = post.find((s) => s.kind === "write");
+  // .version is written last: a tree whose .version does not say what was asked for did not finish
+  // these steps (an interrupted run), whatever the checkout says.
+  const versionDone = versionStep?.kind !== "write" || (existsSync(versionStep.path) && readFileSync(versionStep.path, "utf8") === versionStep.content);
+  const needPost = result.action !== "unchanged" || !versionDone;
+  if (!needPost) return;
+  for (const step of post) {
+    await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name });
+  }
+}
+
