@@ -287,7 +287,7 @@ export class ArtifactStore {
         await copyInto(stage, resolved);
       } catch (e) {
         if (e instanceof UserError || e instanceof InterruptedError) throw e;
-        throw new UserError(`cannot unpack the cached ${printable(entry.component)} (${file}) into ${destDir}: ${(e as Error).message}.`, "Check that the destination is writable; xqbuild cache clear empties the cache, --no-cache builds without it.", 1);
+        throw new UserError(`cannot unpack the cached ${printable(entry.component)} (${file}) into ${destDir}: ${(e as Error).message}.`, "Check that the destination is writable; xqbuild cache clear empties the cache, --no-cache builds without it.", "failure");
       }
     } finally {
       await rm(stage, { recursive: true, force: true });

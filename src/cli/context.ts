@@ -1,6 +1,7 @@
 import type { Args } from "./args.js";
 import { resolveConfig } from "../config/resolve.js";
 import type { ResolvedConfig } from "../config/types.js";
+import type { Reporter } from "../report/events.js";
 import type { Output } from "../report/output.js";
 import type { FetchOptions } from "../source/fetch.js";
 import type { TreeLockOptions } from "../util/tree.js";
@@ -11,6 +12,8 @@ export interface CommandContext {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly output: Output;
+  /** Where everything that happens goes; reporters are the only printers (src/report/). */
+  readonly reporter: Reporter;
   /** Aborted with an InterruptedError on SIGINT or SIGTERM. */
   readonly signal?: AbortSignal;
 }
@@ -33,7 +36,7 @@ export async function loadConfig(ctx: CommandContext): Promise<ResolvedConfig> {
     ...(a.systemQemu !== undefined ? { systemQemu: a.systemQemu } : {}),
     ...(a.systemSeabios !== undefined ? { systemSeabios: a.systemSeabios } : {}),
   });
-  for (const w of config.warnings) ctx.output.err(`xqbuild: warning: ${w}`);
+  for (const w of config.warnings) ctx.reporter.emit({ type: "message", level: "warn", text: w });
   return config;
 }
 
@@ -47,9 +50,7 @@ export function fetchOptionsOf(ctx: CommandContext, update: boolean): FetchOptio
     updateLock: a.updateLock,
     ...(a.lockTimeoutMs !== undefined ? { lockTimeoutMs: a.lockTimeoutMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    log: (m) => {
-      if (!a.quiet) ctx.output.err(m);
-    },
+    log: (text, component) => ctx.reporter.emit({ type: "message", level: "info", text, ...(component !== undefined ? { component } : {}) }),
   };
 }
 

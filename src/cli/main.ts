@@ -12,7 +12,10 @@ import { fetchCommand } from "./commands/fetch.js";
 import { planCommand } from "./commands/plan.js";
 import { statusCommand } from "./commands/status.js";
 import { InterruptedError, UsageError, UserError } from "../util/errors.js";
-import { memoryOutput, paint, processOutput, type Output } from "../report/output.js";
+import type { Reporter, XqEvent } from "../report/events.js";
+import { makeReporter } from "../report/make.js";
+import { memoryOutput, processOutput, type Output } from "../report/output.js";
+import { jsonReporter, plainReporter } from "../report/plain.js";
 import { redactText } from "../util/redact.js";
 import { installSignalHandlers, interruption, processSignal } from "../util/signals.js";
 import { xqbuildVersion } from "../util/version.js";
@@ -51,28 +54,39 @@ async function dispatch(ctx: CommandContext): Promise<number> {
   }
 }
 
-function printError(o: Output, e: unknown): number {
-  if (e instanceof InterruptedError) {
-    o.err(`xqbuild: ${e.message}`);
-    return e.exitCode;
-  }
+/** Commands that do work (fetch, build, clean): a live view on a terminal, NDJSON events with --json. */
+const WORK_COMMANDS: ReadonlySet<Args["command"]> = new Set(["fetch", "update", "all", "configure", "build", "install", "clean", "distclean"]);
+
+/** An error as the event every reporter renders; its kind picks the exit code. */
+export function errorEvent(e: unknown): Extract<XqEvent, { type: "error" }> {
+  if (e instanceof InterruptedError) return { type: "error", kind: "interrupted", message: e.message, exitCode: e.exitCode };
   if (e instanceof UserError) {
-    o.err(`${paint(o, "1;31", "xqbuild: error:")} ${e.message}${e.hint ? `\n${e.hint}` : ""}`);
-    if (e instanceof UsageError) o.err(USAGE);
-    return e.exitCode;
+    const hint = e instanceof UsageError ? [e.hint, USAGE].filter((h) => h !== undefined).join("\n") : e.hint;
+    return { type: "error", kind: e.kind, message: e.message, ...(hint !== undefined ? { hint } : {}), exitCode: e.exitCode };
   }
   const err = e instanceof Error ? e : new Error(String(e));
   const dubious = /detected dubious ownership in repository at '([^']*)'/.exec(err.message);
   if (dubious) {
-    o.err(
-      `${paint(o, "1;31", "xqbuild: error:")} git refuses ${dubious[1]}: it belongs to another user ("dubious ownership").\nRun xqbuild as that user, chown the tree to yourself, or trust it with: git config --global --add safe.directory ${dubious[1]}`,
-    );
-    return 1;
+    return {
+      type: "error",
+      kind: "failure",
+      message: `git refuses ${dubious[1]}: it belongs to another user ("dubious ownership").`,
+      hint: `Run xqbuild as that user, chown the tree to yourself, or trust it with: git config --global --add safe.directory ${dubious[1]}`,
+      exitCode: 1,
+    };
   }
-  o.err(
-    `xqbuild: internal error (a bug in xqbuild ${xqbuildVersion()}, node ${process.version}, ${process.platform}-${process.arch}); please report it with this output:\n${err.stack ?? err.message}`,
-  );
-  return 70;
+  return {
+    type: "error",
+    kind: "internal",
+    message: `internal error (a bug in xqbuild ${xqbuildVersion()}, node ${process.version}, ${process.platform}-${process.arch}); please report it with this output:\n${err.stack ?? err.message}`,
+    exitCode: 70,
+  };
+}
+
+function reportError(reporter: Reporter, e: unknown): number {
+  const event = errorEvent(e);
+  reporter.emit(event);
+  return event.exitCode;
 }
 
 /** Runs xqbuild with the given arguments and returns its exit code; nothing else exits the process. */
@@ -86,7 +100,10 @@ export async function main(
   try {
     args = parseArgs(argv);
   } catch (e) {
-    return printError(output, e);
+    const reporter = argv.includes("--json") ? jsonReporter(output, { document: true }) : plainReporter(output, { verbose: false, quiet: false });
+    const code = reportError(reporter, e);
+    await reporter.close();
+    return code;
   }
   if (args.version) {
     output.out(`xqbuild ${xqbuildVersion()}`);
@@ -96,16 +113,23 @@ export async function main(
     output.out(helpText(argv.some((a) => a === args.command) ? args.command : undefined));
     return 0;
   }
+  const reporter = await makeReporter(output, { json: args.json, verbose: args.verbose, quiet: args.quiet, live: WORK_COMMANDS.has(args.command) });
+  const started = Date.now();
+  let code: number;
   try {
-    const code = await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output, ...(opts.signal ? { signal: opts.signal } : {}) });
+    code = await dispatch({ args, cwd: opts.cwd ?? process.cwd(), env, output, reporter, ...(opts.signal ? { signal: opts.signal } : {}) });
     // A signal that arrived after the last check still ends the run as interrupted (128 + n).
     const stopped = interruption(opts.signal);
-    return stopped ? printError(output, stopped) : code;
+    if (stopped) code = reportError(reporter, stopped);
   } catch (e) {
     // Whatever an interrupted phase threw on its way out (a killed git's error, an AbortError), the
     // run was interrupted: one message, one exit code.
-    return printError(output, interruption(opts.signal) ?? e);
+    code = reportError(reporter, interruption(opts.signal) ?? e);
   }
+  const stopped = interruption(opts.signal);
+  reporter.emit({ type: "run-end", ok: code === 0, seconds: (Date.now() - started) / 1000, exitCode: code, ...(stopped ? { signal: stopped.signal } : {}) });
+  await reporter.close();
+  return code;
 }
 
 export { memoryOutput };

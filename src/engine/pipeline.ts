@@ -382,7 +382,7 @@ async function putInPlace(c: ComponentPlan, art: ArtifactOptions, key: string, s
   throwIfInterrupted(signal);
   if (entry) {
     const r = await art.cache.store.restore(entry, art.destdir);
-    if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", 1);
+    if (!r.ok) throw new UserError(`${c.name}: the artifact just packed does not verify: ${r.why}.`, "Check the disk holding the cache directory.", "failure");
   } else {
     try {
       await mkdir(art.destdir, { recursive: true });
@@ -390,7 +390,7 @@ async function putInPlace(c: ComponentPlan, art: ArtifactOptions, key: string, s
       await copyInto(stagingDir, art.destdir);
     } catch (e) {
       if (e instanceof UserError || e instanceof InterruptedError) throw e;
-      throw new UserError(`${c.name}: cannot copy the installed files into ${art.destdir}: ${(e as Error).message}.`, "Check that the destination is writable.", 1);
+      throw new UserError(`${c.name}: cannot copy the installed files into ${art.destdir}: ${(e as Error).message}.`, "Check that the destination is writable.", "failure");
     }
     throwIfInterrupted(signal);
   }

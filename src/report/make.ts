@@ -7,12 +7,17 @@ export interface ReporterChoice {
   readonly json: boolean;
   readonly verbose: boolean;
   readonly quiet: boolean;
+  /**
+   * The command does work (fetches, builds, cleans): a live view on a terminal, NDJSON events with
+   * --json. The others answer with a document (plan, config, status, doctor, cache).
+   */
+  readonly live: boolean;
 }
 
 /** NDJSON with --json; the live view on a terminal (listr2, loaded only then); plain lines otherwise. */
 export async function makeReporter(output: Output, how: ReporterChoice): Promise<Reporter> {
-  if (how.json) return jsonReporter(output);
-  if (output.interactive && !how.verbose && !how.quiet) {
+  if (how.json) return jsonReporter(output, { document: !how.live });
+  if (how.live && output.interactive && !how.verbose && !how.quiet) {
     const { ttyReporter } = await import("./tty.js");
     return ttyReporter(output);
   }

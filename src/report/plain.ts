@@ -10,10 +10,12 @@ export interface PlainOptions {
 /** One line per happening, prefixed with component and stage: for CI logs and pipes. */
 export function plainReporter(o: Output, opts: PlainOptions): Reporter {
   const tag = (c: string, s: string): string => paint(o, "36", `[${c} ${s}]`);
+  let started = false;
   return {
     emit(e: XqEvent) {
       switch (e.type) {
         case "run-start":
+          started = true;
           if (!opts.quiet) o.err(`xqbuild ${e.command}: ${e.components.length ? e.components.join(", ") : "nothing enabled"} (jobs: ${e.jobs})`);
           return;
         case "stage-start":
@@ -35,10 +37,25 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
           if (opts.verbose) o.err(`${tag(e.component, e.stage)} ${e.line}`);
           return;
         case "message":
-          if (e.level === "warn" || !opts.quiet) o.err(`${e.component ? `[${e.component}] ` : "xqbuild: "}${e.level === "warn" ? "warning: " : ""}${e.text}`);
+          if (e.level === "warn" || !opts.quiet) o.err(`${e.component ?? "xqbuild"}: ${e.level === "warn" ? "warning: " : ""}${e.text}`);
+          return;
+        case "error":
+          o.err(errorText(o, e));
           return;
         case "run-end":
-          if (!opts.quiet || !e.ok) o.err(`xqbuild: ${e.ok ? "finished" : "failed"} in ${e.seconds.toFixed(1)} s`);
+          // Only a run that started stages ends with a line (a `config` or `plan` is a document).
+          if (started && (!opts.quiet || !e.ok)) o.err(`xqbuild: ${e.ok ? "finished" : e.signal ? "interrupted" : "failed"} in ${e.seconds.toFixed(1)} s`);
+          return;
+        case "stage-stop":
+          if (!opts.quiet) o.err(`${tag(e.component, e.stage)} stopped by ${e.signal} after ${e.seconds.toFixed(1)} s`);
+          return;
+        case "progress":
+        case "fetch-start":
+        case "fetch-done":
+        case "resolved":
+        case "lock-wait":
+        case "cache":
+          // TRANSITIONAL (issue 15): rendered by the reporters' slice.
           return;
         default: {
           const never: never = e;
@@ -51,10 +68,20 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
   };
 }
 
-/** NDJSON: one event per line on stdout, for tools. */
-export function jsonReporter(o: Output): Reporter {
+/** An error event as one paragraph: "xqbuild: error: MESSAGE", then the hint. */
+export function errorText(o: Output, e: Extract<XqEvent, { type: "error" }>): string {
+  if (e.kind === "interrupted" || e.kind === "internal") return `xqbuild: ${e.message}`;
+  return `${paint(o, "1;31", "xqbuild: error:")} ${e.message}${e.hint ? `\n${e.hint}` : ""}`;
+}
+
+/**
+ * NDJSON: one event per line on stdout, for tools. A command whose answer is a JSON document
+ * (plan, config, status, doctor, cache) prints only that document, or the error event in its place.
+ */
+export function jsonReporter(o: Output, opts: { readonly document?: boolean } = {}): Reporter {
   return {
     emit(e) {
+      if (opts.document && e.type !== "error") return;
       o.out(JSON.stringify({ time: new Date().toISOString(), ...e }));
     },
     close: async () => undefined,

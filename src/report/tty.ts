@@ -2,6 +2,7 @@ import { Listr, PRESET_TIMER, type ListrTaskWrapper } from "listr2";
 import type { Reporter, XqEvent } from "./events.js";
 import type { Output } from "./output.js";
 import { redactText } from "../util/redact.js";
+import { errorText } from "./plain.js";
 
 interface Handle {
   task?: ListrTaskWrapper<unknown, never, never>;
@@ -36,6 +37,7 @@ function end(h: Handle, how: Error | "ok"): void {
 export function ttyReporter(o: Output): Reporter {
   const handles = new Map<string, Handle>();
   let run: Promise<unknown> | undefined;
+  const errors: Array<Extract<XqEvent, { type: "error" }>> = [];
   return {
     emit(e: XqEvent) {
       switch (e.type) {
@@ -94,6 +96,19 @@ export function ttyReporter(o: Output): Reporter {
         case "message":
           o.err(`${e.level === "warn" ? "warning: " : ""}${e.text}`);
           return;
+        case "error":
+          // Printed once the view has ended (see close), below it.
+          errors.push(e);
+          return;
+        case "stage-stop":
+        case "progress":
+        case "fetch-start":
+        case "fetch-done":
+        case "resolved":
+        case "lock-wait":
+        case "cache":
+          // TRANSITIONAL (issue 15): rendered by the reporters' slice.
+          return;
         case "run-end":
           // A run that did not end well (interrupted, or another component failed) leaves the
           // stage that was running unfinished: shown as such, never with a check mark.
@@ -108,6 +123,7 @@ export function ttyReporter(o: Output): Reporter {
     async close() {
       for (const h of handles.values()) end(h, h.running !== undefined ? new Error(`${h.running} not finished`) : "ok");
       await run;
+      for (const e of errors) o.err(errorText(o, e));
     },
   };
 }

@@ -85,7 +85,7 @@ export async function applyPatches(dir: string, base: string, patches: readonly 
       throw new UserError(
         `the patch ${p.name} (${p.file}) does not apply to ${base.slice(0, 12)} (with ${how}):\n${e instanceof PatchRejected ? e.message : gitMessage(e)}`,
         "Refresh the patch for this revision, or drop it from the queue. The tree is back at the clean checkout.",
-        1,
+        "failure",
       );
     }
     await committer.raw(["commit", "--quiet", "--no-verify", "--allow-empty", "-m", `${PATCH_SUBJECT} ${p.name}`]);
@@ -364,7 +364,7 @@ async function submodulesAt(dir: string, commit: string, url: string, paths: rea
     const bad = fetchedUrlProblem({ written, resolved: subUrl, base: url }, opts.mirrors);
     if (bad) {
       const shown = written === subUrl ? JSON.stringify(written) : `${JSON.stringify(written)} (${subUrl})`;
-      throw new UserError(`${url} at ${commit.slice(0, 12)}: its .gitmodules, key submodule.${name}.url, names ${shown} for the submodule ${sm.path}, which ${bad}.`, fetchedUrlHint(subUrl), 1);
+      throw new UserError(`${url} at ${commit.slice(0, 12)}: its .gitmodules, key submodule.${name}.url, names ${shown} for the submodule ${sm.path}, which ${bad}.`, fetchedUrlHint(subUrl), "failure");
     }
     const sha = gitlinks.get(sm.path as string);
     if (sha) wanted.push({ name, path: sm.path as string, subUrl, sha });
@@ -518,7 +518,7 @@ export async function checkoutTree(req: CheckoutRequest, opts: MirrorOptions): P
       throw new UserError(
         `${req.remoteDir} is at ${head.slice(0, 12)} but ${req.revision || commit} is ${commit.slice(0, 12)}, and moving it would lose local work:\n${lines.join("\n")}`,
         "Commit or save that work elsewhere, or run `xqbuild update --force`, which keeps the old state in a backup ref (refs/xqbuild/backup/...) before moving. The tree was left untouched.",
-        1,
+        "failure",
       );
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");

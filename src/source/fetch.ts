@@ -36,7 +36,7 @@ export interface FetchOptions extends TreeLockOptions {
   /** --update-lock: resolve revisions again instead of using the lock file's pins. */
   readonly updateLock?: boolean;
   /** Where progress lines go (none with --quiet). */
-  readonly log: (m: string) => void;
+  readonly log: (text: string, component?: string) => void;
 }
 
 /** Fetches every enabled component's source into the glue's layout; returns the lock entries. */
@@ -75,7 +75,7 @@ export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): 
     const changed = JSON.stringify(next) !== JSON.stringify(lock.components);
     if (changed && !opts.locked) {
       await writeLockFile(config.xenRoot, { version: 1, components: next as LockFile["components"] });
-      say(`xqbuild: wrote ${LOCK_FILE}`);
+      say(`wrote ${LOCK_FILE}`);
     }
   });
 }
@@ -86,16 +86,16 @@ async function fetchComponent(
   lock: LockFile,
   mirrorOpts: MirrorOptions,
   opts: FetchOptions,
-  say: (m: string) => void,
+  say: (text: string, component?: string) => void,
 ): Promise<LockEntry | undefined> {
   const recipe = RECIPES[c.name];
   const src = c.source;
   if (src.kind === "local-source") {
     if (src.mkdir) await mkdir(src.mkdir, { recursive: true });
     if (config.settings.components?.[c.name]?.patches !== undefined) {
-      say(`${c.name}: warning: the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`);
+      say(`warning: the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`, c.name);
     }
-    say(`${c.name}: using ${src.dir} in place (${recipe.sourceVars.loc})`);
+    say(`using ${src.dir} in place (${recipe.sourceVars.loc})`, c.name);
     return undefined;
   }
   const own = config.settings.components?.[c.name];
@@ -153,7 +153,7 @@ async function fetchComponent(
   }
   report(c.name, config, src.remoteDir, src.revision, result, patches.length, say);
   const wrapLine = result.wraps ? describeWraps(result.wraps) : undefined;
-  if (wrapLine) say(`${c.name}: ${wrapLine}`);
+  if (wrapLine) say(`${wrapLine}`, c.name);
   await postCheckout(config, c, result);
   return lockEntry(src.url, src.revision, result.commit);
 }
@@ -170,23 +170,23 @@ function whereSet(config: ResolvedConfig, name: string): string {
  * The recipe's choice of meson wraps, given the configure command the plan runs (with the environment
  * it runs in), and the user's components.<name>.wraps over it.
  */
-function wrapSelector(c: ComponentPlan, config: ResolvedConfig, signal: AbortSignal | undefined, say: (m: string) => void): WrapSelector {
+function wrapSelector(c: ComponentPlan, config: ResolvedConfig, signal: AbortSignal | undefined, say: (text: string, component?: string) => void): WrapSelector {
   const choose = RECIPES[c.name].wraps;
   const step = c.stages.find((s) => s.stage === "configure" && s.kind === "run");
   const configure = step?.kind === "run" ? step.argv : [];
   const env: Record<string, string | undefined> = { ...config.env };
   if (step?.kind === "run") for (const [k, v] of Object.entries(step.env)) env[k] = v ?? undefined;
   const base: WrapSelector = async (wraps, sourceDir) => (choose ? choose({ wraps, sourceDir, configure, env, ...(signal ? { signal } : {}) }) : new Map());
-  return withOverrides(base, config.settings.components?.[c.name]?.wraps, `components.${c.name}.wraps`, (m) => say(`${c.name}: ${m}`));
+  return withOverrides(base, config.settings.components?.[c.name]?.wraps, `components.${c.name}.wraps`, (m) => say(`${m}`, c.name));
 }
 
-function report(name: string, config: ResolvedConfig, remoteDir: string, what: string, result: CheckoutResult, patches: number, say: (m: string) => void): void {
+function report(name: string, config: ResolvedConfig, remoteDir: string, what: string, result: CheckoutResult, patches: number, say: (text: string, component?: string) => void): void {
   const short = result.commit.slice(0, 12);
   const rel = path.relative(config.xenRoot, remoteDir);
-  if (result.action === "cloned") say(`${name}: fetched ${what} (${short}) into ${rel}`);
-  else if (result.action === "moved") say(`${name}: moved ${rel} to ${what} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`);
-  else say(`${name}: ${rel} is at ${what} (${short})`);
-  if (patches > 0 && result.action !== "unchanged") say(`${name}: applied ${patches} patch${patches === 1 ? "" : "es"} (${result.head.slice(0, 12)})`);
+  if (result.action === "cloned") say(`fetched ${what} (${short}) into ${rel}`, name);
+  else if (result.action === "moved") say(`moved ${rel} to ${what} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`, name);
+  else say(`${rel} is at ${what} (${short})`, name);
+  if (patches > 0 && result.action !== "unchanged") say(`applied ${patches} patch${patches === 1 ? "" : "es"} (${result.head.slice(0, 12)})`, name);
 }
 
 /** The glue's steps after a checkout (SeaBIOS's .config, olddefconfig, .version), when the tree changed. */

@@ -199,7 +199,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
 }
 
 function offlineMissing(url: string, revision: string, why: string): UserError {
-  return new UserError(`offline: cannot get ${revision} of ${url}: ${why}.`, "Run the same command once with the network (without --offline / XQBUILD_OFFLINE=1) to fill the cache.", 1);
+  return new UserError(`offline: cannot get ${revision} of ${url}: ${why}.`, "Run the same command once with the network (without --offline / XQBUILD_OFFLINE=1) to fill the cache.", "failure");
 }
 
 /** `from` says where the revision was written (".config:2", "xqbuild.lock", a wrap file), when the caller knows. */
@@ -207,7 +207,7 @@ function notFound(url: string, revision: string, from?: string): UserError {
   return new UserError(
     `${url} has no branch, tag or commit named ${JSON.stringify(revision)}${from ? ` (the revision comes from ${from})` : ""}.`,
     from ? `Correct it there; the tree was left as it was.` : "Check the *_REVISION variable (xqbuild config shows where it was set); the tree was left as it was.",
-    1,
+    "failure",
   );
 }
 

@@ -130,7 +130,7 @@ export function checkPatchPaths(p: Patch, dir: string): void {
   const { paths, symlinks } = patchPaths(p.content.toString("latin1"));
   const strip = (q: string): string => q.split(/\/+/).slice(p.strip).join("/");
   const refuse = (q: string, why: string): never => {
-    throw new UserError(`the patch ${p.name} (${p.file}) names ${JSON.stringify(q)}, which ${why}; xqbuild applies no such patch.`, "Nothing was applied. Fix the patch (a patch may change only the tree's own files), or drop it from the queue.", 1);
+    throw new UserError(`the patch ${p.name} (${p.file}) names ${JSON.stringify(q)}, which ${why}; xqbuild applies no such patch.`, "Nothing was applied. Fix the patch (a patch may change only the tree's own files), or drop it from the queue.", "failure");
   };
   const links = new Set(symlinks.map((s) => strip(s)));
   for (const q of paths) {

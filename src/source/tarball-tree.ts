@@ -45,11 +45,11 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
         throw new UserError(
           `${req.remoteDir} holds local work (${work.changes.length} changed files, ${work.commits.length} local commits) and would be replaced by ${req.url}.`,
           "Save that work, or run xqbuild update --force (the old tree is kept beside it as ...-dir-remote.old-<time>). The tree was left untouched.",
-          1,
+          "failure",
         );
       }
     } else if (!req.force) {
-      throw new UserError(`${req.remoteDir} exists but was not unpacked by xqbuild from a tarball.`, "Move it away, or run xqbuild update --force to replace it (it is kept beside it).", 1);
+      throw new UserError(`${req.remoteDir} exists but was not unpacked by xqbuild from a tarball.`, "Move it away, or run xqbuild update --force to replace it (it is kept beside it).", "failure");
     }
   }
   const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, opts.log);

@@ -27,7 +27,7 @@ export interface TarballLimits {
 export const DEFAULT_LIMITS: TarballLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 2_000_000, maxDepth: 64 };
 
 function mismatch(where: string, expected: string, actual: string): UserError {
-  return new UserError(`sha256 mismatch for ${where}: expected ${expected}, got ${actual}.`, "The file is not the one pinned; the download was removed. Check the *_SHA256 value or the source.", 1);
+  return new UserError(`sha256 mismatch for ${where}: expected ${expected}, got ${actual}.`, "The file is not the one pinned; the download was removed. Check the *_SHA256 value or the source.", "failure");
 }
 
 /**
@@ -40,13 +40,13 @@ export async function obtainTarball(loc: string, sha256: string, cacheDir: strin
     const file = loc.replace(/^file:\/\//, "");
     if (!existsSync(file)) throw new UserError(`the tarball ${file} does not exist.`, "Check the *_LOC variable.");
     const actual = await sha256File(file);
-    if (actual !== sha256) throw new UserError(`sha256 mismatch for ${file}: expected ${sha256}, got ${actual}.`, "Check the *_SHA256 value or the file.", 1);
+    if (actual !== sha256) throw new UserError(`sha256 mismatch for ${file}: expected ${sha256}, got ${actual}.`, "Check the *_SHA256 value or the file.", "failure");
     return file;
   }
   const dir = path.join(cacheDir, "tarballs");
   const cached = path.join(dir, `${sha256}${path.extname(new URL(loc).pathname)}`);
   if (existsSync(cached) && (await sha256File(cached)) === sha256) return cached;
-  if (offline) throw new UserError(`offline: the tarball ${loc} is not in the cache.`, "Run once with the network to fill the cache.", 1);
+  if (offline) throw new UserError(`offline: the tarball ${loc} is not in the cache.`, "Run once with the network to fill the cache.", "failure");
   await mkdir(dir, { recursive: true });
   const tmp = `${cached}.tmp-${process.pid}`;
   try {
@@ -95,8 +95,8 @@ function tarStream(file: string): { stream: Readable; done: Promise<void> } {
   let err = "";
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const done = new Promise<void>((resolve, reject) => {
-    child.on("error", (e) => reject(new UserError(`cannot run ${cmd[0]} to unpack ${file}: ${e.message}.`, `Install ${cmd[0]}.`, 1)));
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new UserError(`${file} is damaged: ${cmd[0]} says ${err.trim() || `exit ${code}`}.`, "Download it again.", 1))));
+    child.on("error", (e) => reject(new UserError(`cannot run ${cmd[0]} to unpack ${file}: ${e.message}.`, `Install ${cmd[0]}.`, "failure")));
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new UserError(`${file} is damaged: ${cmd[0]} says ${err.trim() || `exit ${code}`}.`, "Download it again.", "failure"))));
   });
   return { stream: child.stdout, done };
 }
@@ -154,13 +154,13 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
   } catch (e) {
     throwIfInterrupted();
     if (e instanceof UserError) throw e;
-    throw new UserError(`${file} is not a readable tar archive: ${(e as Error).message}.`, "Download it again, or check the *_SHA256 pin.", 1);
+    throw new UserError(`${file} is not a readable tar archive: ${(e as Error).message}.`, "Download it again, or check the *_SHA256 pin.", "failure");
   }
   if (refused) {
     const bomb = refused.includes("decompression bomb");
-    throw new UserError(`refusing to unpack ${file}: ${refused}.`, bomb ? "Nothing was unpacked. If the archive is genuine, raise XQBUILD_TARBALL_MAX_BYTES." : "Nothing was unpacked. Use an archive without such entries.", 1);
+    throw new UserError(`refusing to unpack ${file}: ${refused}.`, bomb ? "Nothing was unpacked. If the archive is genuine, raise XQBUILD_TARBALL_MAX_BYTES." : "Nothing was unpacked. Use an archive without such entries.", "failure");
   }
-  if (count === 0) throw new UserError(`${file} is an empty or truncated archive.`, "Download it again.", 1);
+  if (count === 0) throw new UserError(`${file} is an empty or truncated archive.`, "Download it again.", "failure");
   const strip = stripTop && tops.size === 1 && [...tops][0]?.endsWith("/") ? 1 : 0;
   await mkdir(dest, { recursive: true });
   try {
@@ -170,11 +170,11 @@ export async function extractTarball(file: string, dest: string, limits: Tarball
     await rm(dest, { recursive: true, force: true });
     throwIfInterrupted();
     if (e instanceof UserError) throw e;
-    throw new UserError(`unpacking ${file} failed: ${(e as Error).message}.`, "Nothing was left behind; check the archive and the free disk space.", 1);
+    throw new UserError(`unpacking ${file} failed: ${(e as Error).message}.`, "Nothing was left behind; check the archive and the free disk space.", "failure");
   }
   if ((await readdir(dest)).length === 0) {
     await rm(dest, { recursive: true, force: true });
-    throw new UserError(`${file} holds no files.`, "Check the archive.", 1);
+    throw new UserError(`${file} holds no files.`, "Check the archive.", "failure");
   }
   await stat(dest);
 }

@@ -149,7 +149,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
       const buildFile = BUILD_FILES[method];
       if (!buildFile) throw refused(wrapFile(sub, w), "method", `is ${JSON.stringify(method)}; meson knows ${Object.keys(BUILD_FILES).join(", ")}`);
       if (!existsSync(path.join(work, buildFile))) {
-        throw new UserError(`${wrapFile(sub, w)}: the subproject ${w.directory} has no ${buildFile} once prepared (meson would stop with "Subproject exists but has no ${buildFile} file").`, "Check the wrap's patch_directory and diff_files; nothing was written to subprojects/.", 1);
+        throw new UserError(`${wrapFile(sub, w)}: the subproject ${w.directory} has no ${buildFile} once prepared (meson would stop with "Subproject exists but has no ${buildFile} file").`, "Check the wrap's patch_directory and diff_files; nothing was written to subprojects/.", "failure");
       }
       await writeFile(path.join(work, HASH_FILE), `${w.hash}\n`);
       await rename(work, dest);
@@ -175,7 +175,7 @@ function wrapFile(sub: string, w: Wrap): string {
 }
 
 function refused(file: string, key: string, what: string): UserError {
-  return new UserError(`${file}: "${key}" ${what}; xqbuild refuses it.`, "Nothing was written to subprojects/. The tree's wrap files are its own input: fix the wrap, or prepare that subproject yourself.", 2);
+  return new UserError(`${file}: "${key}" ${what}; xqbuild refuses it.`, "Nothing was written to subprojects/. The tree's wrap files are its own input: fix the wrap, or prepare that subproject yourself.", "config");
 }
 
 function within(base: string, p: string): boolean {
@@ -245,7 +245,7 @@ function containedPath(file: string, key: string, base: string, rel: string): st
 /** A URL a wrap names, under the one policy for fetched URLs: file:// and local paths only where the user's mirrors map it. */
 function checkUrl(file: string, key: string, url: string, mirrors: Readonly<Record<string, string>> | undefined): void {
   const bad = fetchedUrlProblem({ written: url, resolved: url }, mirrors);
-  if (bad) throw new UserError(`${file}: "${key}" names ${JSON.stringify(url)}, which ${bad}; xqbuild refuses it.`, `Nothing was written to subprojects/. ${fetchedUrlHint(url)}`, 2);
+  if (bad) throw new UserError(`${file}: "${key}" names ${JSON.stringify(url)}, which ${bad}; xqbuild refuses it.`, `Nothing was written to subprojects/. ${fetchedUrlHint(url)}`, "config");
 }
 
 /**
@@ -291,12 +291,12 @@ async function prepareGit(sub: string, w: Wrap, work: string, opts: MirrorOption
   const file = wrapFile(sub, w);
   const url = w.keys.url;
   const rev = w.keys.revision;
-  if (!url) throw new UserError(`${file} has no url.`, "Fix the wrap, or prepare the subproject yourself.", 2);
+  if (!url) throw new UserError(`${file} has no url.`, "Fix the wrap, or prepare the subproject yourself.", "config");
   if (!rev || rev.toLowerCase() === "head") {
-    throw new UserError(`${file} follows the head of ${url} rather than a pinned revision; xqbuild fetches only pinned sources.`, `Pin the wrap's revision (a tag or commit), or provide subprojects/${w.directory} yourself.`, 1);
+    throw new UserError(`${file} follows the head of ${url} rather than a pinned revision; xqbuild fetches only pinned sources.`, `Pin the wrap's revision (a tag or commit), or provide subprojects/${w.directory} yourself.`, "failure");
   }
   if ((w.keys["clone-recursive"] ?? "").toLowerCase() === "true") {
-    throw new UserError(`${file} asks for clone-recursive (the subproject's own submodules), which xqbuild does not fetch.`, `Provide subprojects/${w.directory} yourself, or skip the wrap (components.<name>.wraps.skip).`, 1);
+    throw new UserError(`${file} asks for clone-recursive (the subproject's own submodules), which xqbuild does not fetch.`, `Provide subprojects/${w.directory} yourself, or skip the wrap (components.<name>.wraps.skip).`, "failure");
   }
   const pushUrl = w.keys["push-url"];
   if (pushUrl !== undefined && urlProblem(pushUrl)) throw refused(file, "push-url", `names the URL ${JSON.stringify(pushUrl)}, which ${urlProblem(pushUrl) ?? ""}`);
@@ -322,16 +322,16 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
   const hash = w.keys[`${what}_hash`]?.toLowerCase();
   if (url === undefined) {
     const local = path.join(sub, "packagefiles", name);
-    if (!existsSync(local)) throw new UserError(`${file}: ${what}_filename ${name} is not in subprojects/packagefiles.`, "Fix the wrap or the tree.", 1);
-    if (hash !== undefined && (await sha256File(local)) !== hash) throw new UserError(`${file}: subprojects/packagefiles/${name} does not have the ${what}_hash ${hash}.`, "Fix the wrap or the file.", 1);
+    if (!existsSync(local)) throw new UserError(`${file}: ${what}_filename ${name} is not in subprojects/packagefiles.`, "Fix the wrap or the tree.", "failure");
+    if (hash !== undefined && (await sha256File(local)) !== hash) throw new UserError(`${file}: subprojects/packagefiles/${name} does not have the ${what}_hash ${hash}.`, "Fix the wrap or the file.", "failure");
     return local;
   }
-  if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new UserError(`${file} has ${what}_url but no ${what}_hash (a sha256); xqbuild downloads only what is pinned.`, "Add the archive's sha256 to the wrap, or prepare the subproject yourself.", 2);
+  if (!hash || !/^[0-9a-f]{64}$/.test(hash)) throw new UserError(`${file} has ${what}_url but no ${what}_hash (a sha256); xqbuild downloads only what is pinned.`, "Add the archive's sha256 to the wrap, or prepare the subproject yourself.", "config");
   const target = writablePath(sub, path.join(sub, "packagecache", name), file, `${what}_filename`);
   if (existsSync(target)) {
     const actual = await sha256File(target);
     if (actual === hash) return target;
-    throw new UserError(`${file}: subprojects/packagecache/${name} is not the pinned archive (sha256 ${actual}, the wrap's ${what}_hash is ${hash}).`, "Remove that file; xqbuild will download the pinned one.", 1);
+    throw new UserError(`${file}: subprojects/packagecache/${name} is not the pinned archive (sha256 ${actual}, the wrap's ${what}_hash is ${hash}).`, "Remove that file; xqbuild will download the pinned one.", "failure");
   }
   const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, opts.log);
   await mkdir(path.dirname(target), { recursive: true });
@@ -342,7 +342,7 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
 
 /** Unpacks an archive as meson's shutil.unpack_archive does into `dest` (no component stripped). */
 async function unpack(file: string, archive: string, dest: string): Promise<void> {
-  if (/\.zip$/i.test(archive)) throw new UserError(`${file}: ${path.basename(archive)} is a zip archive, which xqbuild does not unpack.`, "Prepare that subproject yourself.", 1);
+  if (/\.zip$/i.test(archive)) throw new UserError(`${file}: ${path.basename(archive)} is a zip archive, which xqbuild does not unpack.`, "Prepare that subproject yourself.", "failure");
   await extractTarball(archive, dest, undefined, false);
 }
 
@@ -353,14 +353,14 @@ async function unpack(file: string, archive: string, dest: string): Promise<void
  */
 async function prepareFile(sub: string, w: Wrap, staging: string, work: string, opts: MirrorOptions): Promise<string> {
   const file = wrapFile(sub, w);
-  if (w.type !== "wrap-file") throw new UserError(`${file} is a [${w.type}], which xqbuild does not prepare (only wrap-git and wrap-file).`, `Provide subprojects/${w.directory} yourself, or skip the wrap (components.<name>.wraps.skip).`, 1);
-  if (w.keys.source_filename === undefined) throw new UserError(`${file} has no source_filename.`, "Fix the wrap.", 2);
+  if (w.type !== "wrap-file") throw new UserError(`${file} is a [${w.type}], which xqbuild does not prepare (only wrap-git and wrap-file).`, `Provide subprojects/${w.directory} yourself, or skip the wrap (components.<name>.wraps.skip).`, "failure");
+  if (w.keys.source_filename === undefined) throw new UserError(`${file} has no source_filename.`, "Fix the wrap.", "config");
   const source = await wrapArchive(sub, w, "source", opts);
   const unpacked = path.join(staging, ".source");
   await unpack(file, source, w.keys.lead_directory_missing !== undefined ? path.join(unpacked, w.directory) : unpacked);
   const top = path.join(unpacked, w.directory);
   if (!statSync(top, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UserError(`${file}: ${path.basename(source)} has no top directory ${w.directory} (the wrap's directory).`, "Fix the wrap's directory (or lead_directory_missing); nothing was written to subprojects/.", 1);
+    throw new UserError(`${file}: ${path.basename(source)} has no top directory ${w.directory} (the wrap's directory).`, "Fix the wrap's directory (or lead_directory_missing); nothing was written to subprojects/.", "failure");
   }
   await rename(top, work);
   if (w.keys.patch_filename !== undefined) {
@@ -377,7 +377,7 @@ async function applyPatchDirectory(sub: string, w: Wrap, work: string): Promise<
   const pd = w.keys.patch_directory;
   if (pd === undefined) return;
   const src = path.join(sub, "packagefiles", pd);
-  if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${wrapFile(sub, w)}: the patch_directory ${pd} is not a directory in subprojects/packagefiles.`, "Fix the wrap or the tree.", 1);
+  if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${wrapFile(sub, w)}: the patch_directory ${pd} is not a directory in subprojects/packagefiles.`, "Fix the wrap or the tree.", "failure");
   await copyTree(src, work, work, wrapFile(sub, w));
 }
 
@@ -404,7 +404,7 @@ async function copyTree(src: string, dst: string, root: string = dst, file: stri
     }
     if (!e.isFile()) continue;
     const st = await lstat(to).catch(() => undefined);
-    if (st?.isDirectory()) throw new UserError(`copying ${from} over the subproject: ${to} is a directory.`, "Fix the wrap's patch_directory.", 1);
+    if (st?.isDirectory()) throw new UserError(`copying ${from} over the subproject: ${to} is a directory.`, "Fix the wrap's patch_directory.", "failure");
     if (st) await rm(to, { force: true });
     await copyFile(from, to);
     const s = await stat(from);
@@ -417,7 +417,7 @@ async function copyTree(src: string, dst: string, root: string = dst, file: stri
 async function applyDiffFiles(sub: string, w: Wrap, work: string, opts: MirrorOptions): Promise<void> {
   for (const d of diffFiles(w)) {
     const diff = path.join(sub, "packagefiles", d);
-    if (!existsSync(diff)) throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} is not in subprojects/packagefiles.`, "Fix the wrap or the tree; nothing was written to subprojects/.", 1);
+    if (!existsSync(diff)) throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} is not in subprojects/packagefiles.`, "Fix the wrap or the tree; nothing was written to subprojects/.", "failure");
     const env = { ...opts.env, LC_ALL: "C" };
     const signal = opts.signal ? { signal: opts.signal } : {};
     let r;
@@ -429,7 +429,7 @@ async function applyDiffFiles(sub: string, w: Wrap, work: string, opts: MirrorOp
     }
     if (r.code !== 0) {
       const out = (r.stdout + r.stderr).trim().split("\n").slice(0, 12).join("\n");
-      throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} does not apply to ${w.directory}:\n${out}`, "Fix the diff or the wrap's revision; nothing was written to subprojects/.", 1);
+      throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} does not apply to ${w.directory}:\n${out}`, "Fix the diff or the wrap's revision; nothing was written to subprojects/.", "failure");
     }
   }
 }

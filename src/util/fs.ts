@@ -199,7 +199,7 @@ function fsUserErrorOf(code: string | undefined, e: unknown, p: string, what: st
     return new UserError(`${p} is a directory where xqbuild keeps a file (${what}).`, `Move ${p} out of the way (or delete it), then run again.`);
   }
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-    return new UserError(`cannot create ${what} ${p} (${code}).`, "Make it writable for this user, or point xqbuild elsewhere (XQBUILD_CACHE_DIR for the cache).", 1);
+    return new UserError(`cannot create ${what} ${p} (${code}).`, "Make it writable for this user, or point xqbuild elsewhere (XQBUILD_CACHE_DIR for the cache).", "failure");
   }
   return e as Error;
 }

@@ -207,7 +207,7 @@ export async function acquireLock(lockPath: string, what: string, opts: LockOpti
       throw new UserError(
         `gave up waiting for the lock on ${what}, held by ${owner ? describeOwner(owner) : "a process that has not said who it is"} (${lockPath}).`,
         `Wait for the other xqbuild to finish, or raise --lock-timeout. A lock whose holder is gone is taken over by itself (at once on the same machine; from another machine after ${LOCK_STALE_MS / 60_000} minutes without its heartbeat).`,
-        1,
+        "failure",
       );
     }
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error("aborted");

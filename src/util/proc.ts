@@ -41,7 +41,7 @@ export class ToolMissingError extends UserError {
       known
         ? `Install ${base} (Debian/Ubuntu: apt-get install ${known.pkg}) or put it on PATH${known.variable ? `, or set ${known.variable} to its path` : ""}; xqbuild doctor lists every tool needed.`
         : "Install it or put it on PATH; xqbuild doctor lists every tool needed.",
-      1,
+      "failure",
     );
   }
 }

@@ -69,7 +69,7 @@ export function checkWritable(root: string): void {
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw new UserError(`the tree ${root} is not writable (${code}); xqbuild keeps its sources, stamps and logs there.`, "Run xqbuild as the tree's owner, or make the tree writable (a read-only mount?).", 1);
+    throw new UserError(`the tree ${root} is not writable (${code}); xqbuild keeps its sources, stamps and logs there.`, "Run xqbuild as the tree's owner, or make the tree writable (a read-only mount?).", "failure");
   }
 }
 

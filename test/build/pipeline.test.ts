@@ -170,14 +170,14 @@ describe("a stamp holds only while the outputs it stands for exist", () => {
     rmSync(path.join(t.root, "tools", "qemu-xen-build"), { recursive: true, force: true });
     const r = await xq(t, ["all"]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/\[qemu-xen\] configure: tools\/qemu-xen-build\/config\.status is missing, so it runs again/);
+    expect(r.stderr).toMatch(/qemu-xen: configure: tools\/qemu-xen-build\/config\.status is missing, so it runs again/);
     expect(summary(takeRecords(t))).toEqual(["configure", "make qemu-xen-build all"]);
     expect(existsSync(path.join(t.root, "tools", "qemu-xen-build", "qemu-system-i386"))).toBe(true);
 
     rmSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"));
     const again = await xq(t, ["all"]);
     expect(again.code).toBe(0);
-    expect(again.stderr).toMatch(/\[seabios\] build: tools\/firmware\/seabios-dir\/out\/bios\.bin is missing, so it runs again/);
+    expect(again.stderr).toMatch(/seabios: build: tools\/firmware\/seabios-dir\/out\/bios\.bin is missing, so it runs again/);
     expect(summary(takeRecords(t))).toEqual(["make seabios all"]);
     expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir", "out", "bios.bin"))).toBe(true);
     // All there again: nothing runs.

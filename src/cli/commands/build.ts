@@ -23,7 +23,6 @@ import { checkSystemComponents } from "../../host/system.js";
 import { fetchOptionsOf, loadConfig, treeLockOf, type CommandContext } from "../context.js";
 import { fetchSources } from "../../source/fetch.js";
 import { stateDir, withTreeLock } from "../../util/tree.js";
-import { makeReporter } from "../../report/make.js";
 import { jobServerFor } from "../../engine/jobserver.js";
 import { ccacheFor } from "../../engine/ccache.js";
 
@@ -40,11 +39,12 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
   // configuration is read and the sources checked; the build's environment is the caller's.
   void toolVersions(definedOnly(ctx.env));
   const config = await loadConfig(ctx);
-  const reporter = await makeReporter(ctx.output, ctx.args);
-  const started = Date.now();
-  let ok = false;
+  const reporter = ctx.reporter;
   const jobserver = jobServerFor(config, ctx.args.jobs !== undefined);
   try {
+    // Which components are built does not depend on the fetched sources: the run starts with them.
+    const enabled = makePlan(config, gatherFacts(config)).components.filter((c) => c.enabled);
+    reporter.emit({ type: "run-start", command, components: enabled.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
     for (const line of checkSystemComponents(config)) reporter.emit({ type: "message", level: "info", text: line });
     // Stop before spending minutes (fetching included) when the host lacks what the components need.
     if (config.xq.noDoctor !== true) {
@@ -58,7 +58,6 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
     // Facts (the trace backend probe) are read after the sources are there, as the glue does.
     const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
     const components = plan.components.filter((c) => c.enabled);
-    reporter.emit({ type: "run-start", command, components: components.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
     const artifacts = cache ? artifactOptions(ctx, config, components, cache) : undefined;
     if (ccache) reporter.emit({ type: "message", level: "info", text: `compiling through ccache ${ccache.version} (${ccache.masqueradeDir})` });
     // ccache's counters before the first stage that does work (a rerun that does nothing reads none).
@@ -92,12 +91,9 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
       const text = failures.map((f) => f.message).join("\n\n");
       throw failures.length === 1 && failures[0] instanceof UserError ? failures[0] : new FailureError(text);
     }
-    ok = true;
     return 0;
   } finally {
     jobserver.close();
-    reporter.emit({ type: "run-end", ok, seconds: (Date.now() - started) / 1000 });
-    await reporter.close();
   }
 }
 
@@ -121,7 +117,7 @@ export async function cleanCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const plan = makePlan(config, gatherFacts(config));
   const stamps = new Stamps(path.join(stateDir(config), "stamps"));
-  await withTreeLock(config, treeLockOf(ctx), (m) => ctx.output.err(m), async () => {
+  await withTreeLock(config, treeLockOf(ctx), (m) => ctx.reporter.emit({ type: "message", level: "info", text: m }), async () => {
   for (const c of plan.components.filter((x) => x.enabled)) {
     await stamps.clear(c.name);
     if (!existsSync(c.buildDir)) continue;
@@ -129,7 +125,7 @@ export async function cleanCommand(ctx: CommandContext): Promise<number> {
       if (step.kind === "run" && !existsSync(step.cwd)) continue;
       await executeFileOrRunStep(step, { baseEnv: config.env, logDir: path.join(stateDir(config), "logs"), component: c.name, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     }
-    if (!ctx.args.quiet) ctx.output.err(`${c.name}: cleaned`);
+    ctx.reporter.emit({ type: "message", level: "info", component: c.name, text: "cleaned" });
   }
   });
   return 0;
@@ -140,7 +136,7 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const names = config.selected.length > 0 ? config.selected : COMPONENT_NAMES;
   const env = config.env;
-  await withTreeLock(config, treeLockOf(ctx), (m) => ctx.output.err(m), async () => {
+  await withTreeLock(config, treeLockOf(ctx), (m) => ctx.reporter.emit({ type: "message", level: "info", text: m }), async () => {
   for (const name of names) {
     const recipe = RECIPES[name];
     const remote = path.join(config.xenRoot, recipe.dirs.remote);
@@ -150,7 +146,7 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
         throw new UserError(
           `${path.relative(config.xenRoot, remote)} holds local work (${work.changes.length} changed files, ${work.commits.length} local commits); distclean would delete it.`,
           "Save that work elsewhere, or run xqbuild distclean --force to delete it anyway.",
-          1,
+          "failure",
         );
       }
     }
@@ -164,7 +160,7 @@ export async function distcleanCommand(ctx: CommandContext): Promise<number> {
   for (const t of stateTargets) checkRemovable(t, state, "xqbuild's state");
   for (const name of names) {
     for (const rel of RECIPES[name].distclean) await removeInside(path.join(config.xenRoot, rel), config.xenRoot, "distclean's target");
-    if (!ctx.args.quiet) ctx.output.err(`${name}: removed ${RECIPES[name].distclean.join(", ")}`);
+    ctx.reporter.emit({ type: "message", level: "info", component: name, text: `removed ${RECIPES[name].distclean.join(", ")}` });
   }
   // Everything of xqbuild's state but the lock held right now (it goes when released).
   for (const t of stateTargets) await removeInside(t, state, "xqbuild's state");

@@ -34,7 +34,7 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
   const rewritten = buildRewrites(lines, buildWrites);
   const edits = lines.filter((l) => !rewritten.includes(l.slice(3)));
   if (edits.length > 0) {
-    throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${edits.slice(0, 10).join("\n")}`, "Commit them (or add them to the patch queue), or revert them.", 1);
+    throw new UserError(`${dir} has uncommitted changes; dist packs the committed tree only:\n${edits.slice(0, 10).join("\n")}`, "Commit them (or add them to the patch queue), or revert them.", "failure");
   }
   const head = (await git.raw(["rev-parse", "HEAD"])).trim();
   const date = new Date((await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim());
@@ -102,7 +102,7 @@ export async function distCommand(ctx: CommandContext): Promise<number> {
   for (const c of plan.components.filter((x) => x.enabled)) {
     throwIfInterrupted(ctx.signal);
     if (!existsSync(path.join(c.sourceDir, ".git"))) {
-      throw new UserError(`${c.name} has not been fetched (or is a local directory that is not a git tree): ${c.sourceDir}.`, "Run xqbuild fetch first.", 1);
+      throw new UserError(`${c.name} has not been fetched (or is a local directory that is not a git tree): ${c.sourceDir}.`, "Run xqbuild fetch first.", "failure");
     }
     results.push(await writeDist(c.sourceDir, c.name, outDir, config.env, c.buildWrites, ctx.signal));
   }

@@ -8,7 +8,7 @@ import { loadConfig, type CommandContext } from "../context.js";
 export async function doctorCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const plan = makePlan(config, gatherFacts(config));
-  for (const line of checkSystemComponents(config)) ctx.output.err(line);
+  for (const line of checkSystemComponents(config)) ctx.reporter.emit({ type: "message", level: "info", text: line });
   const checks = hostChecks(config, plan);
   if (ctx.args.json) {
     ctx.output.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
