@@ -341,9 +341,9 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         });
       }
     } catch (e) {
-      if (!(e instanceof InterruptedError)) {
-        reporter.emit({ type: "stage-fail", component: c.name, stage, message: e instanceof UserError ? e.message.split("\n")[0] ?? "" : String(e) });
-      }
+      // Interrupted: neither done nor failed (the view shows it stopped, never with a check).
+      if (e instanceof InterruptedError) reporter.emit({ type: "stage-stop", component: c.name, stage, signal: e.signal, seconds: (Date.now() - started) / 1000 });
+      else reporter.emit({ type: "stage-fail", component: c.name, stage, message: e instanceof UserError ? e.message.split("\n")[0] ?? "" : String(e) });
       throw e;
     }
     if (toStaging && art && key) {

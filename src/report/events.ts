@@ -55,8 +55,19 @@ export type XqEvent =
       readonly what: "source" | "submodule" | "wrap" | "tarball" | "mirror";
       readonly name: string;
       readonly seconds: number;
-      /** cloned, moved, unchanged, updated, from-cache, ... */
+      /** cloned, moved, unchanged, in-place (a local directory used as it is), from-cache, ... */
       readonly action?: string;
+      /** The revision asked for (branch, tag, commit; a tarball's URL). */
+      readonly revision?: string;
+      /** The commit checked out (before patches), and the head after the patch queue. */
+      readonly commit?: string;
+      readonly head?: string;
+      /** The directory, relative to the tree's root. */
+      readonly dir?: string;
+      /** A move over local work keeps the old state in this ref. */
+      readonly backupRef?: string;
+      /** How many patches of the queue were applied. */
+      readonly patches?: number;
     }
   /** A revision (branch, tag, commit) resolved to a commit; `from` says where the revision was set. */
   | { readonly type: "resolved"; readonly component: string; readonly revision: string; readonly commit: string; readonly from?: string }
