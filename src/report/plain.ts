@@ -81,6 +81,9 @@ export function errorText(o: Output, e: Extract<XqEvent, { type: "error" }>): st
 export function jsonReporter(o: Output, opts: { readonly document?: boolean } = {}): Reporter {
   return {
     emit(e) {
+      // As cargo does with --message-format=json: the error is an event on stdout and, for the
+      // person reading the log, its paragraph on stderr too.
+      if (e.type === "error") o.err(errorText(o, e));
       if (opts.document && e.type !== "error") return;
       o.out(JSON.stringify({ time: new Date().toISOString(), ...e }));
     },
