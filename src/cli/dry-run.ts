@@ -60,8 +60,16 @@ export async function dryRunCommand(ctx: CommandContext, command: DryRunCommand)
   for (const c of filtered.components) {
     ctx.output.out(`\n${c.name}: ${c.enabled ? "enabled" : "disabled"} (${c.reason})`);
     if (!c.enabled) continue;
-    if (command === "clean") ctx.output.out(`  ${"[clean]".padEnd(12)} forget the configure and build stamps`);
+    if (command === "clean") {
+      ctx.output.out(`  ${"[clean]".padEnd(12)} forget the configure and build stamps`);
+      // As clean does: nothing of the component's own clean runs before its build directory is there.
+      if (!existsSync(c.buildDir)) {
+        ctx.output.out(`  ${"".padEnd(12)} (no build directory ${c.buildDir}: nothing else to clean)`);
+        continue;
+      }
+    }
     for (const s of c.stages) {
+      if (command === "clean" && s.kind === "run" && !existsSync(s.cwd)) continue;
       ctx.output.out(`  ${`[${s.stage}]`.padEnd(12)} ${describeStep(s)}`);
       // What runs in its place once the build directory is configured (QEMU's ninja line, meson install), as plan shows it.
       if (s.kind === "run" && (s.goals !== undefined || s.install !== undefined)) {

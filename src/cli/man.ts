@@ -27,6 +27,8 @@ function optionScope(o: OptionSpec): string {
 export function manPage(): string {
   const lines = [
     `.TH XQBUILD 1 "" "xqbuild ${roff(xqbuildVersion())}" "User Commands"`,
+    // No hyphenation: command and option names must read as typed.
+    ".nh",
     ".SH NAME",
     "xqbuild \\- fetch, configure, build and install Xen's device models and SeaBIOS",
     ".SH SYNOPSIS",

@@ -159,3 +159,17 @@ describe("-n/--dry-run", () => {
     expect(existsSync(path.join(root, "tools/keep-me"))).toBe(true);
   });
 });
+
+describe("clean -n", () => {
+  it("runs a component's clean only where clean would: in a build directory that is there", async () => {
+    const d = tmp();
+    const none = await run(["clean", "-n", "--standalone"], d);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain("nothing else to clean");
+    expect(none.stdout).not.toMatch(/make -C qemu-xen-build clean/);
+    mkdirSync(path.join(d, "build", "tools", "qemu-xen-build"), { recursive: true });
+    const built = await run(["clean", "-n", "--standalone", "qemu-xen"], d);
+    expect(built.stdout).toMatch(/\[clean\] +\(cd .*\/tools && make -C qemu-xen-build clean\)/);
+    expect(listing(d)).toEqual(["build", "build/tools", "build/tools/qemu-xen-build"]);
+  });
+});
