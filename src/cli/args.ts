@@ -202,10 +202,28 @@ function parseFeature(v: string, opt: string, command: Command | undefined): Fea
 const BY_LONG = new Map(OPTIONS.map((o) => [o.long, o]));
 const BY_SHORT = new Map(OPTIONS.filter((o) => o.short).map((o) => [o.short as string, o]));
 
-/** The first word that names a command, if any (for the usage line of an error found before the command is known). */
+/**
+ * The command the words name, if any, read as parseArgs will (an option's value is not a command:
+ * `-C build` is a directory), so that an error found on the way can end with that command's usage.
+ */
 function commandIn(argv: readonly string[]): Command | undefined {
-  const i = argv.indexOf("--");
-  return (i < 0 ? argv : argv.slice(0, i)).find((a): a is Command => (COMMANDS as readonly string[]).includes(a));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--") return undefined;
+    if (a.startsWith("--")) {
+      const spec = BY_LONG.get(a.slice(2));
+      if (spec?.value && !spec.optionalValue) i++;
+      continue;
+    }
+    if (a.startsWith("-") && a.length > 1) {
+      const k = [...a.slice(1)].findIndex((c) => BY_SHORT.get(c)?.value !== undefined);
+      if (k === a.length - 2) i++;
+      continue;
+    }
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) continue;
+    return (COMMANDS as readonly string[]).includes(a) ? (a as Command) : undefined;
+  }
+  return undefined;
 }
 
 /**

@@ -173,3 +173,13 @@ describe("clean -n", () => {
     expect(listing(d)).toEqual(["build", "build/tools", "build/tools/qemu-xen-build"]);
   });
 });
+
+describe("the usage line of an error", () => {
+  it("is that of the command the words name, not of an option's value that looks like one", async () => {
+    const r = await run(["-C", "build", "--jbos=2", "fetch"]);
+    expect(r.stderr).toContain("usage: xqbuild fetch [component...]");
+    expect(r.stderr).not.toContain("usage: xqbuild build");
+    const j = await run(["-vC", "install", "--frob"]);
+    expect(j.stderr).not.toContain("usage: xqbuild install");
+  });
+});
