@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { USAGE, helpText, parseArgs, type Args } from "./args.js";
+import { CommandLineError, USAGE, parseArgs, usageLine, type Args, type Command } from "./args.js";
+import { completionScript, type Shell } from "./completion.js";
+import { dryRunCommand, type DryRunCommand } from "./dry-run.js";
+import { helpText } from "./help.js";
+import { manPage } from "./man.js";
 import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./context.js";
 import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
@@ -21,7 +25,17 @@ import { installSignalHandlers, interruption, processSignal } from "../util/sign
 import { xqbuildVersion } from "../util/version.js";
 
 async function dispatch(ctx: CommandContext): Promise<number> {
+  if (ctx.args.dryRun) return dryRunCommand(ctx, ctx.args.command as DryRunCommand);
   switch (ctx.args.command) {
+    case "help":
+      ctx.output.out(helpText(ctx.args.words[0] as Command | undefined));
+      return 0;
+    case "completion":
+      ctx.output.out(completionScript(ctx.args.words[0] as Shell));
+      return 0;
+    case "man":
+      ctx.output.out(manPage());
+      return 0;
     case "config":
       return configCommand(ctx);
     case "plan":
@@ -61,7 +75,9 @@ const WORK_COMMANDS: ReadonlySet<Args["command"]> = new Set(["fetch", "update", 
 export function errorEvent(e: unknown): Extract<XqEvent, { type: "error" }> {
   if (e instanceof InterruptedError) return { type: "error", kind: "interrupted", message: e.message, exitCode: e.exitCode };
   if (e instanceof UserError) {
-    const hint = e instanceof UsageError ? [e.hint, USAGE].filter((h) => h !== undefined).join("\n") : e.hint;
+    // A usage error ends with the usage line of the command it was found with, then the general one.
+    const usage = e instanceof CommandLineError && e.command !== undefined ? [usageLine(e.command), USAGE] : [USAGE];
+    const hint = e instanceof UsageError ? [e.hint, ...usage].filter((h) => h !== undefined).join("\n") : e.hint;
     return { type: "error", kind: e.kind, message: e.message, ...(hint !== undefined ? { hint } : {}), exitCode: e.exitCode };
   }
   const err = e instanceof Error ? e : new Error(String(e));
@@ -110,10 +126,10 @@ export async function main(
     return 0;
   }
   if (args.help) {
-    output.out(helpText(argv.some((a) => a === args.command) ? args.command : undefined));
+    output.out(helpText(args.commandGiven ? args.command : undefined));
     return 0;
   }
-  const reporter = await makeReporter(output, { json: args.json, verbose: args.verbose, quiet: args.quiet, live: WORK_COMMANDS.has(args.command) });
+  const reporter = await makeReporter(output, { json: args.json, verbose: args.verbose, quiet: args.quiet, live: WORK_COMMANDS.has(args.command) && !args.dryRun });
   const started = Date.now();
   let code: number;
   try {

@@ -28,6 +28,8 @@ function describeStep(s: PlannedStep): string {
   }
 }
 
+export { describeStep };
+
 /** The JSON shape of `xqbuild plan --json`. */
 export function planJson(plan: Plan): unknown {
   return {
