@@ -65,8 +65,13 @@ export function runChecks(config: ResolvedConfig, reqs: readonly HostRequirement
     if (all.status === 0 && lines.length === modules.length) modules.forEach((m, i) => versions.set(m, (lines[i] ?? "").trim()));
   }
   const pythons = new Map<string, PythonFacts | undefined>();
+  // One Python run answers every module and distribution asked about.
+  const ask = {
+    modules: [...new Set(reqs.flatMap((r) => (r.probe.kind === "python-module" ? r.probe.modules.flatMap((m) => m.split("+")) : [])))],
+    dists: [...new Set(reqs.flatMap((r) => (r.probe.kind === "python-wheel" ? [r.probe.dist] : [])))],
+  };
   const pythonFacts = (python: string): PythonFacts | undefined => {
-    if (!pythons.has(python)) pythons.set(python, probePython(python, env));
+    if (!pythons.has(python)) pythons.set(python, probePython(python, ask, env));
     return pythons.get(python);
   };
   return reqs.map((r): Check => {
@@ -97,24 +102,23 @@ export function runChecks(config: ResolvedConfig, reqs: readonly HostRequirement
         const have = r.probe.modules.find((m) => m.split("+").every((part) => facts.modules[part]));
         return have ? { ...base, ok: true, found: `${have.replace("+", " and ")} (Python ${facts.version})` } : { ...base, ok: false, detail: `Python ${facts.version} (${facts.executable}) has no ${r.probe.modules.map((m) => m.replace("+", " and ")).join(", nor ")}` };
       }
-      case "python-meson": {
-        const { wheels, accepted, python } = r.probe;
+      case "python-wheel": {
+        const { wheels, accepted, python, dist, owner } = r.probe;
         let wheel: string | undefined;
         try {
-          wheel = readdirSync(wheels).find((f) => /^meson-.*\.whl$/.test(f));
+          wheel = readdirSync(wheels).find((f) => f.startsWith(`${dist}-`) && f.endsWith(".whl"));
         } catch {
-          // no python/wheels
+          // no wheels directory
         }
         if (wheel) return { ...base, ok: true, found: path.join(wheels, wheel) };
-        const facts = pythonFacts(python);
-        const have = facts?.meson;
-        if (have !== undefined && have !== null && versionAccepted(have, accepted)) return { ...base, ok: true, found: `meson ${have} in ${python}'s site-packages` };
+        const have = pythonFacts(python)?.dists[dist];
+        if (have !== undefined && have !== null && versionAccepted(have, accepted)) return { ...base, ok: true, found: `${dist} ${have} in ${python}'s site-packages` };
         const where = path.relative(path.dirname(path.dirname(wheels)), wheels);
-        const system = have ? `${python}'s site-packages has meson ${have}, which QEMU does not accept (${accepted})` : `${python} has no meson package`;
+        const system = have ? `${python}'s site-packages has ${dist} ${have}, which ${owner} does not accept (${accepted})` : `${python} has no ${dist} package`;
         return {
           ...base,
           ok: false,
-          detail: `${where} has no meson wheel (Debian's +ds QEMU source ships none) and ${system}; configure installs meson offline, from one or the other. Install a meson ${accepted} for ${python} (Debian: the meson package, from backports or a newer release when the release's own is older), or put QEMU's meson wheel in ${where}`,
+          detail: `${where} has no ${dist} wheel${r.probe.note ? ` (${r.probe.note})` : ""} and ${system}; ${owner} installs ${dist} offline, from one or the other. Install a ${dist} ${accepted} for ${python} (Debian: the ${dist} package, from backports or a newer release when the release's own is older), or put ${owner}'s ${dist} wheel in ${where}`,
         };
       }
       default: {
@@ -125,33 +129,36 @@ export function runChecks(config: ResolvedConfig, reqs: readonly HostRequirement
   });
 }
 
-/** What the configured Python has of what QEMU's mkvenv.py needs. */
+/** What a Python has of the modules and distributions the requirements ask about. */
 interface PythonFacts {
   readonly version: string;
   readonly executable: string;
   readonly modules: Readonly<Record<string, boolean>>;
-  /** The version of the meson distribution it can import, or null. */
-  readonly meson: string | null;
+  /** The version of each distribution it can import, or null. */
+  readonly dists: Readonly<Record<string, string | null>>;
 }
 
+/** Run as `python -c PYTHON_PROBE '{"modules": [...], "dists": [...]}'`: one JSON line back. */
 const PYTHON_PROBE = [
   "import json, sys",
   "from importlib.util import find_spec",
+  "ask = json.loads(sys.argv[1])",
   "def has(n):",
   "    try:",
   "        return find_spec(n) is not None",
   "    except Exception:",
   "        return False",
-  "try:",
-  "    from importlib.metadata import version",
-  "    meson = version('meson')",
-  "except Exception:",
-  "    meson = None",
-  "print(json.dumps({'version': sys.version.split()[0], 'executable': sys.executable, 'meson': meson, 'modules': {n: has(n) for n in ['venv', 'ensurepip', 'pip', 'setuptools', 'tomllib', 'tomli']}}))",
+  "def dist(n):",
+  "    try:",
+  "        from importlib.metadata import version",
+  "        return version(n)",
+  "    except Exception:",
+  "        return None",
+  "print(json.dumps({'version': sys.version.split()[0], 'executable': sys.executable, 'dists': {n: dist(n) for n in ask['dists']}, 'modules': {n: has(n) for n in ask['modules']}}))",
 ].join("\n");
 
-function probePython(python: string, env: Readonly<Record<string, string>>): PythonFacts | undefined {
-  const r = spawnSync(python, ["-c", PYTHON_PROBE], { env, encoding: "utf8", timeout: 60_000 });
+function probePython(python: string, ask: { modules: readonly string[]; dists: readonly string[] }, env: Readonly<Record<string, string>>): PythonFacts | undefined {
+  const r = spawnSync(python, ["-c", PYTHON_PROBE, JSON.stringify(ask)], { env, encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) return undefined;
   try {
     return JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as PythonFacts;

@@ -11,8 +11,12 @@ export type Probe =
   | { kind: "header"; file: string }
   /** Any of the modules importable by a Python (a "+" joins modules that must all be there). */
   | { kind: "python-module"; python: string; modules: readonly string[] }
-  /** The meson QEMU's venv installs: a wheel in python/wheels, or an accepted meson the Python already has. */
-  | { kind: "python-meson"; python: string; wheels: string; accepted: string };
+  /**
+   * A Python distribution that `owner` (the component's build) installs offline into a venv: found as
+   * a wheel in `wheels`, or as an `accepted` version the Python already has; `note` says why a wheel
+   * may be missing.
+   */
+  | { kind: "python-wheel"; python: string; dist: string; owner: string; wheels: string; accepted: string; note?: string };
 
 /** One thing the host must have, how to look for it, and the packages that provide it. */
 export interface Requirement {

@@ -51,7 +51,7 @@ export function qemuXenRequirements({ config, sourceDir, python }: RequirementsI
         { what: `${python} module tomllib (or tomli)`, probe: { kind: "python-module", python, modules: ["tomllib", "tomli"] }, debian: ["python3-tomli"], fedora: ["python3-tomli"] },
         {
           what: `meson ${meson.accepted || ""} for QEMU's venv`.replace(/\s+/g, " "),
-          probe: { kind: "python-meson", python, wheels: meson.wheels, accepted: meson.accepted },
+          probe: { kind: "python-wheel", python, dist: "meson", owner: "QEMU", wheels: meson.wheels, accepted: meson.accepted, note: "Debian's +ds QEMU source ships none" },
           debian: ["meson"],
           fedora: ["meson"],
         },
