@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
-import { qemuMesonOf, versionAccepted } from "../src/host/doctor.js";
+import { qemuMesonOf } from "../src/components/qemu-xen/requirements.js";
+import { versionAccepted } from "../src/host/doctor.js";
 import { memoryOutput } from "../src/report/output.js";
 import { copyXenTree } from "./support/xen-tree.js";
 
@@ -42,6 +43,21 @@ describe("xqbuild doctor", () => {
     expect(r.stdout).toMatch(/^Fedora: dnf install .*\bninja-build\b/m);
   });
 
+  it("lists each missing thing on a line of its own, after the table", async () => {
+    const r = await run(["doctor"], root, { PATH: pathWithout(NO_TOOLS), HOME: process.env.HOME });
+    const report = r.stdout.slice(r.stdout.indexOf("\nmissing on this host"));
+    const lines = report.trim().split("\n");
+    const missing = r.stdout.split("\n").filter((l) => l.startsWith("MISSING")).length;
+    expect(lines[0]).toBe(`missing on this host (${missing}):`);
+    // One line per missing check, then the two install lines, nothing joined with "; ".
+    expect(lines).toHaveLength(missing + 3);
+    expect(lines.slice(1, -2).every((l) => /^ {2}\S.* \(for .+\)$/.test(l))).toBe(true);
+    expect(lines).toContain("  ninja (for qemu-xen)");
+    expect(lines).toContain("  iasl (for seabios)");
+    expect(report).not.toContain("; ");
+    expect(lines.at(-2)).toMatch(/^Debian\/Ubuntu: apt-get install /);
+  });
+
   it("asks for the libraries of the features that are switched on", async () => {
     const pc = mkdtempSync(path.join(tmpdir(), "xqbuild-pc-"));
     mkdirSync(pc, { recursive: true });
@@ -58,7 +74,10 @@ describe("xqbuild doctor", () => {
   it("stops xqbuild all before any work when something is missing", async () => {
     const r = await run(["all"], root, { PATH: pathWithout(NO_TOOLS), HOME: process.env.HOME, XQBUILD_CACHE_DIR: mkdtempSync(path.join(tmpdir(), "xqbuild-dc-")) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/missing on this host: C compiler/);
+    // The pre-flight error names each missing thing on its own line, then the hint.
+    expect(r.stderr).toMatch(/^xqbuild: error: missing on this host \(\d+\):\n {2}C compiler \(for every component\)\n {2}/m);
+    expect(r.stderr).toMatch(/^ {2}iasl \(for seabios\)$/m);
+    expect(r.stderr).toMatch(/^Debian\/Ubuntu: apt-get install acpica-tools bison flex gcc ninja-build$/m);
   });
 });
 

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { qemuXenCflagsPrefixOf, recipeOf } from "../src/plan/facts.js";
+import { qemuXenCflagsPrefixOf, recipeOf } from "../src/components/qemu-xen/facts.js";
 import { shellWords } from "../src/config/shell-words.js";
 import { releaseProfile } from "../src/config/release.js";
 import { realXenTree } from "./support/xen-tree.js";

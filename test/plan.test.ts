@@ -4,6 +4,7 @@ import type { ResolvedConfig, ResolvedVar } from "../src/config/types.js";
 import type { Settings } from "../src/config/settings.js";
 import { makePlan } from "../src/plan/plan.js";
 import type { PlanFacts, PlannedStep } from "../src/components/recipe.js";
+import type { QemuXenFacts } from "../src/components/qemu-xen/facts.js";
 
 const BASE: Record<string, string> = {
   QEMU_UPSTREAM_URL: "git://xenbits.xen.org/qemu-xen.git",
@@ -65,7 +66,10 @@ function config(over: Record<string, string> = {}, extra: Partial<ResolvedConfig
   };
 }
 
-const FACTS: PlanFacts = { locIsDir: {}, traceFlag: "--enable-trace-backends", traceProbe: true, traceBackend: "log" };
+const QEMU_FACTS: QemuXenFacts = { traceFlag: "--enable-trace-backends", traceProbe: true, traceBackend: "log" };
+const FACTS: PlanFacts = { locIsDir: {}, components: { "qemu-xen": QEMU_FACTS } };
+/** FACTS with qemu-xen's own facts changed. */
+const withQemu = (f: Partial<QemuXenFacts>): PlanFacts => ({ ...FACTS, components: { "qemu-xen": { ...QEMU_FACTS, ...f } } });
 
 function step(cfg: ResolvedConfig, component: string, name: string, facts: PlanFacts = FACTS, destdir?: string): PlannedStep & { kind: "run" } {
   const plan = makePlan(cfg, facts, destdir ? { destdir } : {});
@@ -127,11 +131,11 @@ describe("qemu-xen configure", () => {
   });
 
   it("follows the tracetool probe and the tree's spelling of the flag", () => {
-    const stderr = step(config(), "qemu-xen", "configure", { ...FACTS, traceBackend: "stderr" }).argv;
+    const stderr = step(config(), "qemu-xen", "configure", withQemu({ traceBackend: "stderr" })).argv;
     expect(stderr).toContain("--enable-trace-backends=stderr");
-    const none = step(config(), "qemu-xen", "configure", { ...FACTS, traceBackend: "none" }).argv;
+    const none = step(config(), "qemu-xen", "configure", withQemu({ traceBackend: "none" })).argv;
     expect(none.filter((a) => a.startsWith("--enable-trace"))).toEqual([]);
-    const singular = step(config(), "qemu-xen", "configure", { ...FACTS, traceFlag: "--enable-trace-backend", traceProbe: false }).argv;
+    const singular = step(config(), "qemu-xen", "configure", withQemu({ traceFlag: "--enable-trace-backend", traceProbe: false })).argv;
     expect(singular).toContain("--enable-trace-backend=log");
   });
 
@@ -147,7 +151,7 @@ describe("qemu-xen configure", () => {
   });
 
   it("takes the text before EXTRA_CFLAGS_QEMU_XEN from the tree's recipe when facts have it", () => {
-    const argv = step(config({ EXTRA_CFLAGS_QEMU_XEN: "-O1" }), "qemu-xen", "configure", { ...FACTS, qemuXenCflagsPrefix: "-DA=1 \\\n\t  -DB=1 " }).argv;
+    const argv = step(config({ EXTRA_CFLAGS_QEMU_XEN: "-O1" }), "qemu-xen", "configure", withQemu({ cflagsPrefix: "-DA=1 \\\n\t  -DB=1 " })).argv;
     expect(argv.find((a) => a.startsWith("--extra-cflags="))).toBe("--extra-cflags=-DA=1 \t  -DB=1 -O1");
   });
 

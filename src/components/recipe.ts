@@ -1,5 +1,6 @@
 import type { ComponentName } from "./names.js";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig, SystemComponent } from "../config/types.js";
+import type { HostRequirement } from "../host/requirements.js";
 import type { Wrap, WrapChoice } from "../source/wraps.js";
 
 /** The stages every component goes through, in order. */
@@ -66,20 +67,49 @@ export type Step =
 /** A step with the stage it belongs to and a name that says what it is within that stage. */
 export type PlannedStep = Step & { readonly stage: StageName; readonly step: string };
 
-/** Facts about the host and the fetched sources that the plan depends on; gathered by the caller. */
+/**
+ * Facts about the host and the fetched sources that the plan depends on; gathered by the caller
+ * (plan/facts.ts) before the plan is made, so that making it does no I/O.
+ */
 export interface PlanFacts {
-  /** `test -d $(*_LOC)` for each component's LOC variable. */
+  /** `test -d $(*_LOC)` for each component's LOC variable (see Recipe.locBase). */
   readonly locIsDir: Readonly<Partial<Record<ComponentName, boolean>>>;
-  /** The trace backend QEMU's tracetool accepts, once the source is present; undefined before. */
-  readonly traceBackend?: "log" | "stderr" | "none";
-  /** How this tree's tools/Makefile spells the trace flag and whether it probes tracetool. */
-  readonly traceFlag: string;
-  readonly traceProbe: boolean;
   /**
-   * The text tools/Makefile's recipe puts inside --extra-cflags="..." before $(EXTRA_CFLAGS_QEMU_XEN),
-   * as make hands it to the shell (see qemuXenCflagsPrefixOf); undefined: the release profile's bytes.
+   * What each recipe's `facts` read, by component. Opaque to everything but that recipe, which gives
+   * it its type (qemu-xen: the trace probe and tools/Makefile's spelling of its configure line).
    */
-  readonly qemuXenCflagsPrefix?: string;
+  readonly components?: Readonly<Partial<Record<ComponentName, ComponentFacts>>>;
+}
+
+/** One component's facts: a plain value whose type is the recipe's own. */
+export type ComponentFacts = object;
+
+/** What a recipe's `facts` is given. */
+export interface FactsInput {
+  readonly config: ResolvedConfig;
+  /** The source directory the commands will read (present or not yet). */
+  readonly sourceDir: string;
+  /** The source is a local directory used in place (a *_LOC that is one), not a checkout xqbuild made. */
+  readonly local: boolean;
+}
+
+/** What a recipe's host requirements are given. */
+export interface RequirementsInput {
+  readonly config: ResolvedConfig;
+  /** Its source directory: what the host needs may follow the source fetched (nothing before it is). */
+  readonly sourceDir: string;
+  /** The first word of $(PYTHON), the Python every component's build runs. */
+  readonly python: string;
+}
+
+/**
+ * An installed copy used in place of building a component (--with-system-qemu, --with-system-seabios):
+ * where the configuration names one, and how to tell that it is usable.
+ */
+export interface SystemOverride {
+  of(config: ResolvedConfig): SystemComponent | undefined;
+  /** The path used; a UserError (kind failure or config) saying why it is not usable. */
+  check(sys: SystemComponent, env: Readonly<Record<string, string>>): string;
 }
 
 /** What a recipe is given: resolved values and facts, no I/O. */
@@ -157,6 +187,21 @@ export interface Recipe {
   readonly outputs?: { readonly configure?: readonly string[]; readonly build?: readonly string[] };
   /** The first release whose glue no longer has it. */
   readonly removedIn?: { readonly major: number; readonly minor: number };
+  /**
+   * The directory (relative to the root) from which the glue tests `test -d $(LOC)`: the one its
+   * makefile runs in. Default "tools".
+   */
+  readonly locBase?: string;
+  /** An installed copy the configuration may name instead of building this one. */
+  readonly system?: SystemOverride;
+  /**
+   * The component's own facts for the plan, read from the file system or the host (the one other
+   * part of a recipe that does I/O, with `wraps` and `requirements`): called by gatherFacts, read back
+   * by the recipe from ctx.facts.components.
+   */
+  facts?(input: FactsInput): ComponentFacts;
+  /** What the host must have to build it (the doctor's checks and the build's pre-flight). */
+  requirements?(input: RequirementsInput): readonly HostRequirement[];
   /** Source location: a local directory used in place, or a git checkout. */
   source(ctx: RecipeContext): Step;
   /** The source directory the commands read. */

@@ -1,3 +1,5 @@
+import { COMPONENT_NAMES } from "../components/names.js";
+import { RECIPES } from "../components/index.js";
 import { UserError } from "../util/errors.js";
 import { formatOrigin, type ResolvedVar } from "./types.js";
 
@@ -43,8 +45,14 @@ export function revisionProblem(rev: string): string | undefined {
   return undefined;
 }
 
-const URL_VARS = ["QEMU_UPSTREAM_URL", "QEMU_TRADITIONAL_URL", "SEABIOS_UPSTREAM_URL", "QEMU_UPSTREAM_LOC", "QEMU_TRADITIONAL_LOC", "SEABIOS_UPSTREAM_LOC"];
-const REV_VARS = ["QEMU_UPSTREAM_REVISION", "QEMU_TRADITIONAL_REVISION", "SEABIOS_UPSTREAM_REVISION"];
+/** The make variables that name each component's source: git URLs or paths, and revisions. */
+function sourceVarNames(): { urls: string[]; revisions: string[] } {
+  const recipes = COMPONENT_NAMES.map((n) => RECIPES[n]);
+  return {
+    urls: [...recipes.map((r) => r.sourceVars.url), ...recipes.map((r) => r.sourceVars.loc)],
+    revisions: recipes.map((r) => r.sourceVars.revision),
+  };
+}
 
 function describe(name: string, v: ResolvedVar, xenRoot: string): string {
   const shown = v.value.length > 80 ? JSON.stringify(v.value.slice(0, 77)) + "..." : JSON.stringify(v.value);
@@ -53,14 +61,15 @@ function describe(name: string, v: ResolvedVar, xenRoot: string): string {
 
 /** Refuses hostile or malformed source locations before anything is run with them. */
 export function validateSourceVars(vars: ReadonlyMap<string, ResolvedVar>, xenRoot: string): void {
-  for (const name of URL_VARS) {
+  const names = sourceVarNames();
+  for (const name of names.urls) {
     const v = vars.get(name);
     // The glue passes these unquoted to the shell, which drops blanks around them (a trailing comment).
     if (!v || v.value.trim() === "") continue;
     const p = urlProblem(v.value.trim());
     if (p) throw new UserError(`${describe(name, v, xenRoot)} ${p}.`, `Set ${name} to a git://, http(s)://, ssh:// or file:// URL or a local path.`);
   }
-  for (const name of REV_VARS) {
+  for (const name of names.revisions) {
     const v = vars.get(name);
     if (!v) continue;
     const p = revisionProblem(v.value.trim());

@@ -1,17 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import path from "node:path";
-import type { ComponentName } from "../components/names.js";
-import { releaseTraceFlag } from "../config/release.js";
+import { COMPONENT_NAMES, type ComponentName } from "../components/names.js";
+import { RECIPES } from "../components/index.js";
+import type { ComponentFacts, PlanFacts } from "../components/recipe.js";
 import type { ResolvedConfig } from "../config/types.js";
-import type { PlanFacts } from "../components/recipe.js";
-import { replaceFileSync } from "../util/fs.js";
-
-const LOC_VARS: Record<ComponentName, string> = {
-  "qemu-xen": "QEMU_UPSTREAM_LOC",
-  "qemu-xen-traditional": "QEMU_TRADITIONAL_LOC",
-  seabios: "SEABIOS_UPSTREAM_LOC",
-};
+import { recipeContext } from "./plan.js";
 
 function isDir(p: string): boolean {
   try {
@@ -22,136 +15,22 @@ function isDir(p: string): boolean {
 }
 
 /**
- * How the tree's tools/Makefile spells QEMU's trace flag, whether it probes tracetool first, and the
- * text its recipe puts before EXTRA_CFLAGS_QEMU_XEN in --extra-cflags.
+ * The facts a plan needs from the file system: which *_LOC are directories (tested as the glue does,
+ * `test -d $(LOC)` from the recipe's locBase), then each recipe's own facts (QEMU's trace probe).
  */
-export function traceFlagOf(config: ResolvedConfig): { traceFlag: string; traceProbe: boolean; qemuXenCflagsPrefix?: string } {
-  if (config.mode === "standalone") return { traceFlag: releaseTraceFlag(config.xenVersion), traceProbe: true };
-  let text = "";
-  try {
-    text = readFileSync(path.join(config.xenRoot, "tools", "Makefile"), "utf8");
-  } catch {
-    return { traceFlag: "--enable-trace-backends", traceProbe: true };
-  }
-  const traceFlag = /--enable-trace-backends=/.test(text) ? "--enable-trace-backends" : /--enable-trace-backend=/.test(text) ? "--enable-trace-backend" : "--enable-trace-backends";
-  return { traceFlag, traceProbe: /tracetool\.py --check-backend/.test(text), ...withCflags(qemuXenCflagsPrefixOf(text)) };
-}
-
-function withCflags(prefix: string | undefined): { qemuXenCflagsPrefix?: string } {
-  return prefix === undefined ? {} : { qemuXenCflagsPrefix: prefix };
-}
-
-/**
- * The recipe of `target` in a makefile's text as make hands it to the shell: each recipe line without
- * its leading TAB, and a backslash-newline kept with one recipe TAB removed from the start of the
- * continuation line (GNU make keeps backslash-newlines inside recipes; the shell sees them).
- */
-export function recipeOf(text: string, target: string): string | undefined {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => l.startsWith(`${target}:`));
-  if (start < 0) return undefined;
-  const out: string[] = [];
-  let continued = false;
-  for (const line of lines.slice(start + 1)) {
-    if (!continued && !line.startsWith("\t")) break;
-    out.push(line.startsWith("\t") ? line.slice(1) : line);
-    continued = /(^|[^\\])(\\\\)*\\$/.test(line);
-  }
-  return out.join("\n");
-}
-
-/**
- * What tools/Makefile's subdir-all-qemu-xen-dir puts inside --extra-cflags="..." before
- * $(EXTRA_CFLAGS_QEMU_XEN), as make passes it to the shell (backslash-newlines and the whitespace of
- * the continuation lines included; the shell then removes the backslash-newlines inside the double
- * quotes). Undefined when the recipe is not of that shape or that text would need make to expand it.
- */
-export function qemuXenCflagsPrefixOf(makefile: string): string | undefined {
-  const recipe = recipeOf(makefile, "subdir-all-qemu-xen-dir");
-  if (recipe === undefined) return undefined;
-  const start = recipe.indexOf('--extra-cflags="');
-  if (start < 0) return undefined;
-  const rest = recipe.slice(start + '--extra-cflags="'.length);
-  const end = rest.indexOf("$(EXTRA_CFLAGS_QEMU_XEN)");
-  if (end < 0) return undefined;
-  const prefix = rest.slice(0, end);
-  // Nothing for make to expand, no quote ending the word before the variable, nothing the shell expands.
-  if (/[$"`]/.test(prefix)) return undefined;
-  return prefix;
-}
-
-function headOf(dir: string): string | undefined {
-  try {
-    let git = path.join(dir, ".git");
-    if (statSync(git).isFile()) git = path.resolve(dir, readFileSync(git, "utf8").replace(/^gitdir:\s*/, "").trim());
-    const head = readFileSync(path.join(git, "HEAD"), "utf8").trim();
-    if (/^[0-9a-f]{40}$/.test(head)) return head;
-    const ref = head.replace(/^ref:\s*/, "");
-    const loose = path.join(git, ref);
-    if (existsSync(loose)) return readFileSync(loose, "utf8").trim();
-    const packed = readFileSync(path.join(git, "packed-refs"), "utf8");
-    return new RegExp(`^([0-9a-f]{40}) ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m").exec(packed)?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Asks the fetched QEMU's tracetool which backend it has, as the glue does before configure. The
- * answer is kept per commit of the tree (a rerun need not start Python twice to learn it again).
- */
-export function probeTraceBackend(
-  sourceDir: string,
-  env: Readonly<Record<string, string>>,
-  cacheFile?: string,
-  /** What the kept answer may not leave (default: the tree holding cacheFile's .xqbuild/). */
-  root: string = path.dirname(path.dirname(cacheFile ?? sourceDir)),
-): PlanFacts["traceBackend"] {
-  const tool = path.join(sourceDir, "scripts", "tracetool.py");
-  if (!existsSync(tool)) return undefined;
-  const head = headOf(sourceDir);
-  if (cacheFile && head) {
-    try {
-      const c = JSON.parse(readFileSync(cacheFile, "utf8")) as { head?: string; dir?: string; backend?: PlanFacts["traceBackend"] };
-      if (c.head === head && c.dir === sourceDir && c.backend) return c.backend;
-    } catch {
-      // no answer kept yet
-    }
-  }
-  const backend = runTraceProbe(tool, sourceDir, env);
-  if (cacheFile && head) {
-    try {
-      // Within the tree only, and beside a link at its name rather than through it.
-      replaceFileSync(cacheFile, JSON.stringify({ head, dir: sourceDir, backend }), root);
-    } catch {
-      // a read-only tree (or a .xqbuild that leaves it): probe again next time
-    }
-  }
-  return backend;
-}
-
-function runTraceProbe(tool: string, sourceDir: string, env: Readonly<Record<string, string>>): PlanFacts["traceBackend"] {
-  for (const backend of ["log", "stderr"] as const) {
-    const r = spawnSync(tool, ["--check-backend", "--backend", backend], { cwd: sourceDir, env, stdio: "ignore", timeout: 60_000 });
-    if (r.status === 0) return backend;
-  }
-  return "none";
-}
-
-/** The facts a plan needs from the file system: which *_LOC are directories, the trace backend. */
 export function gatherFacts(config: ResolvedConfig): PlanFacts {
   const locIsDir: Partial<Record<ComponentName, boolean>> = {};
-  for (const [name, v] of Object.entries(LOC_VARS) as Array<[ComponentName, string]>) {
-    const loc = (config.vars.get(v)?.value ?? "").trim();
-    // The glue tests `test -d $(LOC)` from tools/ (or tools/firmware/).
-    const base = path.join(config.xenRoot, name === "seabios" ? "tools/firmware" : "tools");
+  for (const name of COMPONENT_NAMES) {
+    const recipe = RECIPES[name];
+    const loc = (config.vars.get(recipe.sourceVars.loc)?.value ?? "").trim();
+    const base = path.join(config.xenRoot, recipe.locBase ?? "tools");
     locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
   }
-  const { traceFlag, traceProbe, qemuXenCflagsPrefix } = traceFlagOf(config);
-  const qemuLoc = (config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "").trim();
-  const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
-  // The probe's answer is kept only for trees xqbuild fetched; a local directory may change under it.
-  const cache = locIsDir["qemu-xen"] ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
-  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env, cache, config.xenRoot) : undefined;
-  return { locIsDir, traceFlag, traceProbe, ...withCflags(qemuXenCflagsPrefix), ...(traceBackend !== undefined ? { traceBackend } : {}) };
+  const ctx = recipeContext(config, { locIsDir });
+  const components: Partial<Record<ComponentName, ComponentFacts>> = {};
+  for (const name of COMPONENT_NAMES) {
+    const recipe = RECIPES[name];
+    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: locIsDir[name] === true });
+  }
+  return { locIsDir, components };
 }

@@ -1,4 +1,5 @@
 import { shellWords } from "../../config/shell-words.js";
+import { because, hdr } from "../../host/requirements.js";
 import type { EnvChanges, PlannedStep, Recipe, RecipeContext } from "../recipe.js";
 
 const LINK = "tools/qemu-xen-traditional-dir";
@@ -41,6 +42,7 @@ export const qemuXenTraditional: Recipe = {
   dirs: { link: LINK, remote: `${LINK}-remote` },
   distclean: [LINK, `${LINK}-remote`],
   removedIn: { major: 4, minor: 21 },
+  requirements: () => because("qemu-xen-traditional", hdr("zlib.h", ["zlib1g-dev"], ["zlib-devel"]), hdr("ncurses.h", ["libncurses-dev"], ["ncurses-devel"])),
   // xen-setup runs its configure (config-host.mak); the build makes the device model.
   outputs: { configure: ["config-host.mak"], build: ["i386-dm/qemu-dm"] },
   source(ctx) {

@@ -1,5 +1,8 @@
 import { shellWords } from "../../config/shell-words.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+import { gatherQemuXenFacts, qemuXenFactsOf } from "./facts.js";
+import { qemuXenRequirements } from "./requirements.js";
+import { systemQemu } from "./system.js";
 import { qemuXenWraps } from "./wraps.js";
 
 function sourceDir(ctx: RecipeContext): string {
@@ -11,12 +14,13 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   const v = ctx.v;
   const args: string[] = ["--enable-xen", "--target-list=i386-softmmu"];
   if (v("debug") === "y") args.push("--enable-debug");
-  const backend = ctx.facts.traceProbe ? (ctx.facts.traceBackend ?? "log") : "log";
-  if (backend !== "none") args.push(`${ctx.facts.traceFlag}=${backend}`);
+  const facts = qemuXenFactsOf(ctx.facts);
+  const backend = facts.traceProbe ? (facts.traceBackend ?? "log") : "log";
+  if (backend !== "none") args.push(`${facts.traceFlag}=${backend}`);
   // The rest of the glue's recipe, as make expands it and the shell then splits it. The text before
   // EXTRA_CFLAGS_QEMU_XEN is the tree's own (backslash-newlines and tabs included: the shell drops the
   // backslash-newlines inside the quotes and keeps the tabs), so configure gets the glue's bytes.
-  const cflagsPrefix = ctx.facts.qemuXenCflagsPrefix ?? ctx.config.release.qemuXenCompatCflags;
+  const cflagsPrefix = facts.cflagsPrefix ?? ctx.config.release.qemuXenCompatCflags;
   const text = [
     `--prefix=${v("prefix")}`,
     `--libdir=${v("LIBEXEC_LIB")}`,
@@ -44,7 +48,7 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   if (ninep === "y") args.push("--enable-virtfs");
   else if (ninep === "n") args.push("--disable-virtfs");
   // xqbuild's own switches come after everything the glue passes.
-  const features = ctx.config.features;
+  const { features } = ctx.config;
   if (features.libusb !== undefined) args.push(features.libusb ? "--enable-libusb" : "--disable-libusb");
   if (features.spice !== undefined) args.push(features.spice ? "--enable-spice" : "--disable-spice");
   args.push(...(ctx.config.settings.components?.["qemu-xen"]?.extraConfigureArgs ?? []));
@@ -83,6 +87,10 @@ export const qemuXen: Recipe = {
   // Newer QEMU keeps these in meson wraps (subprojects/*.wrap), which its meson setup downloads:
   // which ones, for this configure command, is QEMU's knowledge (qemu-xen-wraps.ts).
   wraps: qemuXenWraps,
+  system: systemQemu,
+  // The glue's trace probe and tools/Makefile's spelling of the configure line (facts.ts).
+  facts: gatherQemuXenFacts,
+  requirements: qemuXenRequirements,
   source(ctx) {
     if (ctx.facts.locIsDir["qemu-xen"]) return { kind: "local-source", dir: ctx.word("QEMU_UPSTREAM_LOC"), mkdir: ctx.root("tools/qemu-xen-dir") };
     return {

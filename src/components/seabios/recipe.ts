@@ -1,5 +1,7 @@
 import { shellWords } from "../../config/shell-words.js";
+import { because, prog } from "../../host/requirements.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+import { systemSeabios } from "./system.js";
 
 const FW = "tools/firmware";
 
@@ -14,6 +16,10 @@ export const seabios: Recipe = {
   sourceVars: { url: "SEABIOS_UPSTREAM_URL", revision: "SEABIOS_UPSTREAM_REVISION", loc: "SEABIOS_UPSTREAM_LOC", sha256: "SEABIOS_UPSTREAM_SHA256" },
   dirs: { link: `${FW}/seabios-dir`, remote: `${FW}/seabios-dir-remote` },
   distclean: [`${FW}/seabios-dir`, `${FW}/seabios-dir-remote`],
+  // tools/firmware/Makefile tests `test -d $(SEABIOS_UPSTREAM_LOC)` from there.
+  locBase: FW,
+  system: systemSeabios,
+  requirements: () => because("seabios", prog("iasl", ["iasl"], ["acpica-tools"], ["acpica-tools"])),
   // What install copies. (Its .config is fetch's: the tree's .version says whether that ran.)
   outputs: { build: ["out/bios.bin"] },
   // fetch writes .version as the glue does; a repository made from a release tarball tracks it, and
