@@ -1,3 +1,4 @@
+import { RECIPES, WHAT_IS_BUILT } from "../components/index.js";
 import { COMPONENT_NAMES } from "../components/names.js";
 import { COMMANDS, COMMAND_SPECS, OPTIONS, USAGE, optionsOf, usageLine, type Command, type OptionSpec } from "./args.js";
 
@@ -14,11 +15,11 @@ function optionLines(opts: readonly OptionSpec[]): string[] {
 
 /** The paragraph of the overview that says what xqbuild is; the man page's DESCRIPTION too. */
 export const DESCRIPTION = [
-  "Fetch, configure, build and install Xen's device models (qemu-xen, qemu-xen-traditional) and SeaBIOS,",
+  `Fetch, configure, build and install ${WHAT_IS_BUILT},`,
   "reading the same configuration as Xen's make glue (Config.mk, .config, config/Tools.mk).",
 ];
 
-export const COMPONENTS_LINE = `Components: ${COMPONENT_NAMES.join(", ")} (default: those enabled by CONFIG_QEMU_XEN, CONFIG_QEMU_TRAD, CONFIG_SEABIOS)`;
+export const COMPONENTS_LINE = `Components: ${COMPONENT_NAMES.join(", ")} (default: those enabled by ${COMPONENT_NAMES.map((n) => RECIPES[n].enableVar).join(", ")})`;
 export const EXIT_CODES_LINE = "Exit codes: 0 success, 1 failure, 2 usage or configuration error, 130/143 interrupted.";
 
 /**

@@ -1,3 +1,4 @@
+import { WHAT_IS_BUILT_SHORT } from "../components/index.js";
 import { xqbuildVersion } from "../util/version.js";
 import { CONFIG_COMMANDS, COMMANDS, COMMAND_SPECS, OPTIONS, SHELLS, usageLine, type OptionSpec } from "./args.js";
 import { COMPONENTS_LINE, DESCRIPTION, EXIT_CODES_LINE } from "./help.js";
@@ -30,7 +31,7 @@ export function manPage(): string {
     // No hyphenation: command and option names must read as typed.
     ".nh",
     ".SH NAME",
-    "xqbuild \\- fetch, configure, build and install Xen's device models and SeaBIOS",
+    `xqbuild \\- fetch, configure, build and install ${WHAT_IS_BUILT_SHORT}`,
     ".SH SYNOPSIS",
     ".B xqbuild",
     "[\\fIcommand\\fR] [\\fIcomponent\\fR...] [\\fIVAR\\fR=\\fIvalue\\fR...] [\\fIoptions\\fR]",

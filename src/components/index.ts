@@ -10,3 +10,8 @@ export const RECIPES: Readonly<Record<ComponentName, Recipe>> = {
   "qemu-xen": qemuXen,
   seabios,
 };
+
+/** What xqbuild builds, in words: for the help text and the man page. */
+export const WHAT_IS_BUILT = "Xen's device models (qemu-xen, qemu-xen-traditional) and SeaBIOS";
+/** The man page's NAME line says it shorter. */
+export const WHAT_IS_BUILT_SHORT = "Xen's device models and SeaBIOS";
