@@ -4,9 +4,11 @@ import path from "node:path";
 import { envSetting } from "../config/env.js";
 import { withoutCredentials } from "../util/redact.js";
 import { UserError } from "../util/errors.js";
-import { applyPatches, ensureLink, localWork, patchState, xqbuildIdentity, type CheckoutResult } from "./checkout.js";
-import { gitAt } from "./git.js";
-import type { MirrorOptions } from "./mirror.js";
+import { applyPatches, patchState, xqbuildIdentity } from "./apply-patches.js";
+import { ensureLink, type CheckoutResult } from "./checkout.js";
+import { localWork } from "./local-work.js";
+import { gitAt, whenGitFails } from "./git.js";
+import { sayInfo, type MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
 import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
 
@@ -29,9 +31,9 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   const patches = req.patches ?? [];
   if (existsSync(req.remoteDir)) {
     const git = gitAt(req.remoteDir, opts);
-    const have = existsSync(path.join(req.remoteDir, ".git")) ? (await git.raw(["config", "--get", "xqbuild.tarballSha256"]).catch(() => "")).trim() : "";
+    const have = existsSync(path.join(req.remoteDir, ".git")) ? (await git.raw(["config", "--get", "xqbuild.tarballSha256"]).catch(whenGitFails(""))).trim() : "";
     const head = have ? (await git.raw(["rev-parse", "HEAD"])).trim() : "";
-    const base = have ? (await git.raw(["rev-parse", "refs/xqbuild/tarball"]).catch(() => head)).trim() : "";
+    const base = have ? (await git.raw(["rev-parse", "refs/xqbuild/tarball"]).catch(whenGitFails(head))).trim() : "";
     const state = patches.length ? await patchState(req.remoteDir, opts) : undefined;
     if (have === req.sha256 && ((patches.length === 0 && head === base) || state?.key === `${base}:${patchQueueHash(patches)}`)) {
       if (!patches.length || state?.head === head) {
@@ -52,7 +54,7 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
       throw new UserError(`${req.remoteDir} exists but was not unpacked by xqbuild from a tarball.`, "Move it away, or run xqbuild update --force to replace it (it is kept beside it).", "failure");
     }
   }
-  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, opts.log);
+  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
   const tmp = `${req.remoteDir}.xqbuild-tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(tmp), { recursive: true });
