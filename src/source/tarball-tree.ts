@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { envSetting } from "../config/env.js";
 import { withoutCredentials } from "../util/redact.js";
 import { UserError } from "../util/errors.js";
 import { applyPatches, patchState, xqbuildIdentity } from "./apply-patches.js";
@@ -19,6 +18,8 @@ export interface TarballRequest {
   readonly linkDir: string;
   readonly patches?: readonly Patch[];
   readonly force?: boolean;
+  /** The most the archive may unpack to (XQBUILD_TARBALL_MAX_BYTES, read with the configuration). */
+  readonly maxBytes?: number;
 }
 
 
@@ -61,8 +62,7 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   let head: string;
   let commit: string;
   try {
-    const max = envSetting(opts.env, "XQBUILD_TARBALL_MAX_BYTES");
-    await extractTarball(file, tmp, max !== undefined ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
+    await extractTarball(file, tmp, req.maxBytes !== undefined ? { ...DEFAULT_LIMITS, maxBytes: req.maxBytes } : DEFAULT_LIMITS);
     const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...xqbuildIdentity("2000-01-01T00:00:00Z") } });
     await git.raw(["init", "--quiet"]);
     await git.raw(["add", "--all", "--force", "."]);
