@@ -107,9 +107,9 @@ function gitError(args: readonly string[], code: number | null, stderr: string, 
 
 /**
  * A git bound to one directory, with xqbuild's safe settings, for work on this machine's own
- * repositories (trees, mirrors on disk). It runs git directly rather than through simple-git, whose
- * completion detection waits 50 ms more after every command that prints nothing: a rerun makes
- * dozens of such calls (status, diff, config), and those waits were most of a no-op's time.
+ * repositories (trees, mirrors on disk). It runs git directly (a library such as simple-git waited
+ * 50 ms more after every command that prints nothing: a rerun makes dozens of such calls, and those
+ * waits were most of a no-op's time).
  * A command fails (GitError) when it exits non-zero, whether or not it printed anything: `git
  * fetch` from a shallow mirror can refuse a ref with exit 1 and nothing said under --quiet.
  */

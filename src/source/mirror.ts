@@ -114,7 +114,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
       created = true;
     }
     const git = gitAt(dir, opts);
-    // What talks to the remote goes through simple-git, which kills a stalled transfer.
+    // What talks to the remote goes through remoteGitAt, which kills a stalled transfer and reports git's progress.
     const onProgress = progressEvent(opts);
     const net = remoteGitAt(dir, { ...opts, ...(onProgress ? { onProgress } : {}) });
     const shallowOk = opts.shallow !== false;
