@@ -15,7 +15,8 @@ import { checkoutTarball } from "./tarball-tree.js";
 import { LOCK_FILE, lockEntry, pinnedUrlMatches, readLockFile, writeLockFile, type LockEntry, type LockFile } from "./lockfile.js";
 import type { XqEvent } from "../report/events.js";
 import { withoutCredentials } from "../util/redact.js";
-import { lockWaitEvent, type MirrorOptions } from "./mirror.js";
+import { lockWaitEvent } from "./events.js";
+import type { MirrorOptions } from "./mirror.js";
 import { loadPatchQueue } from "./patches.js";
 import { describeWraps, withOverrides, type WrapSelector } from "./wraps.js";
 

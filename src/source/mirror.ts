@@ -3,9 +3,9 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../util/errors.js";
-import type { XqEvent } from "../report/events.js";
-import { diskFull, gitAt, gitMessage, GitError, GitOwnershipError, isTransient, permissionDenied, refusedShallow, remoteGitAt, unreachableServer, type GitOptions, type GitProgress } from "./git.js";
-import { withLock, type LockWait } from "../util/lock.js";
+import { diskFull, gitAt, gitMessage, GitError, GitOwnershipError, isTransient, permissionDenied, refusedShallow, remoteGitAt, unreachableServer, type GitOptions } from "./git.js";
+import { withLock } from "../util/lock.js";
+import { lockWaitEvent, progressEvent, sayInfo, type SourceEvents } from "./events.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "../util/retry.js";
 import { withoutCredentials } from "../util/redact.js";
 
@@ -20,33 +20,6 @@ export interface MirrorOptions extends GitOptions {
   readonly shallow?: boolean;
   /** Where what happens goes, as events of this component's fetch stage (none: said nowhere). */
   readonly events?: SourceEvents;
-}
-
-/** The sink of the source layer's events, bound to the component being fetched. */
-export interface SourceEvents {
-  readonly component: string;
-  readonly emit: (e: XqEvent) => void;
-}
-
-/** An info or warn message of the component being fetched. */
-export function sayInfo(opts: MirrorOptions, text: string, level: "info" | "warn" = "info"): void {
-  opts.events?.emit({ type: "message", level, text, component: opts.events.component });
-}
-
-/** A lock wait (the tree's, a mirror's) as the event, or the takeover of a dead holder's lock as a message. */
-export function lockWaitEvent(emit: (e: XqEvent) => void, component?: string): (text: string, wait?: LockWait) => void {
-  return (text, wait) => {
-    const of = component !== undefined ? { component } : {};
-    if (wait && !wait.tookOver) emit({ type: "lock-wait", what: wait.what, holder: wait.holder, path: wait.path, ...of });
-    else emit({ type: "message", level: "info", text, ...of });
-  };
-}
-
-/** git's progress as the event of the component's fetch stage. */
-export function progressEvent(opts: MirrorOptions): ((p: GitProgress) => void) | undefined {
-  const ev = opts.events;
-  if (!ev) return undefined;
-  return (p) => ev.emit({ type: "progress", component: ev.component, stage: "fetch", ...p });
 }
 
 export type RevisionKind = "branch" | "tag" | "commit";

@@ -7,7 +7,8 @@ import { applyPatches, patchState, xqbuildIdentity } from "./apply-patches.js";
 import { ensureLink, type CheckoutResult } from "./checkout.js";
 import { localWork } from "./local-work.js";
 import { gitAt, whenGitFails } from "./git.js";
-import { sayInfo, type MirrorOptions } from "./mirror.js";
+import { sayInfo } from "./events.js";
+import type { MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
 import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
 
