@@ -50,7 +50,7 @@ export function fetchOptionsOf(ctx: CommandContext, update: boolean): FetchOptio
     updateLock: a.updateLock,
     ...(a.lockTimeoutMs !== undefined ? { lockTimeoutMs: a.lockTimeoutMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    log: (text, component) => ctx.reporter.emit({ type: "message", level: "info", text, ...(component !== undefined ? { component } : {}) }),
+    emit: (e) => ctx.reporter.emit(e),
   };
 }
 

@@ -81,16 +81,6 @@ export function errorEvent(e: unknown): Extract<XqEvent, { type: "error" }> {
     return { type: "error", kind: e.kind, message: e.message, ...(hint !== undefined ? { hint } : {}), exitCode: e.exitCode };
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  const dubious = /detected dubious ownership in repository at '([^']*)'/.exec(err.message);
-  if (dubious) {
-    return {
-      type: "error",
-      kind: "failure",
-      message: `git refuses ${dubious[1]}: it belongs to another user ("dubious ownership").`,
-      hint: `Run xqbuild as that user, chown the tree to yourself, or trust it with: git config --global --add safe.directory ${dubious[1]}`,
-      exitCode: 1,
-    };
-  }
   return {
     type: "error",
     kind: "internal",

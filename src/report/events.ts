@@ -68,11 +68,20 @@ export type XqEvent =
       readonly backupRef?: string;
       /** How many patches of the queue were applied. */
       readonly patches?: number;
+      /** The variable that names a directory used in place (action in-place): its *_LOC. */
+      readonly variable?: string;
     }
   /** A revision (branch, tag, commit) resolved to a commit; `from` says where the revision was set. */
   | { readonly type: "resolved"; readonly component: string; readonly revision: string; readonly commit: string; readonly from?: string }
   /** Waiting for a lock another xqbuild holds (a tree, a cache mirror). */
-  | { readonly type: "lock-wait"; readonly what: string; readonly holder?: string; readonly component?: string }
+  | {
+      readonly type: "lock-wait";
+      readonly what: string;
+      readonly holder?: string;
+      readonly component?: string;
+      /** The lock directory. */
+      readonly path?: string;
+    }
   /** The artifact cache answered: a hit (local or remote), a miss, or an artifact stored. */
   | {
       readonly type: "cache";

@@ -49,11 +49,19 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
         case "stage-stop":
           if (!opts.quiet) o.err(`${tag(e.component, e.stage)} stopped by ${e.signal} after ${e.seconds.toFixed(1)} s`);
           return;
-        case "progress":
-        case "fetch-start":
         case "fetch-done":
+          if (!opts.quiet) for (const line of fetchLines(e)) o.err(`${e.component}: ${line}`);
+          return;
+        case "fetch-start":
+          if (opts.verbose) o.err(`${e.component}: fetching ${e.what === "source" || e.what === "tarball" ? "" : `the ${e.what} `}${e.name}${e.url ? ` from ${e.url}` : ""}`);
+          return;
         case "resolved":
+          if (opts.verbose) o.err(`${e.component}: ${e.revision} is ${e.commit.slice(0, 12)}${e.from ? ` (${e.from})` : ""}`);
+          return;
         case "lock-wait":
+          if (!opts.quiet) o.err(`${e.component ?? "xqbuild"}: waiting for the lock on ${e.what}${e.holder ? `, held by ${e.holder}` : ""}${e.path ? ` (${e.path})` : ""}`);
+          return;
+        case "progress":
         case "cache":
           // TRANSITIONAL (issue 15): rendered by the reporters' slice.
           return;
@@ -66,6 +74,28 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
     close: async () => undefined,
     backlog: () => o.backlog(),
   };
+}
+
+/**
+ * What a fetch-done of a component's own source says, as the fetch has always said it: the tree's
+ * state, then the patch queue applied. A submodule or wrap says nothing here (the wrap summary is a
+ * message of its own).
+ */
+export function fetchLines(e: Extract<XqEvent, { type: "fetch-done" }>): string[] {
+  if (e.what !== "source" && e.what !== "tarball") return [];
+  if (e.action === "in-place") return [`using ${e.dir ?? e.name} in place${e.variable ? ` (${e.variable})` : ""}`];
+  const what = e.revision ?? "";
+  const short = (e.commit ?? "").slice(0, 12);
+  const dir = e.dir ?? e.name;
+  const lines = [
+    e.action === "cloned"
+      ? `fetched ${what} (${short}) into ${dir}`
+      : e.action === "moved"
+        ? `moved ${dir} to ${what} (${short})${e.backupRef ? `; the old state is kept in ${e.backupRef}` : ""}`
+        : `${dir} is at ${what} (${short})`,
+  ];
+  if (e.patches !== undefined && e.patches > 0) lines.push(`applied ${e.patches} patch${e.patches === 1 ? "" : "es"} (${(e.head ?? "").slice(0, 12)})`);
+  return lines;
 }
 
 /** An error event as one paragraph: "xqbuild: error: MESSAGE", then the hint. */

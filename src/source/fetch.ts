@@ -7,12 +7,15 @@ import { UserError } from "../util/errors.js";
 import { ensureCacheDir } from "../cache/cache.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
 import { gatherFacts } from "../plan/facts.js";
-import { makePlan, type ComponentPlan } from "../plan/plan.js";
+import { makePlan, type ComponentPlan, type Plan } from "../plan/plan.js";
 import { RECIPES } from "../components/index.js";
 import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
 import { checkoutTree, type CheckoutResult } from "./checkout.js";
 import { checkoutTarball } from "./tarball-tree.js";
 import { LOCK_FILE, lockEntry, pinnedUrlMatches, readLockFile, writeLockFile, type LockEntry, type LockFile } from "./lockfile.js";
+import type { XqEvent } from "../report/events.js";
+import { withoutCredentials } from "../util/redact.js";
+import { lockWaitEvent } from "./events.js";
 import type { MirrorOptions } from "./mirror.js";
 import { loadPatchQueue } from "./patches.js";
 import { describeWraps, withOverrides, type WrapSelector } from "./wraps.js";
@@ -35,33 +38,40 @@ export interface FetchOptions extends TreeLockOptions {
   readonly locked?: boolean;
   /** --update-lock: resolve revisions again instead of using the lock file's pins. */
   readonly updateLock?: boolean;
-  /** Where progress lines go (none with --quiet). */
-  readonly log: (text: string, component?: string) => void;
+  /**
+   * Where everything the fetch does goes, as events (a reporter's emit): each source, submodule and
+   * wrap arriving, the resolved commits, git's progress, lock waits, warnings.
+   */
+  readonly emit: (e: XqEvent) => void;
+  /** The plan made before the sources are there, when the caller has made it already. */
+  readonly plan?: Plan;
 }
+
+/** What the fetch of one component says, bound to it. */
+type Say = (text: string, level?: "info" | "warn") => void;
 
 /** Fetches every enabled component's source into the glue's layout; returns the lock entries. */
 export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): Promise<void> {
-  const plan = makePlan(config, gatherFacts(config));
+  const plan = opts.plan ?? makePlan(config, gatherFacts(config));
   const enabled = plan.components.filter((c) => c.enabled);
-  const say = opts.log;
+  const emit = opts.emit;
   const mirrorOpts: MirrorOptions = {
     env: config.env,
     git: config.vars.get("GIT")?.value || "git",
     cacheDir: config.cacheDir,
     offline: config.offline,
     mirrors: config.settings.mirrors ?? {},
-    log: say,
     ...(opts.signal ? { signal: opts.signal } : {}),
     stallMs: stallTimeout(config),
     ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
   };
-  await withTreeLock(config, opts, say, async () => {
+  await withTreeLock(config, opts, lockWaitEvent(emit), async () => {
     if (enabled.some((c) => c.source.kind !== "local-source")) await ensureCacheDir(config.cacheDir);
     const lock = readLockFile(config.xenRoot);
     const next: Record<string, LockEntry> = { ...lock.components };
     // Side by side; each runs to its end (a failure never leaves another half done), then the first
     // failure is reported.
-    const results = await Promise.allSettled(enabled.map((c) => fetchComponent(config, c, lock, mirrorOpts, opts, say)));
+    const results = await Promise.allSettled(enabled.map((c) => fetchComponent(config, c, lock, { ...mirrorOpts, events: { component: c.name, emit } }, opts)));
     results.forEach((r, i) => {
       const c = enabled[i];
       if (c && r.status === "fulfilled" && r.value) next[c.name] = r.value;
@@ -75,7 +85,7 @@ export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): 
     const changed = JSON.stringify(next) !== JSON.stringify(lock.components);
     if (changed && !opts.locked) {
       await writeLockFile(config.xenRoot, { version: 1, components: next as LockFile["components"] });
-      say(`wrote ${LOCK_FILE}`);
+      emit({ type: "message", level: "info", text: `wrote ${LOCK_FILE}` });
     }
   });
 }
@@ -86,16 +96,19 @@ async function fetchComponent(
   lock: LockFile,
   mirrorOpts: MirrorOptions,
   opts: FetchOptions,
-  say: (text: string, component?: string) => void,
 ): Promise<LockEntry | undefined> {
   const recipe = RECIPES[c.name];
   const src = c.source;
+  const emit = opts.emit;
+  const say: Say = (text, level = "info") => emit({ type: "message", level, text, component: c.name });
+  const started = Date.now();
+  const seconds = (): number => (Date.now() - started) / 1000;
   if (src.kind === "local-source") {
     if (src.mkdir) await mkdir(src.mkdir, { recursive: true });
     if (config.settings.components?.[c.name]?.patches !== undefined) {
-      say(`warning: the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`, c.name);
+      say(`the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`, "warn");
     }
-    say(`using ${src.dir} in place (${recipe.sourceVars.loc})`, c.name);
+    emit({ type: "fetch-done", component: c.name, what: "source", name: c.name, seconds: seconds(), action: "in-place", dir: src.dir, variable: recipe.sourceVars.loc });
     return undefined;
   }
   const own = config.settings.components?.[c.name];
@@ -104,8 +117,9 @@ async function fetchComponent(
     if (opts.locked && lock.components[c.name]?.revision !== `sha256:${src.sha256}`) {
       throw new UserError(`--locked: ${LOCK_FILE} does not pin ${c.name} to the tarball sha256 ${src.sha256}.`, "Run xqbuild fetch --update-lock to record it.");
     }
-    const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && opts.force === true }, mirrorOpts);
-    report(c.name, config, src.remoteDir, src.url, result, patches.length, say);
+    emit({ type: "fetch-start", component: c.name, what: "tarball", name: c.name, url: withoutCredentials(src.url) });
+    const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && opts.force === true, ...(config.xq.tarballMaxBytes !== undefined ? { maxBytes: config.xq.tarballMaxBytes } : {}) }, mirrorOpts);
+    emit(fetchDone(c.name, "tarball", config, src.remoteDir, withoutCredentials(src.url), result, patches.length, seconds()));
     await postCheckout(config, c, result);
     return lockEntry(src.url, `sha256:${src.sha256}`, result.commit);
   }
@@ -131,12 +145,15 @@ async function fetchComponent(
       "Run xqbuild fetch --update-lock to record the new resolution, or restore the configuration.",
     );
   }
+  emit({ type: "fetch-start", component: c.name, what: "source", name: c.name, url: withoutCredentials(src.url) });
+  const commitFrom = `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again`;
+  const revisionFrom = whereSet(config, recipe.sourceVars.revision);
   const result = await checkoutTree(
     {
       url: src.url,
       revision: src.revision,
-      ...(usePin ? { commit: pinned.commit, commitFrom: `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again` } : {}),
-      revisionFrom: whereSet(config, recipe.sourceVars.revision),
+      ...(usePin ? { commit: pinned.commit, commitFrom } : {}),
+      revisionFrom,
       remoteDir: src.remoteDir,
       linkDir: src.linkDir,
       submodules: recipe.submodules ?? [],
@@ -151,9 +168,10 @@ async function fetchComponent(
   if (opts.locked && pinned && result.commit !== pinned.commit) {
     throw new UserError(`--locked: ${c.name} ${src.revision} now resolves to ${result.commit.slice(0, 12)}, but ${LOCK_FILE} records ${pinned.commit.slice(0, 12)}.`, "Run xqbuild fetch --update-lock to accept it.");
   }
-  report(c.name, config, src.remoteDir, src.revision, result, patches.length, say);
+  emit({ type: "resolved", component: c.name, revision: src.revision, commit: result.commit, from: usePin ? `${LOCK_FILE} (${revisionFrom})` : revisionFrom });
+  emit(fetchDone(c.name, "source", config, src.remoteDir, src.revision, result, patches.length, seconds()));
   const wrapLine = result.wraps ? describeWraps(result.wraps) : undefined;
-  if (wrapLine) say(`${wrapLine}`, c.name);
+  if (wrapLine) say(wrapLine);
   await postCheckout(config, c, result);
   return lockEntry(src.url, src.revision, result.commit);
 }
@@ -170,23 +188,45 @@ function whereSet(config: ResolvedConfig, name: string): string {
  * The recipe's choice of meson wraps, given the configure command the plan runs (with the environment
  * it runs in), and the user's components.<name>.wraps over it.
  */
-function wrapSelector(c: ComponentPlan, config: ResolvedConfig, signal: AbortSignal | undefined, say: (text: string, component?: string) => void): WrapSelector {
+function wrapSelector(c: ComponentPlan, config: ResolvedConfig, signal: AbortSignal | undefined, say: Say): WrapSelector {
   const choose = RECIPES[c.name].wraps;
   const step = c.stages.find((s) => s.stage === "configure" && s.kind === "run");
   const configure = step?.kind === "run" ? step.argv : [];
   const env: Record<string, string | undefined> = { ...config.env };
   if (step?.kind === "run") for (const [k, v] of Object.entries(step.env)) env[k] = v ?? undefined;
   const base: WrapSelector = async (wraps, sourceDir) => (choose ? choose({ wraps, sourceDir, configure, env, ...(signal ? { signal } : {}) }) : new Map());
-  return withOverrides(base, config.settings.components?.[c.name]?.wraps, `components.${c.name}.wraps`, (m) => say(`${m}`, c.name));
+  return withOverrides(base, config.settings.components?.[c.name]?.wraps, `components.${c.name}.wraps`, (m) => say(m, "warn"));
 }
 
-function report(name: string, config: ResolvedConfig, remoteDir: string, what: string, result: CheckoutResult, patches: number, say: (text: string, component?: string) => void): void {
-  const short = result.commit.slice(0, 12);
-  const rel = path.relative(config.xenRoot, remoteDir);
-  if (result.action === "cloned") say(`fetched ${what} (${short}) into ${rel}`, name);
-  else if (result.action === "moved") say(`moved ${rel} to ${what} (${short})${result.backupRef ? `; the old state is kept in ${result.backupRef}` : ""}`, name);
-  else say(`${rel} is at ${what} (${short})`, name);
-  if (patches > 0 && result.action !== "unchanged") say(`applied ${patches} patch${patches === 1 ? "" : "es"} (${result.head.slice(0, 12)})`, name);
+/**
+ * The one event that says what became of a component's source: its plain rendering is the line
+ * "fetched REV (COMMIT) into DIR", "moved DIR to REV (COMMIT)", or "DIR is at REV (COMMIT)", then
+ * "applied N patches (HEAD)" when the queue was applied (src/report/plain.ts).
+ */
+function fetchDone(
+  name: string,
+  what: "source" | "tarball",
+  config: ResolvedConfig,
+  remoteDir: string,
+  revision: string,
+  result: CheckoutResult,
+  patches: number,
+  seconds: number,
+): XqEvent {
+  return {
+    type: "fetch-done",
+    component: name,
+    what,
+    name,
+    seconds,
+    action: result.action,
+    revision,
+    commit: result.commit,
+    head: result.head,
+    dir: path.relative(config.xenRoot, remoteDir),
+    ...(result.backupRef ? { backupRef: result.backupRef } : {}),
+    ...(patches > 0 && result.action !== "unchanged" ? { patches } : {}),
+  };
 }
 
 /** The glue's steps after a checkout (SeaBIOS's .config, olddefconfig, .version), when the tree changed. */

@@ -3,8 +3,9 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { FailureError, UserError } from "../util/errors.js";
-import { gitAt, gitMessage, isTransient, remoteGitAt, type GitOptions } from "./git.js";
+import { diskFull, gitAt, gitMessage, GitError, GitOwnershipError, isTransient, permissionDenied, refusedShallow, remoteGitAt, unreachableServer, type GitOptions } from "./git.js";
 import { withLock } from "../util/lock.js";
+import { lockWaitEvent, progressEvent, sayInfo, type SourceEvents } from "./events.js";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "../util/retry.js";
 import { withoutCredentials } from "../util/redact.js";
 
@@ -17,7 +18,8 @@ export interface MirrorOptions extends GitOptions {
   readonly lockTimeoutMs?: number;
   /** Fetch only the wanted commit's history tip (--depth=1) where the server allows it. */
   readonly shallow?: boolean;
-  readonly log?: (msg: string) => void;
+  /** Where what happens goes, as events of this component's fetch stage (none: said nowhere). */
+  readonly events?: SourceEvents;
 }
 
 export type RevisionKind = "branch" | "tag" | "commit";
@@ -50,8 +52,10 @@ async function has(dir: string, opts: GitOptions, rev: string): Promise<string |
     const out = await gitAt(dir, opts).raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]);
     const sha = out.trim();
     return FULL_SHA.test(sha) ? sha : undefined;
-  } catch {
-    return undefined;
+  } catch (e) {
+    // Not there (exit 1); a mirror git refuses to use (another user's) is said as such.
+    if (e instanceof GitError) return undefined;
+    throw e;
   }
 }
 
@@ -73,8 +77,9 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
   const dir = mirrorPath(opts.cacheDir, url);
   const fetchUrl = networkUrl(url, opts.mirrors);
   const policy = opts.retry ?? DEFAULT_RETRY;
-  const log = opts.log ?? (() => undefined);
-  return withLock(`${dir}.lock`, `the mirror of ${url}`, { ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}), onWait: log, ...(opts.signal ? { signal: opts.signal } : {}) }, async () => {
+  const retry = { transient: isTransient, onRetry: (m: string) => sayInfo(opts, m) };
+  const onWait = opts.events ? lockWaitEvent(opts.events.emit, opts.events.component) : undefined;
+  return withLock(`${dir}.lock`, `the mirror of ${url}`, { ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}), ...(onWait ? { onWait } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, async () => {
     let created = false;
     if (!existsSync(dir)) {
       if (opts.offline) throw offlineMissing(url, revision, "nothing of this repository is in the cache");
@@ -82,18 +87,18 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
       created = true;
     }
     const git = gitAt(dir, opts);
-    // What talks to the remote goes through simple-git, which kills a stalled transfer.
-    const net = remoteGitAt(dir, opts);
+    // What talks to the remote goes through remoteGitAt, which kills a stalled transfer and reports git's progress.
+    const onProgress = progressEvent(opts);
+    const net = remoteGitAt(dir, { ...opts, ...(onProgress ? { onProgress } : {}) });
     const shallowOk = opts.shallow !== false;
     const fetch = async (refspecs: string[], depth: boolean): Promise<void> => {
       const run = (d: boolean): Promise<unknown> =>
-        withRetry(`fetching ${revision} from ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--no-tags", ...(d ? ["--depth=1"] : []), "--end-of-options", fetchUrl, ...refspecs]), log);
+        withRetry(`fetching ${revision} from ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--no-tags", ...(d ? ["--depth=1"] : []), "--end-of-options", fetchUrl, ...refspecs]), retry);
       try {
         await run(depth && shallowOk);
       } catch (e) {
-        const msg = gitMessage(e);
-        if (depth && shallowOk && /shallow|depth|unadvertised|not our ref|allowAnySHA1InWant|dumb http/i.test(msg)) {
-          log(`${fetchUrl} refused a shallow fetch; fetching the full history of ${revision}`);
+        if (depth && shallowOk && refusedShallow(e)) {
+          sayInfo(opts, `${fetchUrl} refused a shallow fetch; fetching the full history of ${revision}`);
           await run(false);
           return;
         }
@@ -102,9 +107,9 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
     };
     const unshallow = async (): Promise<void> => {
       if (existsSync(path.join(dir, "shallow"))) {
-        await withRetry(`fetching the history of ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--unshallow", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), log);
+        await withRetry(`fetching the history of ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--unshallow", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), retry);
       } else {
-        await withRetry(`fetching ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), log);
+        await withRetry(`fetching ${fetchUrl}`, policy, () => net.raw(["fetch", "--quiet", "--no-tags", "--end-of-options", fetchUrl, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]), retry);
       }
       await packRefs();
     };
@@ -134,7 +139,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
       try {
         await fetch([revision], true);
       } catch (e) {
-        if (isTransient(gitMessage(e))) throw unreachable(url, fetchUrl, e);
+        if (isTransient(e)) throw unreachable(url, fetchUrl, e);
         // The server would not give that commit by id: fetch its branches and tags instead.
         try {
           await unshallow();
@@ -161,7 +166,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
 
     let remote: string;
     try {
-      remote = await withRetry(`asking ${fetchUrl} for ${revision}`, policy, () => net.raw(["ls-remote", "--end-of-options", fetchUrl, `refs/heads/${revision}`, `refs/tags/${revision}`]), log);
+      remote = await withRetry(`asking ${fetchUrl} for ${revision}`, policy, () => net.raw(["ls-remote", "--end-of-options", fetchUrl, `refs/heads/${revision}`, `refs/tags/${revision}`]), retry);
     } catch (e) {
       throw unreachable(url, fetchUrl, e);
     }
@@ -214,11 +219,12 @@ function notFound(url: string, revision: string, from?: string): UserError {
 function unreachable(url: string, fetchUrl: string, e: unknown): UserError {
   const msg = gitMessage(e);
   const where = fetchUrl === url ? url : `${url} (through the mirror ${fetchUrl})`;
-  if (/No space left on device/i.test(msg)) return new FailureError(`cannot fetch from ${where}: the disk holding the cache is full:\n${msg}`, "Free some space, or point XQBUILD_CACHE_DIR elsewhere.");
-  if (/dubious ownership|Permission denied/i.test(msg)) return new FailureError(`cannot fetch from ${where}: the cache cannot be used by this user:\n${msg}`, "Use a cache of your own (XQBUILD_CACHE_DIR), or fix the cache directory's owner.");
+  if (diskFull(e)) return new FailureError(`cannot fetch from ${where}: the disk holding the cache is full:\n${msg}`, "Free some space, or point XQBUILD_CACHE_DIR elsewhere.");
+  if (e instanceof GitOwnershipError) return e;
+  if (permissionDenied(e)) return new FailureError(`cannot fetch from ${where}: the cache cannot be used by this user:\n${msg}`, "Use a cache of your own (XQBUILD_CACHE_DIR), or fix the cache directory's owner.");
   return new FailureError(
     `cannot fetch from ${where}:\n${msg}`,
-    /Could not resolve host|Connection refused|Couldn't connect to server|Failed to connect to|timed out|block timeout/i.test(msg)
+    unreachableServer(e)
       ? "The server could not be reached; check the network or proxy, use a mirror (the mirrors setting), or work from the cache with --offline."
       : "Check the URL (xqbuild config shows where it was set).",
   );

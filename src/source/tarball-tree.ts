@@ -1,11 +1,13 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { envSetting } from "../config/env.js";
 import { withoutCredentials } from "../util/redact.js";
 import { UserError } from "../util/errors.js";
-import { applyPatches, ensureLink, localWork, patchState, xqbuildIdentity, type CheckoutResult } from "./checkout.js";
-import { gitAt } from "./git.js";
+import { applyPatches, patchState, xqbuildIdentity } from "./apply-patches.js";
+import { ensureLink, type CheckoutResult } from "./checkout.js";
+import { localWork } from "./local-work.js";
+import { gitAt, whenGitFails } from "./git.js";
+import { sayInfo } from "./events.js";
 import type { MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
 import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
@@ -17,6 +19,8 @@ export interface TarballRequest {
   readonly linkDir: string;
   readonly patches?: readonly Patch[];
   readonly force?: boolean;
+  /** The most the archive may unpack to (XQBUILD_TARBALL_MAX_BYTES, read with the configuration). */
+  readonly maxBytes?: number;
 }
 
 
@@ -29,9 +33,9 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   const patches = req.patches ?? [];
   if (existsSync(req.remoteDir)) {
     const git = gitAt(req.remoteDir, opts);
-    const have = existsSync(path.join(req.remoteDir, ".git")) ? (await git.raw(["config", "--get", "xqbuild.tarballSha256"]).catch(() => "")).trim() : "";
+    const have = existsSync(path.join(req.remoteDir, ".git")) ? (await git.raw(["config", "--get", "xqbuild.tarballSha256"]).catch(whenGitFails(""))).trim() : "";
     const head = have ? (await git.raw(["rev-parse", "HEAD"])).trim() : "";
-    const base = have ? (await git.raw(["rev-parse", "refs/xqbuild/tarball"]).catch(() => head)).trim() : "";
+    const base = have ? (await git.raw(["rev-parse", "refs/xqbuild/tarball"]).catch(whenGitFails(head))).trim() : "";
     const state = patches.length ? await patchState(req.remoteDir, opts) : undefined;
     if (have === req.sha256 && ((patches.length === 0 && head === base) || state?.key === `${base}:${patchQueueHash(patches)}`)) {
       if (!patches.length || state?.head === head) {
@@ -52,15 +56,14 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
       throw new UserError(`${req.remoteDir} exists but was not unpacked by xqbuild from a tarball.`, "Move it away, or run xqbuild update --force to replace it (it is kept beside it).", "failure");
     }
   }
-  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, opts.log);
+  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
   const tmp = `${req.remoteDir}.xqbuild-tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(tmp), { recursive: true });
   let head: string;
   let commit: string;
   try {
-    const max = envSetting(opts.env, "XQBUILD_TARBALL_MAX_BYTES");
-    await extractTarball(file, tmp, max !== undefined ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
+    await extractTarball(file, tmp, req.maxBytes !== undefined ? { ...DEFAULT_LIMITS, maxBytes: req.maxBytes } : DEFAULT_LIMITS);
     const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...xqbuildIdentity("2000-01-01T00:00:00Z") } });
     await git.raw(["init", "--quiet"]);
     await git.raw(["add", "--all", "--force", "."]);

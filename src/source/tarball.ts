@@ -30,11 +30,22 @@ function mismatch(where: string, expected: string, actual: string): UserError {
   return new UserError(`sha256 mismatch for ${where}: expected ${expected}, got ${actual}.`, "The file is not the one pinned; the download was removed. Check the *_SHA256 value or the source.", "failure");
 }
 
+/** A download the server answered with an error status; 5xx is worth another attempt. */
+export class HttpStatusError extends Error {
+  override readonly name = "HttpStatusError";
+  constructor(
+    readonly status: number,
+    statusText: string,
+  ) {
+    super(`HTTP ${status} ${statusText} returned error: ${status}`);
+  }
+}
+
 /**
  * Makes the tarball available as a verified local file: a local path is hashed in place; a URL is
- * downloaded into the cache (atomically, retrying network errors), kept under its sha256.
+ * downloaded into the cache (atomically, retrying a server's 5xx), kept under its sha256.
  */
-export async function obtainTarball(loc: string, sha256: string, cacheDir: string, offline: boolean, policy: RetryPolicy = DEFAULT_RETRY, log?: (m: string) => void): Promise<string> {
+export async function obtainTarball(loc: string, sha256: string, cacheDir: string, offline: boolean, policy: RetryPolicy = DEFAULT_RETRY, onRetry?: (m: string) => void): Promise<string> {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UserError(`a tarball source (${loc}) needs its sha256 (64 hex digits) in the matching *_SHA256 variable; got ${JSON.stringify(sha256)}.`);
   if (!/^https?:\/\//i.test(loc)) {
     const file = loc.replace(/^file:\/\//, "");
@@ -55,10 +66,10 @@ export async function obtainTarball(loc: string, sha256: string, cacheDir: strin
       policy,
       async () => {
         const res = await fetch(loc, { signal: AbortSignal.any([AbortSignal.timeout(600_000), processSignal]) });
-        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText} returned error: ${res.status}`);
+        if (!res.ok || !res.body) throw new HttpStatusError(res.status, res.statusText);
         await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(tmp));
       },
-      log,
+      { transient: (e) => e instanceof HttpStatusError && e.status >= 500, ...(onRetry ? { onRetry } : {}) },
     );
   } catch (e) {
     await rm(tmp, { force: true });

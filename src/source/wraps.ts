@@ -6,8 +6,9 @@ import { UserError } from "../util/errors.js";
 import { sha256File } from "../util/fs.js";
 import { collect } from "../util/proc.js";
 import { urlProblem } from "../config/validate.js";
-import { cloneFromMirror } from "./checkout.js";
+import { cloneFromMirror } from "./link-clone.js";
 import { gitAt, gitEnvironment } from "./git.js";
+import { sayInfo } from "./events.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
@@ -142,6 +143,10 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
       await rm(staging, { recursive: true, force: true });
       await mkdir(staging, { recursive: true });
       const work = path.join(staging, w.directory);
+      const started = Date.now();
+      const url = w.type === "wrap-git" ? w.keys.url : w.keys.source_url;
+      const named = { component: opts.events?.component ?? "", what: "wrap" as const, name: w.name };
+      opts.events?.emit({ type: "fetch-start", ...named, ...(url !== undefined ? { url: withoutCredentials(url) } : {}) });
       const what = w.type === "wrap-git" ? await prepareGit(sub, w, work, opts) : await prepareFile(sub, w, staging, work, opts);
       await applyPatchDirectory(sub, w, work);
       await applyDiffFiles(sub, w, work, opts);
@@ -154,6 +159,7 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
       await writeFile(path.join(work, HASH_FILE), `${w.hash}\n`);
       await rename(work, dest);
       report.fetched.push(`${w.name} (${what})`);
+      opts.events?.emit({ type: "fetch-done", ...named, seconds: (Date.now() - started) / 1000, action: "fetched", revision: what, dir: path.relative(sourceDir, dest) });
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -333,7 +339,7 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
     if (actual === hash) return target;
     throw new UserError(`${file}: subprojects/packagecache/${name} is not the pinned archive (sha256 ${actual}, the wrap's ${what}_hash is ${hash}).`, "Remove that file; xqbuild will download the pinned one.", "failure");
   }
-  const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, opts.log);
+  const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
   await mkdir(path.dirname(target), { recursive: true });
   await copyFile(got, `${target}.xqbuild-tmp`);
   await rename(`${target}.xqbuild-tmp`, target);
@@ -453,7 +459,7 @@ export function withOverrides(choose: WrapSelector, overrides: WrapOverrides | u
     const names = new Set(wraps.map((w) => w.name));
     for (const [key, list, fetch] of [["fetch", overrides.fetch ?? [], true], ["skip", overrides.skip ?? [], false]] as const) {
       for (const n of list) {
-        if (!names.has(n)) warn(`warning: ${setting}.${key} names ${n}, but the tree has no subprojects/${n}.wrap; ignored`);
+        if (!names.has(n)) warn(`${setting}.${key} names ${n}, but the tree has no subprojects/${n}.wrap; ignored`);
         else out.set(n, { fetch, why: `${setting}.${key}` });
       }
     }

@@ -8,9 +8,23 @@ import { onExit } from "./signals.js";
 export interface LockOptions {
   /** Give up after this many milliseconds (default: wait for ever). */
   readonly timeoutMs?: number;
-  /** Called once when the lock is held by someone else and we start to wait, and when a stale lock is taken over. */
-  readonly onWait?: (holder: string) => void;
+  /**
+   * Called once when the lock is held by someone else and we start to wait, and when a stale lock is
+   * taken over: a line saying so, and the same as data (for a reporter's lock-wait event).
+   */
+  readonly onWait?: (text: string, wait: LockWait) => void;
   readonly signal?: AbortSignal;
+}
+
+/** A wait for a lock, as data: what is locked, who holds it, where the lock is. */
+export interface LockWait {
+  /** "the tree /src/xen", "the mirror of https://..." */
+  readonly what: string;
+  /** "pid 1234 on host since 12:00:00 UTC" */
+  readonly holder: string;
+  readonly path: string;
+  /** Set when the holder was gone and the lock was taken over (no wait): why it was judged gone. */
+  readonly tookOver?: string;
 }
 
 export interface Lock {
@@ -190,7 +204,7 @@ export async function acquireLock(lockPath: string, what: string, opts: LockOpti
     if (owner) {
       const why = goneBecause(owner);
       if (why !== undefined && (await takeOver(lockPath, ownerFile, raw))) {
-        opts.onWait?.(`took over the lock on ${what} from ${describeOwner(owner)}: ${why} (${lockPath})`);
+        opts.onWait?.(`took over the lock on ${what} from ${describeOwner(owner)}: ${why} (${lockPath})`, { what, holder: describeOwner(owner), path: lockPath, tookOver: why });
         continue;
       }
     } else if (Date.now() - started > 2000) {
@@ -201,7 +215,7 @@ export async function acquireLock(lockPath: string, what: string, opts: LockOpti
     }
     if (!told && owner) {
       told = true;
-      opts.onWait?.(`waiting for the lock on ${what}, held by ${describeOwner(owner)} (${lockPath})`);
+      opts.onWait?.(`waiting for the lock on ${what}, held by ${describeOwner(owner)} (${lockPath})`, { what, holder: describeOwner(owner), path: lockPath });
     }
     if (opts.timeoutMs !== undefined && Date.now() - started > opts.timeoutMs) {
       throw new UserError(

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { UserError } from "./errors.js";
 import { assertInside, mkdirInside } from "./fs.js";
-import { withLock } from "./lock.js";
+import { withLock, type LockOptions } from "./lock.js";
 
 /** How a run waits for the tree's lock. */
 export interface TreeLockOptions {
@@ -23,7 +23,7 @@ export function stateDir(config: ResolvedConfig): string {
  * Runs fn holding the tree's lock: one xqbuild at a time changes a tree. A waiting run says so,
  * gives up after --lock-timeout, and stops at once on Ctrl-C.
  */
-export async function withTreeLock<T>(config: ResolvedConfig, opts: TreeLockOptions, onWait: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+export async function withTreeLock<T>(config: ResolvedConfig, opts: TreeLockOptions, onWait: NonNullable<LockOptions["onWait"]>, fn: () => Promise<T>): Promise<T> {
   const signal = opts.signal;
   // Standalone mode builds under a directory of its own (./build) that a first run makes.
   if (config.mode === "standalone") await mkdir(config.xenRoot, { recursive: true }).catch(() => undefined);

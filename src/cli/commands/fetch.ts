@@ -1,9 +1,17 @@
+import { gatherFacts } from "../../plan/facts.js";
+import { makePlan } from "../../plan/plan.js";
 import { fetchSources } from "../../source/fetch.js";
 import { fetchOptionsOf, loadConfig, type CommandContext } from "../context.js";
 
-/** `xqbuild fetch [component...]` and `xqbuild update [--force]`. */
+/**
+ * `xqbuild fetch [component...]` and `xqbuild update [--force]`: the run starts with the components
+ * it fetches (as a build's does, so --json gives run-start ... run-end), then the fetch service's
+ * events.
+ */
 export async function fetchCommand(ctx: CommandContext, opts: { readonly update: boolean }): Promise<number> {
   const config = await loadConfig(ctx);
-  await fetchSources(config, fetchOptionsOf(ctx, opts.update));
+  const plan = makePlan(config, gatherFacts(config));
+  ctx.reporter.emit({ type: "run-start", command: ctx.args.command, components: plan.components.filter((c) => c.enabled).map((c) => c.name), jobs: config.jobs });
+  await fetchSources(config, { ...fetchOptionsOf(ctx, opts.update), plan });
   return 0;
 }
