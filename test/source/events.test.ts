@@ -168,10 +168,11 @@ describe("xqbuild fetch --json", () => {
     expect(types.indexOf("fetch-start")).toBeLessThan(types.indexOf("fetch-done"));
   });
 
-  it("a bad revision: an error event with the message and hint, run-end not ok, exit 1, nothing on stderr", async () => {
+  it("a bad revision: an error event with the message and hint, run-end not ok, exit 1, and only the error's paragraph on stderr", async () => {
     const r = await run("bad", ["fetch", "seabios", "SEABIOS_UPSTREAM_REVISION=no-such-rev"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("");
+    // As cargo's --message-format=json: the event on stdout, the paragraph for a person on stderr.
+    expect(r.stderr).toMatch(/^xqbuild: error: .*has no branch, tag or commit named "no-such-rev".*\nCorrect it there[^\n]*\n$/s);
     const err = r.events.find((e) => e.type === "error");
     expect(err).toMatchObject({ type: "error", kind: "failure", exitCode: 1 });
     expect(err?.type === "error" && err.message).toContain('has no branch, tag or commit named "no-such-rev"');
