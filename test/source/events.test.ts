@@ -172,7 +172,7 @@ describe("xqbuild fetch --json", () => {
     const r = await run("bad", ["fetch", "seabios", "SEABIOS_UPSTREAM_REVISION=no-such-rev"]);
     expect(r.code).toBe(1);
     // As cargo's --message-format=json: the event on stdout, the paragraph for a person on stderr.
-    expect(r.stderr).toMatch(/^xqbuild: error: .*has no branch, tag or commit named "no-such-rev".*\nCorrect it there[^\n]*\n$/s);
+    expect(r.stderr).toMatch(/^xqbuild: error: .*has no branch, tag or commit named "no-such-rev".*\nCorrect it there[^\n]*\n?$/s);
     const err = r.events.find((e) => e.type === "error");
     expect(err).toMatchObject({ type: "error", kind: "failure", exitCode: 1 });
     expect(err?.type === "error" && err.message).toContain('has no branch, tag or commit named "no-such-rev"');
