@@ -64,6 +64,6 @@ export function progressParts(p: Progress): string[] {
 
 /** A bar of `width` cells for a percentage: "▕████░░░░▏". */
 export function bar(percent: number, width = 10): string {
-  const full = Math.max(0, Math.min(width, Math.round((percent / 100) * width)));
+  const full = Math.max(0, Math.min(width, Math.floor((percent / 100) * width)));
   return `▕${"█".repeat(full)}${"░".repeat(width - full)}▏`;
 }

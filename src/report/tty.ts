@@ -22,8 +22,8 @@ interface Handle {
   running?: { readonly stage: string; readonly started: number; readonly jobs?: number; progress?: Progress } | undefined;
   /** A fetch under way (the component's source, a submodule, a wrap), with its latest progress. */
   fetching?: { readonly name: string; progress?: Progress } | undefined;
-  /** Waiting for a lock another xqbuild holds. */
-  lock?: string | undefined;
+  /** Waiting for a lock another xqbuild holds; `any` when the wait was not the component's own. */
+  lock?: { readonly what: string; readonly any: boolean } | undefined;
   /** The last meaningful output line of the running stage, and its last diagnostic. */
   line?: string | undefined;
   diagnostic?: string | undefined;
@@ -84,7 +84,7 @@ function titleOf(h: Handle, now = Date.now()): string {
   if (h.fetching) {
     return redactText([`${h.name}: fetching ${h.fetching.name}…`, ...(h.fetching.progress ? progressParts(h.fetching.progress) : [])].join(" "));
   }
-  if (h.lock) return redactText(`${h.name}: waiting for ${h.lock}`);
+  if (h.lock) return redactText(`${h.name}: waiting for ${h.lock.what}`);
   return redactText(`${h.name}: ${h.status}`);
 }
 
@@ -176,6 +176,16 @@ export function ttyReporter(o: Output): Reporter {
   return {
     emit(e: XqEvent) {
       const h = "component" in e && e.component !== undefined ? handles.get(e.component) : undefined;
+      // A lock is no longer waited for once what it guards goes on: the component's own next step,
+      // or, for a wait that was not one component's (the tree lock), any component's.
+      if (e.type !== "lock-wait" && e.type !== "message" && h) {
+        for (const w of handles.values()) {
+          if (w.lock && (w === h || w.lock.any)) {
+            w.lock = undefined;
+            refresh(w);
+          }
+        }
+      }
       switch (e.type) {
         case "run-start":
           if (run) return;
@@ -186,7 +196,6 @@ export function ttyReporter(o: Output): Reporter {
           if (!h) return;
           h.running = { stage: e.stage, started: Date.now(), ...(e.jobs !== undefined ? { jobs: e.jobs } : {}) };
           h.fetching = undefined;
-          h.lock = undefined;
           h.line = undefined;
           h.diagnostic = undefined;
           if (h.task) h.task.output = "";
@@ -241,7 +250,7 @@ export function ttyReporter(o: Output): Reporter {
           return;
         case "lock-wait":
           for (const w of h ? [h] : handles.values()) {
-            w.lock = `${e.what}${e.holder ? ` (held by ${e.holder})` : ""}`;
+            w.lock = { what: `${e.what}${e.holder ? ` (held by ${e.holder})` : ""}`, any: !h };
             refresh(w);
           }
           note(e);
