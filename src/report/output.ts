@@ -21,7 +21,7 @@ export interface Output {
    */
   raw?(text: string): void;
   /** The terminal's width, when stderr is one. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
 }
 
 let stdoutClosed = false;
@@ -59,7 +59,10 @@ export function processOutput(env: Readonly<Record<string, string | undefined>>)
     raw(text) {
       if (!stderrClosed) process.stderr.write(text);
     },
-    ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
+    // Read when drawn: a terminal can be resized while the live view runs.
+    get columns() {
+      return process.stderr.columns || undefined;
+    },
     color,
   };
 }

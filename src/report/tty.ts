@@ -121,7 +121,12 @@ export function ttyReporter(o: Output): Reporter {
 
   const start = (components: readonly string[]): void => {
     const write = (chunk: string): void => (o.raw ? o.raw(chunk) : o.err(chunk));
-    const stream = Object.assign(createWritable(write), { columns: o.columns ?? 80, rows: 1000, isTTY: true }) as unknown as NodeJS.WriteStream;
+    // log-update wraps and erases by the stream's width, read at every frame (a resized terminal).
+    const stream = Object.defineProperties(createWritable(write), {
+      columns: { get: () => o.columns ?? 80 },
+      rows: { value: 1000 },
+      isTTY: { value: true },
+    }) as unknown as NodeJS.WriteStream;
     const tasks = components.map((name) => {
       const h: Handle = { name, resolve: () => undefined, reject: () => undefined, status: "waiting" };
       handles.set(name, h);

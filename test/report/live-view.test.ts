@@ -4,7 +4,7 @@
 // Journeys (issue 15, point 4): a success; a failing configure (the view used to spin forever and
 // Ctrl-C did nothing); a failing build (its last line shown is the compiler's error, not the caret
 // marker below it); Ctrl-C during a long build (the stage shows stopped, never a check, exit 130,
-// the cursor back); a terminal 50 columns wide (no line of the view wraps).
+// the cursor back); SIGTERM likewise; a terminal 50 columns wide (no line of the view wraps).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -116,6 +116,27 @@ describe("the live view in a real terminal (tmux)", () => {
     expect(text).toMatch(/✔ seabios: build up to date/);
     expect(text).toMatch(/^xqbuild: interrupted in \d+\.\d s$/m);
     expect(cursorShown("int")).toBe(true);
+  }, 150_000);
+
+  it("SIGTERM to xqbuild alone (as a CI runner sends it) during a build: the stage shows stopped (SIGTERM), exit 143", async () => {
+    const root = freshTree();
+    const env = baseEnv();
+    start("term-prep", root, ["all", "qemu-xen", "-j2"], env);
+    expect(await waitFor("term-prep", /EXIT=\d+/, 60_000)).toMatch(/EXIT=0/);
+    start("term", root, ["all", "qemu-xen", "-j2", "EXTRA_CFLAGS_QEMU_XEN=-DXQ_TERM"], { ...env, XQ_FAKE_JOBS: "200" });
+    await waitFor("term", /qemu-xen: build…/, 60_000);
+    // The pane runs sh, whose child is xqbuild (env execs node).
+    const sh = tmux(["display-message", "-p", "-t", "term", "#{pane_pid}"]).trim();
+    const pid = spawnSync("pgrep", ["-P", sh, "-f", CLI], { encoding: "utf8" }).stdout.trim().split("\n")[0] ?? "";
+    expect(pid).toMatch(/^\d+$/);
+    const sent = Date.now();
+    process.kill(Number(pid), "SIGTERM");
+    const text = await waitFor("term", /EXIT=\d+/, 10_000);
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    expect(text).toMatch(/EXIT=143/);
+    expect(text).toMatch(/⊘ qemu-xen: build stopped \(SIGTERM\)/);
+    expect(text).not.toMatch(/[✔✖] qemu-xen/);
+    expect(cursorShown("term")).toBe(true);
   }, 150_000);
 
   it("a terminal 50 columns wide: titles and output lines are cut to the width, none wraps", async () => {
