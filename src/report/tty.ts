@@ -69,17 +69,20 @@ function settle(h: Handle, task: Task): void {
   }
 }
 
-/** The line of a component: its stage (or fetch, or lock wait), elapsed time and progress. */
-function titleOf(h: Handle, now = Date.now()): string {
+/**
+ * The line of a component: its stage (or fetch, or lock wait), elapsed time and progress. On a
+ * terminal too narrow for all of it the bar goes first, so the numbers stay; listr2 cuts what is
+ * still too long at the width.
+ */
+function titleOf(h: Handle, width = 80, now = Date.now()): string {
   if (h.running) {
     const r = h.running;
-    const parts = [`${h.name}: ${r.stage}…${r.jobs !== undefined ? ` (-j${r.jobs})` : ""}`, elapsed((now - r.started) / 1000)];
-    if (r.progress) {
-      const pct = percentOf(r.progress);
-      if (pct !== undefined) parts.push(bar(pct));
-      parts.push(...progressParts(r.progress));
-    }
-    return redactText(parts.join(" "));
+    const head = `${h.name}: ${r.stage}…${r.jobs !== undefined ? ` (-j${r.jobs})` : ""} ${elapsed((now - r.started) / 1000)}`;
+    const numbers = r.progress ? progressParts(r.progress) : [];
+    const pct = r.progress ? percentOf(r.progress) : undefined;
+    const full = [head, ...(pct !== undefined ? [bar(pct)] : []), ...numbers].join(" ");
+    // Room for the mark, the indentation and the margin listr2 keeps.
+    return redactText([...full].length <= width - 4 ? full : [head, ...numbers].join(" "));
   }
   if (h.fetching) {
     return redactText([`${h.name}: fetching ${h.fetching.name}…`, ...(h.fetching.progress ? progressParts(h.fetching.progress) : [])].join(" "));
@@ -115,8 +118,9 @@ export function ttyReporter(o: Output): Reporter {
     plain.emit(e);
     if (!run) for (const t of notes.splice(0)) o.err(t);
   };
+  const width = (): number => o.columns ?? 80;
   const refresh = (h: Handle): void => {
-    if (h.task && h.ended === undefined) h.task.title = titleOf(h);
+    if (h.task && h.ended === undefined) h.task.title = titleOf(h, width());
   };
 
   const start = (components: readonly string[]): void => {
@@ -131,14 +135,14 @@ export function ttyReporter(o: Output): Reporter {
       const h: Handle = { name, resolve: () => undefined, reject: () => undefined, status: "waiting" };
       handles.set(name, h);
       return {
-        title: titleOf(h),
+        title: titleOf(h, width()),
         rendererOptions: { outputBar: 1, persistentOutput: false, timer: PRESET_TIMER },
         task: (_ctx: unknown, task: Task) =>
           new Promise<void>((resolve, reject) => {
             h.task = task;
             h.resolve = resolve;
             h.reject = reject;
-            task.title = titleOf(h);
+            task.title = titleOf(h, width());
             settle(h, task);
           }),
       };
@@ -170,7 +174,11 @@ export function ttyReporter(o: Output): Reporter {
     const last = stages?.at(-1);
     for (const h of handles.values()) {
       if (h.running) end(h, { how: "stop", title: redactText(`${h.name}: ${h.running.stage} ${signal ? "stopped" : "not finished"}${why}`) });
-      else if (ok) end(h, { how: "ok" });
+      else if (ok) {
+        // A component none of whose stages had anything to run (seabios under `configure`).
+        if (h.finished === undefined && !h.fetching) h.status = "nothing to do";
+        end(h, { how: "ok" });
+      }
       else if (h.fetching) end(h, { how: "stop", title: redactText(`${h.name}: fetch of ${h.fetching.name} stopped${why}`) });
       else if (h.finished === undefined) end(h, { how: "stop", title: `${h.name}: not run${why}` });
       else if (last !== undefined && h.finished !== last) end(h, { how: "stop", title: `${h.name}: stopped after ${h.finished}${why}` });

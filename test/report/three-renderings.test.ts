@@ -3,7 +3,7 @@
 // reporters: the plain lines of CI, NDJSON (--json) and the live view's frames. Then the parts the
 // reporters share: which output line is meaningful, and the plain reporter's heartbeat.
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { XqEvent, XqEventType } from "../../src/report/events.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { jsonReporter, plainReporter } from "../../src/report/plain.js";
@@ -138,6 +138,34 @@ describe("one recorded stream, three renderings", () => {
     expect(last).toMatch(/⊘ qemu-xen: stopped after configure/);
     expect(last).toMatch(/✖ seabios: build failed\n {2}› seabios build \(make\) failed with exit code 2\./);
     expect(last).toMatch(/^xqbuild: failed in 2\.0 s$/m);
+  });
+});
+
+describe("the live view's lines", () => {
+  it("on a narrow terminal the bar goes first, the numbers stay; a component with nothing to do says so", async () => {
+    // A terminal of 48 columns: listr2 cuts lines at process.stdout's width (on a terminal, stdout
+    // and stderr are the same one), log-update and the titles use the Output's.
+    const o = { ...memoryOutput(), columns: 48 };
+    const saved = Object.getOwnPropertyDescriptor(process.stdout, "columns");
+    Object.defineProperty(process.stdout, "columns", { value: 48, configurable: true });
+    onTestFinished(() => {
+      if (saved) Object.defineProperty(process.stdout, "columns", saved);
+      else delete (process.stdout as { columns?: number }).columns;
+    });
+    const r = ttyReporter(o);
+    r.emit({ type: "run-start", command: "configure", components: ["qemu-xen", "seabios"], jobs: 2, stages: ["configure"] });
+    await sleep(300);
+    r.emit({ type: "stage-start", component: "qemu-xen", stage: "configure", jobs: 2 });
+    r.emit({ type: "progress", component: "qemu-xen", stage: "configure", phase: "checks", done: 812, total: 1800 });
+    await sleep(100);
+    r.emit({ type: "stage-done", component: "qemu-xen", stage: "configure", seconds: 1 });
+    r.emit({ type: "run-end", ok: true, seconds: 1, exitCode: 0 });
+    await r.close();
+    const frames = o.raws.join("").replace(ANSI, "");
+    expect(frames).toMatch(/qemu-xen: configure… \(-j2\) 0s 812\/1800 45%/);
+    expect(frames).not.toMatch(/▕/);
+    expect(frames).toMatch(/✔ seabios: nothing to do/);
+    expect(frames).toMatch(/✔ qemu-xen: configure done \(1\.0 s\)/);
   });
 });
 
