@@ -19,6 +19,8 @@ export const HEARTBEAT_SECONDS = 30;
 
 interface Running {
   readonly started: number;
+  /** What a fetch is fetching, when not the component's own source ("submodule ui/keycodemapdb"). */
+  readonly label?: string;
   progress?: Extract<XqEvent, { type: "progress" }>;
 }
 
@@ -35,7 +37,7 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
     for (const [key, r] of running) {
       if (now - r.started < every * 0.9) continue;
       const [component = "", stage = ""] = key.split("\0");
-      const parts = [elapsed((now - r.started) / 1000), ...(r.progress ? progressParts(r.progress) : [])];
+      const parts = [elapsed((now - r.started) / 1000), ...(r.label !== undefined ? [r.label] : []), ...(r.progress ? progressParts(r.progress) : [])];
       o.err(`${tag(component, stage)} still running (${parts.join(", ")})`);
     }
   };
@@ -43,15 +45,20 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
     if (timer) clearInterval(timer);
     timer = undefined;
   };
+  const begin = (key: string, r: Running): void => {
+    running.set(key, r);
+    // One timer for the run, started with its first stage or fetch; unref'd: it never keeps xqbuild alive.
+    if (!timer && every > 0 && !opts.quiet) {
+      timer = setInterval(beat, every);
+      timer.unref();
+    }
+  };
   const track = (e: XqEvent): void => {
-    if (e.type === "stage-start") {
-      running.set(`${e.component}\0${e.stage}`, { started: Date.now() });
-      // One timer for the run, started with its first stage; unref'd: it never keeps xqbuild alive.
-      if (!timer && every > 0 && !opts.quiet) {
-        timer = setInterval(beat, every);
-        timer.unref();
-      }
-    } else if (e.type === "stage-done" || e.type === "stage-fail" || e.type === "stage-stop" || e.type === "stage-skip") {
+    if (e.type === "stage-start") begin(`${e.component}\0${e.stage}`, { started: Date.now() });
+    // A fetch is the component's "fetch" stage for the heartbeat (its progress events say stage "fetch").
+    else if (e.type === "fetch-start") begin(`${e.component}\0fetch`, { started: Date.now(), ...(e.what !== "source" ? { label: `${e.what} ${e.name}` } : {}) });
+    else if (e.type === "fetch-done") running.delete(`${e.component}\0fetch`);
+    else if (e.type === "stage-done" || e.type === "stage-fail" || e.type === "stage-stop" || e.type === "stage-skip") {
       running.delete(`${e.component}\0${e.stage}`);
     } else if (e.type === "progress") {
       const r = running.get(`${e.component}\0${e.stage}`);

@@ -242,7 +242,7 @@ export function ttyReporter(o: Output): Reporter {
         case "progress":
           if (!h) return;
           if (h.running?.stage === e.stage) h.running.progress = e;
-          else if (h.fetching) h.fetching.progress = e;
+          else if (h.fetching || e.stage === "fetch") (h.fetching ??= { name: "its source" }).progress = e;
           else return;
           refresh(h);
           return;

@@ -198,6 +198,19 @@ describe("the lines the reporters share", () => {
     await r.close();
     await sleep(500);
     expect(beats().length).toBe(after);
+    // A fetch beats too, with what it fetches and git's progress, until it is done.
+    const f = memoryOutput();
+    const fr = plainReporter(f, { verbose: false, quiet: false, heartbeatSeconds: 0.2 });
+    fr.emit({ type: "fetch-start", component: "qemu-xen", what: "submodule", name: "ui/keycodemapdb" });
+    fr.emit({ type: "progress", component: "qemu-xen", stage: "fetch", phase: "Receiving objects", percent: 45, bytes: 12582912, rate: 2202009 });
+    await sleep(500);
+    const fetchBeats = (): string[] => f.stderr.filter((l) => l.includes("still running"));
+    expect(fetchBeats()[0]).toBe("[qemu-xen fetch] still running (0s, submodule ui/keycodemapdb, 45%, 12.0 MiB, 2.1 MiB/s)");
+    fr.emit({ type: "fetch-done", component: "qemu-xen", what: "submodule", name: "ui/keycodemapdb", seconds: 0.5 });
+    const fetched = fetchBeats().length;
+    await sleep(500);
+    await fr.close();
+    expect(fetchBeats().length).toBe(fetched);
     // Quiet, or an interval of 0: never.
     const q = memoryOutput();
     const quiet = plainReporter(q, { verbose: false, quiet: true, heartbeatSeconds: 0.1 });
