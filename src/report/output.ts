@@ -20,8 +20,9 @@ export interface Output {
    * view uses it.
    */
   raw?(text: string): void;
-  /** The terminal's width, when stderr is one. */
+  /** The terminal's width and height, when stderr is one. */
   readonly columns?: number | undefined;
+  readonly rows?: number | undefined;
 }
 
 let stdoutClosed = false;
@@ -62,6 +63,9 @@ export function processOutput(env: Readonly<Record<string, string | undefined>>)
     // Read when drawn: a terminal can be resized while the live view runs.
     get columns() {
       return process.stderr.columns || undefined;
+    },
+    get rows() {
+      return process.stderr.rows || undefined;
     },
     color,
   };

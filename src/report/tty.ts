@@ -125,10 +125,11 @@ export function ttyReporter(o: Output): Reporter {
 
   const start = (components: readonly string[]): void => {
     const write = (chunk: string): void => (o.raw ? o.raw(chunk) : o.err(chunk));
-    // log-update wraps and erases by the stream's width, read at every frame (a resized terminal).
+    // log-update wraps and erases by the stream's width, and keeps a frame within its height (a
+    // line scrolled off the top cannot be erased): both read at every frame (a resized terminal).
     const stream = Object.defineProperties(createWritable(write), {
       columns: { get: () => o.columns ?? 80 },
-      rows: { value: 1000 },
+      rows: { get: () => o.rows ?? 1000 },
       isTTY: { value: true },
     }) as unknown as NodeJS.WriteStream;
     const tasks = components.map((name) => {
