@@ -7,7 +7,14 @@ import type { ErrorKind } from "../util/errors.js";
  */
 export type XqEvent =
   /** A command that does work starts: which components, how many job slots. */
-  | { readonly type: "run-start"; readonly command: string; readonly components: readonly string[]; readonly jobs: number }
+  | {
+      readonly type: "run-start";
+      readonly command: string;
+      readonly components: readonly string[];
+      readonly jobs: number;
+      /** The stages the command runs, in order: a component whose last one has not ended did not finish. */
+      readonly stages?: readonly string[];
+    }
   | {
       readonly type: "stage-start";
       readonly component: string;

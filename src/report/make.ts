@@ -12,6 +12,12 @@ export interface ReporterChoice {
    * --json. The others answer with a document (plan, config, status, doctor, cache).
    */
   readonly live: boolean;
+  /**
+   * The plain reporter's heartbeat interval in seconds (0: none); its default when not given.
+   * XQBUILD_HEARTBEAT_SECONDS is meant to set it: parsed in config/env.ts and passed by cli/main.ts
+   * (not wired in this slice).
+   */
+  readonly heartbeatSeconds?: number;
 }
 
 /** NDJSON with --json; the live view on a terminal (listr2, loaded only then); plain lines otherwise. */
@@ -21,5 +27,5 @@ export async function makeReporter(output: Output, how: ReporterChoice): Promise
     const { ttyReporter } = await import("./tty.js");
     return ttyReporter(output);
   }
-  return plainReporter(output, { verbose: how.verbose, quiet: how.quiet });
+  return plainReporter(output, { verbose: how.verbose, quiet: how.quiet, ...(how.heartbeatSeconds !== undefined ? { heartbeatSeconds: how.heartbeatSeconds } : {}) });
 }

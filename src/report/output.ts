@@ -14,6 +14,15 @@ export interface Output {
   readonly interactive: boolean;
   /** A promise while more than a little is waiting to be written (a slow reader), else undefined. */
   backlog(): Promise<void> | undefined;
+  /**
+   * Writes text to stderr as it is: no newline added, no redaction (the live view redraws lines
+   * with cursor movements, in pieces; what it is given to draw is redacted before). Only the live
+   * view uses it.
+   */
+  raw?(text: string): void;
+  /** The terminal's width and height, when stderr is one. */
+  readonly columns?: number | undefined;
+  readonly rows?: number | undefined;
 }
 
 let stdoutClosed = false;
@@ -48,19 +57,36 @@ export function processOutput(env: Readonly<Record<string, string | undefined>>)
       const shown = redactText(text);
       process.stderr.write(shown.endsWith("\n") ? shown : shown + "\n");
     },
+    raw(text) {
+      if (!stderrClosed) process.stderr.write(text);
+    },
+    // Read when drawn: a terminal can be resized while the live view runs.
+    get columns() {
+      return process.stderr.columns || undefined;
+    },
+    get rows() {
+      return process.stderr.rows || undefined;
+    },
     color,
   };
 }
 
 /** An Output that keeps what was printed, for tests and for embedding. */
-export function memoryOutput(): Output & { stdout: string[]; stderr: string[] } {
+export function memoryOutput(): Output & { stdout: string[]; stderr: string[]; raws: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
+  // What the live view drew, piece by piece, in the order written (with the lines of err()).
+  const raws: string[] = [];
   return {
     stdout,
     stderr,
+    raws,
+    raw: (t) => void raws.push(t),
     out: (t) => void stdout.push(redactText(t)),
-    err: (t) => void stderr.push(redactText(t)),
+    err: (t) => {
+      stderr.push(redactText(t));
+      raws.push(redactText(t) + "\n");
+    },
     color: false,
     interactive: false,
     backlog: () => undefined,

@@ -1,18 +1,76 @@
 import type { Output } from "./output.js";
 import { paint } from "./output.js";
 import type { Reporter, XqEvent } from "./events.js";
+import { elapsed, progressParts } from "./lines.js";
 
 export interface PlainOptions {
   readonly verbose: boolean;
   readonly quiet: boolean;
+  /**
+   * How often a stage that is still running says so ("[qemu-xen build] still running (2m30s,
+   * 812/1800, 45%)"), in seconds; 0 for never. 30 when not given: a CI log that shows nothing for
+   * minutes looks hung, and some CI runners kill a job that prints nothing for 10 minutes.
+   */
+  readonly heartbeatSeconds?: number;
+}
+
+/** The heartbeat's interval when PlainOptions does not set one. */
+export const HEARTBEAT_SECONDS = 30;
+
+interface Running {
+  readonly started: number;
+  /** What a fetch is fetching, when not the component's own source ("submodule ui/keycodemapdb"). */
+  readonly label?: string;
+  progress?: Extract<XqEvent, { type: "progress" }>;
 }
 
 /** One line per happening, prefixed with component and stage: for CI logs and pipes. */
 export function plainReporter(o: Output, opts: PlainOptions): Reporter {
   const tag = (c: string, s: string): string => paint(o, "36", `[${c} ${s}]`);
   let started = false;
+  // The stages running now, by "component stage": what the heartbeat reports on.
+  const running = new Map<string, Running>();
+  const every = (opts.heartbeatSeconds ?? HEARTBEAT_SECONDS) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const beat = (): void => {
+    const now = Date.now();
+    for (const [key, r] of running) {
+      if (now - r.started < every * 0.9) continue;
+      const [component = "", stage = ""] = key.split("\0");
+      const parts = [elapsed((now - r.started) / 1000), ...(r.label !== undefined ? [r.label] : []), ...(r.progress ? progressParts(r.progress) : [])];
+      o.err(`${tag(component, stage)} still running (${parts.join(", ")})`);
+    }
+  };
+  const stopBeat = (): void => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+  };
+  const begin = (key: string, r: Running): void => {
+    running.set(key, r);
+    // One timer for the run, started with its first stage or fetch; unref'd: it never keeps xqbuild alive.
+    if (!timer && every > 0 && !opts.quiet) {
+      timer = setInterval(beat, every);
+      timer.unref();
+    }
+  };
+  const track = (e: XqEvent): void => {
+    if (e.type === "stage-start") begin(`${e.component}\0${e.stage}`, { started: Date.now() });
+    // A fetch is the component's "fetch" stage for the heartbeat (its progress events say stage "fetch").
+    else if (e.type === "fetch-start") begin(`${e.component}\0fetch`, { started: Date.now(), ...(e.what !== "source" ? { label: `${e.what} ${e.name}` } : {}) });
+    else if (e.type === "fetch-done") running.delete(`${e.component}\0fetch`);
+    else if (e.type === "stage-done" || e.type === "stage-fail" || e.type === "stage-stop" || e.type === "stage-skip") {
+      running.delete(`${e.component}\0${e.stage}`);
+    } else if (e.type === "progress") {
+      const r = running.get(`${e.component}\0${e.stage}`);
+      if (r) r.progress = e;
+    } else if (e.type === "run-end") {
+      running.clear();
+      stopBeat();
+    }
+  };
   return {
     emit(e: XqEvent) {
+      track(e);
       switch (e.type) {
         case "run-start":
           started = true;
@@ -49,6 +107,13 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
         case "stage-stop":
           if (!opts.quiet) o.err(`${tag(e.component, e.stage)} stopped by ${e.signal} after ${e.seconds.toFixed(1)} s`);
           return;
+        case "progress":
+          // Not a line each (ninja says [N/M] hundreds of times a second): the heartbeat reports
+          // the latest one of each running stage.
+          return;
+        case "cache":
+          if (!opts.quiet) o.err(`${tag(e.component, "cache")} ${e.result} (${e.where}, ${e.key.slice(0, 12)})${e.detail ? `: ${e.detail}` : ""}`);
+          return;
         case "fetch-done":
           if (!opts.quiet) for (const line of fetchLines(e)) o.err(`${e.component}: ${line}`);
           return;
@@ -61,17 +126,16 @@ export function plainReporter(o: Output, opts: PlainOptions): Reporter {
         case "lock-wait":
           if (!opts.quiet) o.err(`${e.component ?? "xqbuild"}: waiting for the lock on ${e.what}${e.holder ? `, held by ${e.holder}` : ""}${e.path ? ` (${e.path})` : ""}`);
           return;
-        case "progress":
-        case "cache":
-          // TRANSITIONAL (issue 15): rendered by the reporters' slice.
-          return;
         default: {
           const never: never = e;
           return never;
         }
       }
     },
-    close: async () => undefined,
+    close: async () => {
+      running.clear();
+      stopBeat();
+    },
     backlog: () => o.backlog(),
   };
 }

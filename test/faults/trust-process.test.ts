@@ -432,7 +432,9 @@ describe("16: the live view on a real terminal (tmux) ends on a failure, on Ctrl
     const text = await waitScreen(s, /EXIT=\d+/, 15_000);
     expect(text).toMatch(new RegExp(`EXIT=${code}\\b`));
     expect(text).toMatch(new RegExp(`xqbuild: interrupted by ${sig}`));
-    expect(text).toMatch(/✖ qemu-xen: build…/);
+    // Issue 15 point 4: an interrupted stage is shown stopped (⊘), neither a check nor a cross.
+    expect(text).toMatch(new RegExp(`⊘ qemu-xen: build stopped \\(${sig}\\)`));
+    expect(text).not.toMatch(/[✔✖] qemu-xen: build/);
     expect(fs.existsSync(stampFile(t, "qemu-xen", "build"))).toBe(false);
   }, 90_000);
 

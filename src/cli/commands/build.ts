@@ -44,7 +44,7 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
   try {
     // Which components are built does not depend on the fetched sources: the run starts with them.
     const enabled = makePlan(config, gatherFacts(config)).components.filter((c) => c.enabled);
-    reporter.emit({ type: "run-start", command, components: enabled.map((c) => c.name), jobs: jobserver.jobs || config.jobs });
+    reporter.emit({ type: "run-start", command, components: enabled.map((c) => c.name), jobs: jobserver.jobs || config.jobs, stages: STAGES_FOR[command] });
     for (const line of checkSystemComponents(config)) reporter.emit({ type: "message", level: "info", text: line });
     // Stop before spending minutes (fetching included) when the host lacks what the components need.
     if (config.xq.noDoctor !== true) {
