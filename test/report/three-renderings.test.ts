@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { XqEvent, XqEventType } from "../../src/report/events.js";
 import { memoryOutput } from "../../src/report/output.js";
-import { jsonReporter, plainReporter } from "../../src/report/plain.js";
+import { errorText, jsonReporter, plainReporter } from "../../src/report/plain.js";
 import { ttyReporter } from "../../src/report/tty.js";
 import { elapsed, isMeaningful } from "../../src/report/lines.js";
 
@@ -80,7 +80,8 @@ describe("one recorded stream, three renderings", () => {
     const r = jsonReporter(o);
     for (const e of STREAM) r.emit(e);
     await r.close();
-    expect(o.stderr).toEqual([]);
+    // Only the error's paragraph goes to stderr too (as cargo's --message-format=json does).
+    expect(o.stderr).toEqual(STREAM.filter((e) => e.type === "error").map((e) => errorText(o, e)));
     const back = o.stdout.map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const e of back) expect(typeof e.time).toBe("string");
     expect(back.map(({ time: _time, ...e }) => e)).toEqual(STREAM);
