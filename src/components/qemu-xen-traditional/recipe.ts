@@ -1,5 +1,6 @@
 import { shellWords } from "../../config/shell-words.js";
 import type { EnvChanges, PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+import { xenLibsInputs } from "../xen-libs.js";
 
 const LINK = "tools/qemu-xen-traditional-dir";
 
@@ -71,4 +72,5 @@ export const qemuXenTraditional: Recipe = {
   clean(ctx) {
     return [{ stage: "clean", step: "make-clean", kind: "run", cwd: ctx.root("tools"), argv: ["make", "-C", "qemu-xen-traditional-dir", "clean"], env: {} }];
   },
+  artifactInputs: xenLibsInputs,
 };

@@ -1,5 +1,6 @@
 import { shellWords } from "../../config/shell-words.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+import { builtinFile } from "./builtin-config.js";
 
 const FW = "tools/firmware";
 
@@ -72,4 +73,6 @@ export const seabios: Recipe = {
       },
     ];
   },
+  // The engine's questions: the standalone .config is built in (builtin-config.ts).
+  builtinContent: builtinFile,
 };
