@@ -138,8 +138,12 @@ function runTraceProbe(tool: string, sourceDir: string, env: Readonly<Record<str
   return "none";
 }
 
-/** The facts a plan needs from the file system: which *_LOC are directories, the trace backend. */
-export function gatherFacts(config: ResolvedConfig): PlanFacts {
+/**
+ * The facts a plan needs from the file system: which *_LOC are directories, how the tree spells the
+ * trace flag, and (unless `probe` is false) the trace backend. A run makes its plan with
+ * `probe: false` before fetching and adds the backend once, with sourceFacts, after the fetch.
+ */
+export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boolean } = {}): PlanFacts {
   const locIsDir: Partial<Record<ComponentName, boolean>> = {};
   for (const [name, v] of Object.entries(LOC_VARS) as Array<[ComponentName, string]>) {
     const loc = (config.vars.get(v)?.value ?? "").trim();
@@ -148,10 +152,18 @@ export function gatherFacts(config: ResolvedConfig): PlanFacts {
     locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
   }
   const { traceFlag, traceProbe, qemuXenCflagsPrefix } = traceFlagOf(config);
+  const facts: PlanFacts = { locIsDir, traceFlag, traceProbe, ...withCflags(qemuXenCflagsPrefix) };
+  return opts.probe === false ? facts : { ...facts, ...sourceFacts(config, facts) };
+}
+
+/** The facts that need the fetched source (the trace backend its tracetool accepts), given the others. */
+export function sourceFacts(config: ResolvedConfig, facts: PlanFacts): Pick<PlanFacts, "traceBackend"> {
+  if (!facts.traceProbe) return {};
+  const locIsDir = facts.locIsDir["qemu-xen"] === true;
   const qemuLoc = (config.vars.get("QEMU_UPSTREAM_LOC")?.value ?? "").trim();
-  const qemuSource = locIsDir["qemu-xen"] ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
+  const qemuSource = locIsDir ? qemuLoc : path.join(config.xenRoot, "tools", "qemu-xen-dir");
   // The probe's answer is kept only for trees xqbuild fetched; a local directory may change under it.
-  const cache = locIsDir["qemu-xen"] ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
-  const traceBackend = traceProbe ? probeTraceBackend(qemuSource, config.env, cache, config.xenRoot) : undefined;
-  return { locIsDir, traceFlag, traceProbe, ...withCflags(qemuXenCflagsPrefix), ...(traceBackend !== undefined ? { traceBackend } : {}) };
+  const cache = locIsDir ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
+  const traceBackend = probeTraceBackend(qemuSource, config.env, cache, config.xenRoot);
+  return traceBackend !== undefined ? { traceBackend } : {};
 }

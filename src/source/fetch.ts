@@ -6,8 +6,7 @@ import { formatOrigin, type ResolvedConfig } from "../config/types.js";
 import { UserError } from "../util/errors.js";
 import { ensureCacheDir } from "../cache/cache.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
-import { gatherFacts } from "../plan/facts.js";
-import { makePlan, type ComponentPlan } from "../plan/plan.js";
+import type { ComponentPlan } from "../plan/plan.js";
 import { RECIPES } from "../components/index.js";
 import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
 import { checkoutTree, type CheckoutResult } from "./checkout.js";
@@ -39,10 +38,12 @@ export interface FetchOptions extends TreeLockOptions {
   readonly log: (text: string, component?: string) => void;
 }
 
-/** Fetches every enabled component's source into the glue's layout; returns the lock entries. */
-export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): Promise<void> {
-  const plan = makePlan(config, gatherFacts(config));
-  const enabled = plan.components.filter((c) => c.enabled);
+/**
+ * Fetches the source of each component given (the enabled ones of the caller's plan: the plan is
+ * made once, by the command) into the glue's layout, and records the lock entries.
+ */
+export async function fetchSources(config: ResolvedConfig, components: readonly ComponentPlan[], opts: FetchOptions): Promise<void> {
+  const enabled = components.filter((c) => c.enabled);
   const say = opts.log;
   const mirrorOpts: MirrorOptions = {
     env: config.env,
