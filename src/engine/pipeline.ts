@@ -260,6 +260,13 @@ function stampHolds(c: ComponentPlan, stamps: Stamps, stage: BuildStage, steps: 
   return missing === undefined ? { ok: true } : { ok: false, missing };
 }
 
+/**
+ * The stamp a run leaves when the artifact cache stood in for configure and build (nothing was built
+ * in this tree): its fingerprint is the artifact's key, its inputs say whether install restored it.
+ * `status` tells that apart from a build that never ran.
+ */
+export const ARTIFACT_STAMP = "artifact";
+
 /** Only fetched sources have a fingerprint that another tree can share. */
 export function cacheable(c: ComponentPlan): boolean {
   return c.source.kind === "git-checkout" || c.source.kind === "tarball";
@@ -290,6 +297,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         const started = Date.now();
         const r = await art.cache.store.restore(entry, art.destdir);
         if (r.ok) {
+          await stamps.write(c.name, ARTIFACT_STAMP, key, { restored: true, destdir: art.destdir });
           reporter.emit({ type: "stage-done", component: c.name, stage: "install", seconds: (Date.now() - started) / 1000 });
           return;
         }
@@ -298,6 +306,9 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     } else if (opts.stages.includes("build")) {
       if (await art.cache.has(key)) {
         skip(`in the artifact cache (${key.slice(0, 12)}); install restores it`);
+        // (An install that restored this very artifact before still did.)
+        const was = stamps.read(c.name, ARTIFACT_STAMP);
+        if (was?.fingerprint !== key) await stamps.write(c.name, ARTIFACT_STAMP, key, { restored: false });
         return;
       }
     }
@@ -321,6 +332,8 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     ran = true;
     // The stamp goes first: an interrupted or failed stage must not look done, nor anything after it.
     for (const later of opts.stages.slice(opts.stages.indexOf(stage))) await stamps.clear(c.name, later);
+    // Built here from now on: the artifact cache no longer stands in for it.
+    if (!always) await stamps.clear(c.name, ARTIFACT_STAMP);
     await opts.beforeWork?.();
     // The first step's command line is resolved once: to name it here, and to run it below.
     const first = steps[0];
