@@ -63,7 +63,7 @@ export function enablement(recipe: Recipe, config: ResolvedConfig): Enablement {
     if (explicit) throw new UserError(`${why}; it cannot be built with this release's glue.`, `Use an older Xen tree for ${recipe.name}, or leave it out.`);
     return { enabled: false, reason: why };
   }
-  const sys = recipe.name === "qemu-xen" ? config.system.qemu : recipe.name === "seabios" ? config.system.seabios : undefined;
+  const sys = recipe.systemInstalled?.(config);
   if (sys) {
     if (explicit) throw new UserError(`${recipe.name} is not built: ${sys.from} names the installed ${sys.path}.`, `Leave ${recipe.name} out, or drop ${sys.from}.`);
     return { enabled: false, reason: `the installed ${sys.path} is used (${sys.from})` };

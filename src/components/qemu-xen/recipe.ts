@@ -131,6 +131,7 @@ export const qemuXen: Recipe = {
   resolveRun: (step, env) => (step.goals !== undefined || step.install !== undefined ? resolveQemuRun(step, env) : Promise.resolve(undefined)),
   builtOutputs: (step) => (step.goals === "installed" ? installedTargets(step.cwd)?.map((f) => path.join(step.cwd, f)) : undefined),
   artifactInputs: xenLibsInputs,
+  systemInstalled: (config) => config.system.qemu,
   progressOf(line) {
     const m = NINJA_STATUS.exec(line);
     return m ? { phase: "ninja", done: Number(m[1]), total: Number(m[2]) } : undefined;

@@ -75,4 +75,5 @@ export const seabios: Recipe = {
   },
   // The engine's questions: the standalone .config is built in (builtin-config.ts).
   builtinContent: builtinFile,
+  systemInstalled: (config) => config.system.seabios,
 };
