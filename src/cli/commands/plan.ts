@@ -3,7 +3,7 @@ import { makePlan, type Plan } from "../../plan/plan.js";
 import type { PlannedStep } from "../../components/recipe.js";
 import { artifactCacheFor } from "../../cache/from-config.js";
 import { stagingRootOf } from "../../engine/build.js";
-import { explainPlan, pasteable, type ExplainedComponent, type ExplainedStep } from "../../engine/explain.js";
+import { explainPlan, pasteable, type CacheLookup, type ExplainedComponent, type ExplainedStep } from "../../engine/explain.js";
 import { loadConfig, type CommandContext } from "../context.js";
 
 function describeStep(s: PlannedStep): string {
@@ -49,10 +49,20 @@ export function planJson(plan: Plan, explained?: readonly ExplainedComponent[]):
         buildDir: c.buildDir,
         stages: (x?.steps ?? c.stages).map(stepJson),
         ...(x ? { patches: x.patches } : {}),
-        ...(x?.cache ? { cache: { ...x.cache, ...(x.cache.stagingInstall ? { stagingInstall: x.cache.stagingInstall.map(stepJson) } : {}) } } : {}),
+        ...(x?.cache ? { cache: cacheJson(x.cache) } : {}),
       };
     }),
   };
+}
+
+/**
+ * The lookup in --json: where the artifact is looked for and the install that makes it. Not its key
+ * nor whether it is there: those follow the fetched commit and the store, and the document is what
+ * the configuration plans, the same before and after a fetch (the text shows the key; so does
+ * .xqbuild/artifact-keys/ after a build).
+ */
+function cacheJson(k: CacheLookup): unknown {
+  return { local: k.local, ...(k.remote ? { remote: k.remote } : {}), ...(k.staging ? { staging: k.staging } : {}), ...(k.stagingInstall ? { stagingInstall: k.stagingInstall.map(stepJson) } : {}) };
 }
 
 /** What runs in place of a planned command, when that is not the command itself (QEMU's ninja line, meson install). */
