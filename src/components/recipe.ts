@@ -208,6 +208,8 @@ export interface Recipe {
   artifactInputs?(input: { readonly xenRoot: string; readonly env: Readonly<Record<string, string>> }): Promise<unknown>;
   /** Progress in a line of the build's output (ninja's "[N/M] ..."); undefined for any other line. */
   progressOf?(line: string): LineProgress | undefined;
+  /** Tools its build runs besides the compiler, make and Python, by name: `--version` argv (QEMU: ninja). Their versions are in every fingerprint. */
+  readonly versionedTools?: Readonly<Record<string, readonly string[]>>;
   /** The installed build used in its place (--with-system-qemu, --with-system-seabios): then it is not built. */
   systemInstalled?(config: ResolvedConfig): { readonly path: string; readonly from: string } | undefined;
 }

@@ -14,6 +14,7 @@ import { removeInside, writeFileAtomic } from "../util/fs.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
 import { executeFileOrRunStep, recipeOf, resolveRun, stepName } from "./steps.js";
+import { RECIPES } from "../components/index.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { copyInto } from "../cache/artifacts.js";
 import { throwIfInterrupted } from "../util/signals.js";
@@ -81,7 +82,11 @@ export async function sourceState(dir: string, env: Readonly<Record<string, stri
 
 const versionCache = new Map<string, Promise<Record<string, string>>>();
 
-/** The first line of `--version` of the tools every build uses, once per run. */
+/**
+ * The first line of `--version` of the tools every build uses (the compiler, make, Python) and of
+ * those a recipe names (Recipe.versionedTools: QEMU's ninja), once per run. Every recipe's, whichever
+ * are built: a stage's fingerprint does not depend on which other components a run takes.
+ */
 export function toolVersions(env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
   const cc = env.CC ?? "cc";
   // The whole environment: anything in it may change what a tool says (PYENV_VERSION, ...).
@@ -92,12 +97,18 @@ export function toolVersions(env: Readonly<Record<string, string>>): Promise<Rec
     new Promise((resolve) => {
       execFile(argv[0] as string, argv.slice(1), { env, timeout: 10_000 }, (err, stdout) => resolve(err ? "missing" : (stdout.split("\n")[0] ?? "").trim()));
     });
+  const named = new Map<string, readonly string[]>();
+  for (const r of Object.values(RECIPES)) for (const [name, argv] of Object.entries(r.versionedTools ?? {})) named.set(name, argv);
   const p = Promise.all([
     one([...cc.split(/\s+/), "--version"]),
     one(["make", "--version"]),
     one([env.PYTHON || "python3", "--version"]),
-    one(["ninja", "--version"]),
-  ]).then(([c, m, py, n]) => ({ cc: c ?? "", make: m ?? "", python: py ?? "", ninja: n ?? "" }));
+    ...[...named.values()].map((argv) => one([...argv])),
+  ]).then(([c, m, py, ...rest]) => {
+    const out: Record<string, string> = { cc: c ?? "", make: m ?? "", python: py ?? "" };
+    [...named.keys()].forEach((name, i) => (out[name] = rest[i] ?? ""));
+    return out;
+  });
   versionCache.set(key, p);
   return p;
 }

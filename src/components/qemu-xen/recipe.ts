@@ -132,6 +132,8 @@ export const qemuXen: Recipe = {
   builtOutputs: (step) => (step.goals === "installed" ? installedTargets(step.cwd)?.map((f) => path.join(step.cwd, f)) : undefined),
   artifactInputs: xenLibsInputs,
   systemInstalled: (config) => config.system.qemu,
+  // meson builds QEMU 5.2 and later with ninja: a new ninja rebuilds.
+  versionedTools: { ninja: ["ninja", "--version"] },
   progressOf(line) {
     const m = NINJA_STATUS.exec(line);
     return m ? { phase: "ninja", done: Number(m[1]), total: Number(m[2]) } : undefined;
