@@ -65,10 +65,11 @@ async function explainStep(c: ComponentPlan, s: PlannedStep, env: Readonly<Recor
 /**
  * The plan as it will execute, resolved against what is on disk now: each run step's command line
  * as the executor will run it (the same resolveRun), each component's patch queue with the sha256 of
- * each patch, and the artifact cache's lookup (its key once the source is there). A dry run: nothing
+ * each patch, and the artifact cache's lookup (its key once the source is there, unless keys is
+ * false: the key costs a git status and a pkg-config). A dry run: nothing
  * is written, nothing is fetched, the remote cache is named but not asked.
  */
-export async function explainPlan(config: ResolvedConfig, plan: Plan, cache: ArtifactCache | undefined): Promise<ExplainedComponent[]> {
+export async function explainPlan(config: ResolvedConfig, plan: Plan, cache: ArtifactCache | undefined, opts: { readonly keys?: boolean } = {}): Promise<ExplainedComponent[]> {
   const env = config.env;
   return Promise.all(
     plan.components.map(async (c): Promise<ExplainedComponent> => {
@@ -77,15 +78,16 @@ export async function explainPlan(config: ResolvedConfig, plan: Plan, cache: Art
       const own = config.settings.components?.[c.name];
       const patches = c.source.kind === "local-source" ? [] : loadPatchQueue(own?.patches, `the patch queue of ${c.name}`, own?.patchTool);
       const explained = patches.map((p) => ({ name: p.name, file: p.file, sha256: createHash("sha256").update(p.content).digest("hex"), strip: p.strip, tool: p.tool }));
-      return { plan: c, steps, patches: explained, ...(cache ? { cache: await lookupOf(config, c, cache) } : {}) };
+      return { plan: c, steps, patches: explained, ...(cache ? { cache: await lookupOf(config, c, cache, opts.keys !== false) } : {}) };
     }),
   );
 }
 
-async function lookupOf(config: ResolvedConfig, c: ComponentPlan, cache: ArtifactCache): Promise<CacheLookup> {
+async function lookupOf(config: ResolvedConfig, c: ComponentPlan, cache: ArtifactCache, keys: boolean): Promise<CacheLookup> {
   const where = { local: cache.store.dir, ...(cache.remote ? { remote: cache.remote.url } : {}) };
   if (!cacheable(c) || !c.staging) return { ...where, why: `${c.source.kind}: a source used in place is always built` };
   const staging = { staging: c.staging.dir, stagingInstall: await Promise.all(c.staging.install.map((s) => explainStep(c, s, config.env, config.jobs))) };
+  if (!keys) return { ...where, ...staging };
   if (!existsSync(path.join(c.sourceDir, ".git"))) return { ...where, ...staging, why: "not fetched yet: the key is the fetched commit's" };
   const key = await artifactKey(c, c.staging.install, c.staging.dir, config.xenRoot, config.env, undefined, { record: false });
   return { ...where, ...staging, key, hit: cache.store.lookup(key) !== undefined };

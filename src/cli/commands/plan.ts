@@ -79,7 +79,8 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
   const plan = makePlan(config, gatherFacts(config), { ...(ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {}), stagingRoot: stagingRootOf(config) });
   const cache = artifactCacheFor(config, ctx.args.noCache, () => undefined);
-  const explained = await explainPlan(config, plan, cache);
+  // The key and whether the store has it are shown in the text only (see cacheJson).
+  const explained = await explainPlan(config, plan, cache, { keys: !ctx.args.json });
   if (ctx.args.json) {
     ctx.output.out(JSON.stringify(planJson(plan, explained), null, 2));
     return 0;
