@@ -67,6 +67,28 @@ export type Step =
 /** A step with the stage it belongs to and a name that says what it is within that stage. */
 export type PlannedStep = Step & { readonly stage: StageName; readonly step: string };
 
+/** A step that runs a command. */
+export type RunStep = Extract<Step, { kind: "run" }>;
+
+/**
+ * A run step's command line as it runs, resolved against what configure left in the build directory;
+ * `name` is the tool's when another than the recipe's runs in its place.
+ */
+export interface ResolvedRun {
+  readonly argv: readonly string[];
+  readonly env: EnvChanges;
+  /** The command takes -jN itself: the executor adds the job slots it holds, as make would. */
+  readonly jobsFlag?: boolean;
+  readonly name?: string;
+}
+
+/** Progress a tool reports in a line of its output (ninja's "[N/M] ..."). */
+export interface LineProgress {
+  readonly phase: string;
+  readonly done: number;
+  readonly total: number;
+}
+
 /**
  * Facts about the host and the fetched sources that the plan depends on; gathered by the caller
  * (plan/facts.ts) before the plan is made, so that making it does no I/O.
@@ -91,6 +113,11 @@ export interface FactsInput {
   readonly sourceDir: string;
   /** The source is a local directory used in place (a *_LOC that is one), not a checkout xqbuild made. */
   readonly local: boolean;
+  /**
+   * Whether the fetched source may be asked (QEMU's tracetool): false for the plan a run makes
+   * before it fetches, true once the sources are there (plan/facts.ts sourceFacts).
+   */
+  readonly probe: boolean;
 }
 
 /** What a recipe's host requirements are given. */
@@ -214,4 +241,23 @@ export interface Recipe {
   build(ctx: RecipeContext): PlannedStep[];
   install(ctx: RecipeContext): PlannedStep[];
   clean(ctx: RecipeContext): PlannedStep[];
+
+  // The engine's questions (issue 15, point 3): what the engine would otherwise have to know about a
+  // component's tools and files. Each is optional; without it a step runs as planned.
+  /**
+   * A run step as it runs once its build directory is configured (QEMU: ninja on the installed
+   * targets in place of `make all`, `meson install --no-rebuild` in place of `make install`);
+   * undefined: as planned. Both `plan` and the executor ask this, so what plan shows is what runs.
+   */
+  resolveRun?(step: RunStep, env: Readonly<Record<string, string>>): Promise<ResolvedRun | undefined>;
+  /** Files a build step stands for beyond `outputs` (QEMU: what meson-info says it installs), absolute. */
+  builtOutputs?(step: RunStep): readonly string[] | undefined;
+  /** The text of a built-in file that a copy step names as its `from` (SeaBIOS's standalone .config); undefined: a real file. */
+  builtinContent?(from: string): string | undefined;
+  /** What else the installed files depend on, for the artifact key (QEMU: the Xen libraries it links). */
+  artifactInputs?(input: { readonly xenRoot: string; readonly env: Readonly<Record<string, string>> }): Promise<unknown>;
+  /** Progress in a line of the build's output (ninja's "[N/M] ..."); undefined for any other line. */
+  progressOf?(line: string): LineProgress | undefined;
+  /** Tools its build runs besides the compiler, make and Python, by name: `--version` argv (QEMU: ninja). Their versions are in every fingerprint. */
+  readonly versionedTools?: Readonly<Record<string, readonly string[]>>;
 }

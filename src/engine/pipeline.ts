@@ -1,23 +1,22 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { InterruptedError, UserError } from "../util/errors.js";
 import type { ComponentPlan } from "../plan/plan.js";
-import type { PlannedStep, StageName } from "../components/recipe.js";
+import type { LineProgress, PlannedStep, Recipe, StageName } from "../components/recipe.js";
 import type { Reporter } from "../report/events.js";
 import { gitAt } from "../source/git.js";
 import { fingerprint, stableJson } from "./fingerprint.js";
 import { removeInside, writeFileAtomic } from "../util/fs.js";
-import { XEN_LIBS } from "../host/doctor.js";
 import type { JobServer } from "./jobserver.js";
 import type { Stamps } from "./stamps.js";
-import { executeFileOrRunStep, installedTargets, resolveRun, stepName } from "./steps.js";
+import { executeFileOrRunStep, recipeOf, resolveRun, stepName } from "./steps.js";
+import { RECIPES } from "../components/index.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { copyInto } from "../cache/artifacts.js";
-import { BUILTIN_PREFIX } from "../components/seabios/builtin-config.js";
 import { throwIfInterrupted } from "../util/signals.js";
 
 /** Environment variables that change what configure or make produce; part of every fingerprint. */
@@ -83,7 +82,11 @@ export async function sourceState(dir: string, env: Readonly<Record<string, stri
 
 const versionCache = new Map<string, Promise<Record<string, string>>>();
 
-/** The first line of `--version` of the tools every build uses, once per run. */
+/**
+ * The first line of `--version` of the tools every build uses (the compiler, make, Python) and of
+ * those a recipe names (Recipe.versionedTools: QEMU's ninja), once per run. Every recipe's, whichever
+ * are built: a stage's fingerprint does not depend on which other components a run takes.
+ */
 export function toolVersions(env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
   const cc = env.CC ?? "cc";
   // The whole environment: anything in it may change what a tool says (PYENV_VERSION, ...).
@@ -94,12 +97,18 @@ export function toolVersions(env: Readonly<Record<string, string>>): Promise<Rec
     new Promise((resolve) => {
       execFile(argv[0] as string, argv.slice(1), { env, timeout: 10_000 }, (err, stdout) => resolve(err ? "missing" : (stdout.split("\n")[0] ?? "").trim()));
     });
+  const named = new Map<string, readonly string[]>();
+  for (const r of Object.values(RECIPES)) for (const [name, argv] of Object.entries(r.versionedTools ?? {})) named.set(name, argv);
   const p = Promise.all([
     one([...cc.split(/\s+/), "--version"]),
     one(["make", "--version"]),
     one([env.PYTHON || "python3", "--version"]),
-    one(["ninja", "--version"]),
-  ]).then(([c, m, py, n]) => ({ cc: c ?? "", make: m ?? "", python: py ?? "", ninja: n ?? "" }));
+    ...[...named.values()].map((argv) => one([...argv])),
+  ]).then(([c, m, py, ...rest]) => {
+    const out: Record<string, string> = { cc: c ?? "", make: m ?? "", python: py ?? "" };
+    [...named.keys()].forEach((name, i) => (out[name] = rest[i] ?? ""));
+    return out;
+  });
   versionCache.set(key, p);
   return p;
 }
@@ -128,6 +137,27 @@ export async function runPipeline(opts: PipelineOptions): Promise<{ failures: Er
     }),
   );
   return { failures };
+}
+
+/** How often a stage's progress is reported at most: a few times a second, whatever the tool prints. */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * Turns a stage's output lines into progress events as the recipe reads them (ninja's "[N/M]"), no
+ * more than one per PROGRESS_INTERVAL_MS; the last step ([M/M]) is always reported.
+ */
+export function progressEmitter(recipe: Recipe | undefined, emit: (p: LineProgress) => void, now: () => number = Date.now): (line: string) => void {
+  const read = recipe?.progressOf;
+  if (!read) return () => undefined;
+  let last = -Infinity;
+  return (line) => {
+    const p = read(line);
+    if (!p) return;
+    const t = now();
+    if (t - last < PROGRESS_INTERVAL_MS && p.done < p.total) return;
+    last = t;
+    emit(p);
+  };
 }
 
 /** One stage's steps and the fingerprint of everything it depends on. */
@@ -160,19 +190,14 @@ function stageInputsOf(c: ComponentPlan, stages: readonly BuildStage[], env: Rea
   });
 }
 
-function pkgConfigVersions(env: Readonly<Record<string, string>>): Promise<string> {
-  return new Promise((resolve) => {
-    execFile("pkg-config", ["--modversion", ...XEN_LIBS], { env, timeout: 10_000 }, (err, stdout) => resolve(err ? "missing" : stdout.trim()));
-  });
-}
-
 /**
  * The key of a component's artifact: everything its installed files depend on, with the Xen tree's
  * place and the staging directory written as <ROOT> and <DESTDIR>, so that another tree (or
  * machine) with the same sources, arguments, tools and Xen libraries shares it. The commit and any
  * uncommitted edit of the source, the tools' versions, every configure, build and install argument
  * and the environment that matters (without PATH: the tools' versions stand for it), the contents
- * of files copied in before the build (SeaBIOS's .config), and for QEMU the Xen libraries it links.
+ * of files copied in before the build (SeaBIOS's .config), and what the recipe adds (artifactInputs:
+ * for QEMU, the Xen libraries it links).
  */
 export async function artifactKey(
   c: ComponentPlan,
@@ -181,13 +206,16 @@ export async function artifactKey(
   xenRoot: string,
   env: Readonly<Record<string, string>>,
   known?: { source: SourceState; tools: Tools },
+  /** record: false for a dry run (plan), which leaves no file behind. */
+  opts: { readonly record?: boolean } = {},
 ): Promise<string> {
   const [source, tools] = known ? [known.source, known.tools] : await Promise.all([sourceState(c.sourceDir, env, c.buildWrites), toolVersions(env)]);
   const configure = stepsOf(c, "configure");
   const steps = [...configure, ...stepsOf(c, "build"), ...installSteps];
   const copied: Record<string, string> = {};
+  const recipe = recipeOf(c.name);
   for (const s of configure) {
-    if (s.kind === "copy" && !s.from.startsWith(BUILTIN_PREFIX)) {
+    if (s.kind === "copy" && recipe?.builtinContent?.(s.from) === undefined) {
       try {
         copied[s.from] = createHash("sha256").update(readFileSync(s.from)).digest("hex");
       } catch {
@@ -196,14 +224,12 @@ export async function artifactKey(
     }
   }
   let libs: unknown;
-  if (c.name !== "seabios") {
+  if (recipe?.artifactInputs) {
+    // Asked in the environment configure runs in (its PKG_CONFIG_PATH finds the tree's libraries).
     const cfg = configure.find((s) => s.kind === "run");
-    const pcEnv = { ...env };
-    if (cfg?.kind === "run") for (const [k, v] of Object.entries(cfg.env)) if (v !== null && v !== undefined) pcEnv[k] = v;
-    const pcDir = path.join(xenRoot, "tools", "pkg-config");
-    const pcFiles: Record<string, string> = {};
-    if (existsSync(pcDir)) for (const f of readdirSync(pcDir).sort()) pcFiles[f] = createHash("sha256").update(readFileSync(path.join(pcDir, f))).digest("hex");
-    libs = { versions: await pkgConfigVersions(pcEnv), pcFiles };
+    const cfgEnv = { ...env };
+    if (cfg?.kind === "run") for (const [k, v] of Object.entries(cfg.env)) if (v !== null && v !== undefined) cfgEnv[k] = v;
+    libs = await recipe.artifactInputs({ xenRoot, env: cfgEnv });
   }
   const rest = relevantEnv(env);
   delete rest.PATH;
@@ -211,24 +237,26 @@ export async function artifactKey(
   const inputs = { kind: "xqbuild artifact", format: 1, component: c.name, commit: source.commit, changes: source.changes, tools, text };
   const key = fingerprint(inputs);
   // What the key was made of, to answer "why did this tree miss the cache?" (diff two trees' files).
+  if (opts.record === false) return key;
   await writeFileAtomic(path.join(xenRoot, ".xqbuild", "artifact-keys", `${c.name}.json`), `${JSON.stringify({ key, ...inputs, text: JSON.parse(text) as unknown }, null, 2)}\n`, xenRoot).catch(() => undefined);
   return key;
 }
 
 /**
  * The first output a stage's stamp stands for that is gone, or undefined when all are there: the
- * recipe's outputs of that stage and, for a build of what a meson build directory installs (goals
- * "installed"), each build-directory file meson-info/intro-installed.json lists. A stat per file and
- * one small JSON file: cheap enough for the rerun that does nothing.
+ * recipe's outputs of that stage and what its run steps stand for as the recipe says (builtOutputs:
+ * for QEMU's build of what meson installs, each build-directory file meson-info lists). A stat per
+ * file and one small JSON file: cheap enough for the rerun that does nothing.
  */
 export function missingOutput(c: ComponentPlan, stage: BuildStage, steps: readonly PlannedStep[]): string | undefined {
   const declared = stage === "configure" ? c.outputs.configure : stage === "build" ? c.outputs.build : [];
   const gone = declared.find((f) => !existsSync(f));
   if (gone !== undefined) return gone;
+  const recipe = recipeOf(c.name);
   for (const s of steps) {
-    if (s.kind !== "run" || s.goals !== "installed") continue;
-    const missing = installedTargets(s.cwd)?.find((f) => !existsSync(path.join(s.cwd, f)));
-    if (missing !== undefined) return path.join(s.cwd, missing);
+    if (s.kind !== "run") continue;
+    const missing = recipe?.builtOutputs?.(s)?.find((f) => !existsSync(f));
+    if (missing !== undefined) return missing;
   }
   return undefined;
 }
@@ -243,8 +271,15 @@ function stampHolds(c: ComponentPlan, stamps: Stamps, stage: BuildStage, steps: 
   return missing === undefined ? { ok: true } : { ok: false, missing };
 }
 
+/**
+ * The stamp a run leaves when the artifact cache stood in for configure and build (nothing was built
+ * in this tree): its fingerprint is the artifact's key, its inputs say whether install restored it.
+ * `status` tells that apart from a build that never ran.
+ */
+export const ARTIFACT_STAMP = "artifact";
+
 /** Only fetched sources have a fingerprint that another tree can share. */
-function cacheable(c: ComponentPlan): boolean {
+export function cacheable(c: ComponentPlan): boolean {
   return c.source.kind === "git-checkout" || c.source.kind === "tarball";
 }
 
@@ -273,6 +308,7 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
         const started = Date.now();
         const r = await art.cache.store.restore(entry, art.destdir);
         if (r.ok) {
+          await stamps.write(c.name, ARTIFACT_STAMP, key, { restored: true, destdir: art.destdir });
           reporter.emit({ type: "stage-done", component: c.name, stage: "install", seconds: (Date.now() - started) / 1000 });
           return;
         }
@@ -281,6 +317,9 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     } else if (opts.stages.includes("build")) {
       if (await art.cache.has(key)) {
         skip(`in the artifact cache (${key.slice(0, 12)}); install restores it`);
+        // (An install that restored this very artifact before still did.)
+        const was = stamps.read(c.name, ARTIFACT_STAMP);
+        if (was?.fingerprint !== key) await stamps.write(c.name, ARTIFACT_STAMP, key, { restored: false });
         return;
       }
     }
@@ -304,17 +343,21 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
     ran = true;
     // The stamp goes first: an interrupted or failed stage must not look done, nor anything after it.
     for (const later of opts.stages.slice(opts.stages.indexOf(stage))) await stamps.clear(c.name, later);
+    // Built here from now on: the artifact cache no longer stands in for it.
+    if (!always) await stamps.clear(c.name, ARTIFACT_STAMP);
     await opts.beforeWork?.();
     // The first step's command line is resolved once: to name it here, and to run it below.
     const first = steps[0];
     const baseEnv = opts.runEnv ? { ...env, ...opts.runEnv } : env;
-    const firstRun = first?.kind === "run" ? await resolveRun(first, baseEnv) : undefined;
+    const recipe = recipeOf(c.name);
+    const firstRun = first?.kind === "run" ? await resolveRun(first, baseEnv, recipe) : undefined;
     const startEvent = { type: "stage-start", component: c.name, stage, ...(first ? { step: stepName(first, firstRun) } : {}) } as const;
     // A step that takes a fixed -jN says so once it holds its slots: "started (ninja -j2)".
     const waitsForSlots = first?.kind === "run" && first.parallelism === "static" && opts.jobserver !== undefined;
     let jobs: number | undefined;
     if (!waitsForSlots) reporter.emit(startEvent);
     const started = Date.now();
+    const progress = progressEmitter(recipe, (p) => reporter.emit({ type: "progress", component: c.name, stage, ...p }));
     try {
       for (const step of steps) {
         throwIfInterrupted(opts.signal);
@@ -327,7 +370,10 @@ async function runComponent(c: ComponentPlan, opts: PipelineOptions): Promise<vo
           ...(opts.jobserver ? { jobserver: opts.jobserver } : {}),
           // Into the staging directory the artifact's restore checks instead.
           ...(stage === "install" && !toStaging && opts.destdir !== undefined ? { writeRoot: opts.destdir } : {}),
-          onLine: (line) => reporter.emit({ type: "output", component: c.name, stage, line }),
+          onLine: (line) => {
+            reporter.emit({ type: "output", component: c.name, stage, line });
+            progress(line);
+          },
           backlog: () => reporter.backlog?.(),
           ...(step === first && firstRun ? { resolved: firstRun } : {}),
           ...(step === first && waitsForSlots

@@ -12,7 +12,6 @@ import { because, prog, type HostRequirement } from "./requirements.js";
  * the list is qemu-xen's (components/qemu-xen/requirements.ts). It goes when that knowledge moves
  * out of the engine.
  */
-export { XEN_LIBS } from "../components/qemu-xen/requirements.js";
 
 /** One thing the host must have, with the packages that provide it. */
 export interface Check {

@@ -18,7 +18,7 @@ function isDir(p: string): boolean {
  * The facts a plan needs from the file system: which *_LOC are directories (tested as the glue does,
  * `test -d $(LOC)` from the recipe's locBase), then each recipe's own facts (QEMU's trace probe).
  */
-export function gatherFacts(config: ResolvedConfig): PlanFacts {
+export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boolean } = {}): PlanFacts {
   const locIsDir: Partial<Record<ComponentName, boolean>> = {};
   for (const name of COMPONENT_NAMES) {
     const recipe = RECIPES[name];
@@ -30,7 +30,22 @@ export function gatherFacts(config: ResolvedConfig): PlanFacts {
   const components: Partial<Record<ComponentName, ComponentFacts>> = {};
   for (const name of COMPONENT_NAMES) {
     const recipe = RECIPES[name];
-    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: locIsDir[name] === true });
+    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: locIsDir[name] === true, probe: opts.probe !== false });
   }
   return { locIsDir, components };
+}
+
+/**
+ * The facts once the sources are there: each recipe's own facts again, now allowed to ask the
+ * fetched source (QEMU's tracetool). A run makes its plan with `probe: false` before fetching and
+ * refines it once with these (plan/plan.ts refinePlan).
+ */
+export function sourceFacts(config: ResolvedConfig, facts: PlanFacts): Partial<PlanFacts> {
+  const ctx = recipeContext(config, { locIsDir: facts.locIsDir });
+  const components: Partial<Record<ComponentName, ComponentFacts>> = { ...facts.components };
+  for (const name of COMPONENT_NAMES) {
+    const recipe = RECIPES[name];
+    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: facts.locIsDir[name] === true, probe: true });
+  }
+  return { components };
 }

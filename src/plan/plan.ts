@@ -27,6 +27,11 @@ export interface ComponentPlan {
   readonly stages: readonly PlannedStep[];
   /** The recipe's outputs of configure and build, absolute: what a stage's stamp stands for. */
   readonly outputs: { readonly configure: readonly string[]; readonly build: readonly string[] };
+  /**
+   * With PlanOptions.stagingRoot: the directory this component's install goes into when its files
+   * become an artifact (the files it installs, and nothing else), and the install steps planned for it.
+   */
+  readonly staging?: { readonly dir: string; readonly install: readonly PlannedStep[] };
 }
 
 export interface Plan {
@@ -35,10 +40,15 @@ export interface Plan {
   readonly release: string;
   readonly mode: ResolvedConfig["mode"];
   readonly components: readonly ComponentPlan[];
+  /** What the plan was made from, so that refinePlan adds facts without asking again for the rest. */
+  readonly facts: PlanFacts;
+  readonly options: PlanOptions;
 }
 
 export interface PlanOptions {
   readonly destdir?: string;
+  /** Where each component's install is staged for the artifact cache (<stagingRoot>/<name>). */
+  readonly stagingRoot?: string;
 }
 
 function releaseAtLeast(config: ResolvedConfig, r: { major: number; minor: number }): boolean {
@@ -116,7 +126,23 @@ export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOpt
       source: sourceOf(recipe, ctx),
       stages: componentSteps(recipe, ctx),
       outputs: outputsOf(recipe, ctx),
+      ...(opts.stagingRoot !== undefined ? { staging: stagingOf(recipe, config, facts, path.join(opts.stagingRoot, name)) } : {}),
     };
   });
-  return { xenRoot: config.xenRoot, xenVersion: config.xenVersion.full, release: config.release.id, mode: config.mode, components };
+  return { xenRoot: config.xenRoot, xenVersion: config.xenVersion.full, release: config.release.id, mode: config.mode, components, facts, options: opts };
+}
+
+function stagingOf(recipe: Recipe, config: ResolvedConfig, facts: PlanFacts, dir: string): NonNullable<ComponentPlan["staging"]> {
+  return { dir, install: recipe.install(recipeContext(config, facts, { destdir: dir })) };
+}
+
+/**
+ * The plan once the sources are there: the same plan with the facts that need them (the trace
+ * backend QEMU's tracetool accepts) added. A run makes its plan once before fetching (which
+ * components, what to fetch, what the host needs) and refines it once after; nothing remakes it.
+ */
+export function refinePlan(config: ResolvedConfig, plan: Plan, facts: Partial<PlanFacts>): Plan {
+  const known = plan.facts as unknown as Record<string, unknown>;
+  if (Object.entries(facts).every(([k, v]) => JSON.stringify(known[k]) === JSON.stringify(v))) return plan;
+  return makePlan(config, { ...plan.facts, ...facts }, plan.options);
 }

@@ -6,8 +6,7 @@ import { formatOrigin, type ResolvedConfig } from "../config/types.js";
 import { UserError } from "../util/errors.js";
 import { ensureCacheDir } from "../cache/cache.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
-import { gatherFacts } from "../plan/facts.js";
-import { makePlan, type ComponentPlan, type Plan } from "../plan/plan.js";
+import type { ComponentPlan } from "../plan/plan.js";
 import { RECIPES } from "../components/index.js";
 import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
 import { checkoutTree, type CheckoutResult } from "./checkout.js";
@@ -43,17 +42,17 @@ export interface FetchOptions extends TreeLockOptions {
    * wrap arriving, the resolved commits, git's progress, lock waits, warnings.
    */
   readonly emit: (e: XqEvent) => void;
-  /** The plan made before the sources are there, when the caller has made it already. */
-  readonly plan?: Plan;
 }
 
 /** What the fetch of one component says, bound to it. */
 type Say = (text: string, level?: "info" | "warn") => void;
 
-/** Fetches every enabled component's source into the glue's layout; returns the lock entries. */
-export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): Promise<void> {
-  const plan = opts.plan ?? makePlan(config, gatherFacts(config));
-  const enabled = plan.components.filter((c) => c.enabled);
+/**
+ * Fetches the source of each component given (the enabled ones of the caller's plan: the plan is
+ * made once, by the command) into the glue's layout, and records the lock entries.
+ */
+export async function fetchSources(config: ResolvedConfig, components: readonly ComponentPlan[], opts: FetchOptions): Promise<void> {
+  const enabled = components.filter((c) => c.enabled);
   const emit = opts.emit;
   const mirrorOpts: MirrorOptions = {
     env: config.env,

@@ -6,7 +6,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, u
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { directNinja, executeFileOrRunStep, installedTargets, mesonInstallCommand, ninjaTargets, resolveRun, stepName } from "../../src/engine/steps.js";
+import { executeFileOrRunStep, stepName } from "../../src/engine/steps.js";
+// QEMU's build directory is the qemu-xen recipe's knowledge (its resolveRun), no longer the engine's.
+import { directNinja, installedTargets, mesonInstallCommand, ninjaTargets, resolveQemuRun as resolveRun } from "../../src/components/qemu-xen/build-dir.js";
 
 const made: string[] = [];
 afterAll(() => {

@@ -20,6 +20,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canConnect, freePort, startHttpGit } from "../support/servers.js";
 import { copyXenTree } from "../support/xen-tree.js";
+import { shellQuote } from "../../src/report/output.js";
 import {
   BUILD_DEPS, HOST, REPO_ROOT, buildOwnXqbuild, childEnv, configStatus, ensureDebianPackages, explain, installedFiles, journal, mtimes,
   reportTimings, runGlueUntilBuild, runLogged, say, stageSeconds, startDaemon, startTrap, stopProcess, time, when, type Ran,
@@ -77,6 +78,26 @@ function xqbuild(args: readonly string[], logName: string): Promise<Ran> {
     logFile: path.join(work, `${logName}.log`),
     env: childEnv({ XQBUILD_CACHE_DIR: cacheDir })
   });
+}
+
+/** A run step of `plan --json` with what it resolves to (src/engine/explain.ts: ExplainedRun). */
+interface PlannedRun {
+  cwd: string;
+  argv: string[];
+  jobsFlag?: boolean;
+  name?: string;
+}
+interface PlannedComponent {
+  name: string;
+  stages: Array<{ name: string; kind: string; runs?: PlannedRun }>;
+  cache?: { stagingInstall?: Array<{ name: string; kind: string; runs?: PlannedRun }> };
+}
+
+/** The line runCommand writes at the head of a step's log for this resolved command ("$ cd DIR && ARGV", -jN after argv[0]). */
+function loggedLine(r: PlannedRun | undefined, jobs?: string): string {
+  if (!r) return "(no resolved command in the plan)";
+  const argv = r.jobsFlag && jobs ? [r.argv[0] ?? "", jobs, ...r.argv.slice(1)] : r.argv;
+  return `$ cd ${shellQuote(r.cwd)} && ${argv.map(shellQuote).join(" ")}`;
 }
 
 function writeDotConfig(tree: string): void {
@@ -203,6 +224,15 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     expect(buildLog.split("\n")[0]).toMatch(/ && \S*ninja -j2 -d keepdepfile .*\bqemu-system-i386\b/);
     expect(buildLog).not.toMatch(/Makefile\.mtest/);
     expect(all.output).toMatch(/^\[qemu-xen build\] started \(ninja -j2\)$/m);
+    // The plan is what ran (issue 15, point 2): plan --json, asked now that the build directory is
+    // configured, resolves the build to the very command line the executor logged when it ran it.
+    const planned = await xqbuild(["plan", "qemu-xen", "-C", tree1, "--json"], "plan-after-build");
+    expect(planned.code, explain(planned)).toBe(0);
+    const qemuPlan = (JSON.parse(planned.stdout) as { components: PlannedComponent[] }).components.find((c) => c.name === "qemu-xen");
+    const buildRuns = qemuPlan?.stages.find((st) => st.name === "build" && st.kind === "run")?.runs;
+    expect(buildRuns?.name).toBe("ninja");
+    expect(buildRuns?.jobsFlag).toBe(true);
+    expect(buildLog.split("\n")[0]).toBe(loggedLine(buildRuns, "-j2"));
     const srcStatus = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: remote, encoding: "utf8", env: childEnv() });
     expect(srcStatus.stdout).toBe("");
 
@@ -246,6 +276,12 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     const differ = [...theirs].filter(([f, v]) => ours.get(f) !== v).map(([f]) => f);
     expect(differ).toEqual([]);
     say(`installed files: ${theirs.size}, identical to make install's`);
+    // The install ran the plan's meson install --no-rebuild (into the artifact's staging directory
+    // with the cache on, else into --destdir: the same argv, DESTDIR in its environment).
+    const installRuns = (qemuPlan?.cache?.stagingInstall ?? qemuPlan?.stages)?.find((st) => st.name === "install" && st.kind === "run")?.runs;
+    expect(installRuns?.name).toBe("meson install");
+    const installLog = fs.readFileSync(path.join(tree1, ".xqbuild", "logs", "qemu-xen-install.log"), "utf8").split("\n").filter((l) => l.startsWith("$ cd "));
+    expect(installLog.at(-1)).toBe(loggedLine(installRuns));
     completed++;
   }, 40 * 60_000);
 

@@ -10,8 +10,9 @@ import { fetchOptionsOf, loadConfig, type CommandContext } from "../context.js";
  */
 export async function fetchCommand(ctx: CommandContext, opts: { readonly update: boolean }): Promise<number> {
   const config = await loadConfig(ctx);
-  const plan = makePlan(config, gatherFacts(config));
+  // What to fetch does not depend on the sources fetched: no trace probe.
+  const plan = makePlan(config, gatherFacts(config, { probe: false }));
   ctx.reporter.emit({ type: "run-start", command: ctx.args.command, components: plan.components.filter((c) => c.enabled).map((c) => c.name), jobs: config.jobs });
-  await fetchSources(config, { ...fetchOptionsOf(ctx, opts.update), plan });
+  await fetchSources(config, plan.components, fetchOptionsOf(ctx, opts.update));
   return 0;
 }

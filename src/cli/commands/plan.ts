@@ -1,16 +1,15 @@
-import { resolveRun } from "../../engine/steps.js";
 import { gatherFacts } from "../../plan/facts.js";
 import { makePlan, type Plan } from "../../plan/plan.js";
 import type { PlannedStep } from "../../components/recipe.js";
-import { shellQuote } from "../../report/output.js";
+import { artifactCacheFor } from "../../cache/from-config.js";
+import { stagingRootOf } from "../../engine/build.js";
+import { explainPlan, pasteable, type CacheLookup, type ExplainedComponent, type ExplainedStep } from "../../engine/explain.js";
 import { loadConfig, type CommandContext } from "../context.js";
 
 function describeStep(s: PlannedStep): string {
   switch (s.kind) {
-    case "run": {
-      const env = Object.entries(s.env).map(([k, v]) => (v === null ? `-u ${k}` : `${k}=${shellQuote(v)}`));
-      return `(cd ${shellQuote(s.cwd)} && ${env.length ? `env ${env.join(" ")} ` : ""}${s.argv.map(shellQuote).join(" ")})`;
-    }
+    case "run":
+      return pasteable(s.cwd, s.argv, s.env);
     case "git-checkout":
       return `clone ${s.url} at ${s.revision || "(default branch)"} into ${s.remoteDir}, link ${s.linkDir}`;
     case "tarball":
@@ -30,44 +29,81 @@ function describeStep(s: PlannedStep): string {
 
 export { describeStep };
 
+/** The JSON of one step: the planned step and, for a command, what runs (runs: the executor's argv). */
+function stepJson({ stage, ...rest }: ExplainedStep): unknown {
+  return { name: stage, ...rest };
+}
+
 /** The JSON shape of `xqbuild plan --json`. */
-export function planJson(plan: Plan): unknown {
+export function planJson(plan: Plan, explained?: readonly ExplainedComponent[]): unknown {
   return {
     xenRoot: plan.xenRoot,
     xenVersion: plan.xenVersion,
     release: plan.release,
     mode: plan.mode,
-    components: plan.components.map((c) => ({
-      name: c.name,
-      enabled: c.enabled,
-      reason: c.reason,
-      sourceDir: c.sourceDir,
-      buildDir: c.buildDir,
-      stages: c.stages.map(({ stage, ...rest }) => ({ name: stage, ...rest })),
-    })),
+    components: plan.components.map((c) => {
+      const x = explained?.find((e) => e.plan.name === c.name);
+      return {
+        name: c.name,
+        enabled: c.enabled,
+        reason: c.reason,
+        sourceDir: c.sourceDir,
+        buildDir: c.buildDir,
+        stages: (x?.steps ?? c.stages).map(stepJson),
+        ...(x ? { patches: x.patches } : {}),
+        ...(x?.cache ? { cache: cacheJson(x.cache) } : {}),
+      };
+    }),
   };
 }
 
-/** `xqbuild plan [component...] [--json]`: what each stage would run, without running it. */
+/**
+ * The lookup in --json: where the artifact is looked for and the install that makes it. Not its key
+ * nor whether it is there: those follow the fetched commit and the store, and the document is what
+ * the configuration plans, the same before and after a fetch (the text shows the key; so does
+ * .xqbuild/artifact-keys/ after a build).
+ */
+function cacheJson(k: CacheLookup): unknown {
+  return { local: k.local, ...(k.remote ? { remote: k.remote } : {}), ...(k.staging ? { staging: k.staging } : {}), ...(k.stagingInstall ? { stagingInstall: k.stagingInstall.map(stepJson) } : {}) };
+}
+
+/** What runs in place of a planned command, when that is not the command itself (QEMU's ninja line, meson install). */
+function runsLine(s: ExplainedStep): string | undefined {
+  if (s.kind !== "run" || !s.runs) return undefined;
+  const r = s.runs;
+  if (r.argv.join("\0") === s.argv.join("\0") && JSON.stringify(r.env) === JSON.stringify(s.env) && !r.jobsFlag) return undefined;
+  const argv = r.jobsFlag ? [r.argv[0] ?? "", "-jN", ...r.argv.slice(1)] : r.argv;
+  return `runs: ${pasteable(r.cwd, argv, r.env)}${r.jobsFlag ? " (N: the job slots it holds)" : ""}`;
+}
+
+/** `xqbuild plan [component...] [--json]`: what each stage will run, resolved against the tree as it is, without running it. */
 export async function planCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
-  const plan = makePlan(config, gatherFacts(config), ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {});
+  const plan = makePlan(config, gatherFacts(config), { ...(ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {}), stagingRoot: stagingRootOf(config) });
+  const cache = artifactCacheFor(config, ctx.args.noCache, () => undefined);
+  // The key and whether the store has it are shown in the text only (see cacheJson).
+  const explained = await explainPlan(config, plan, cache, { keys: !ctx.args.json });
   if (ctx.args.json) {
-    ctx.output.out(JSON.stringify(planJson(plan), null, 2));
+    ctx.output.out(JSON.stringify(planJson(plan, explained), null, 2));
     return 0;
   }
   ctx.output.out(`# Xen ${plan.xenVersion} (glue of ${plan.release}) at ${plan.xenRoot}`);
-  for (const c of plan.components) {
+  for (const x of explained) {
+    const c = x.plan;
     ctx.output.out(`\n${c.name}: ${c.enabled ? "enabled" : "disabled"} (${c.reason})`);
     if (!c.enabled) continue;
-    for (const s of c.stages) {
+    for (const s of x.steps) {
       ctx.output.out(`  ${`[${s.stage}]`.padEnd(12)} ${describeStep(s)}`);
-      // With a configured build directory, what runs in its place (QEMU's ninja line, meson install).
-      if (s.kind === "run" && (s.goals !== undefined || s.install !== undefined)) {
-        const r = await resolveRun(s, config.env);
-        const argv = r.jobsFlag ? [r.argv[0] ?? "", "-jN", ...r.argv.slice(1)] : r.argv;
-        if (argv.join("\0") !== s.argv.join("\0")) ctx.output.out(`  ${"".padEnd(12)} runs: ${describeStep({ ...s, argv, env: r.env })}${r.jobsFlag ? " (N: the job slots it holds)" : ""}`);
+      const runs = runsLine(s);
+      if (runs) ctx.output.out(`  ${"".padEnd(12)} ${runs}`);
+      if (s.stage === "fetch" && (s.kind === "git-checkout" || s.kind === "tarball")) {
+        for (const p of x.patches) ctx.output.out(`  ${"[patch]".padEnd(12)} ${p.name} (sha256 ${p.sha256}, ${p.tool === "git" ? "git apply" : "patch"} -p${p.strip})`);
       }
+    }
+    const k = x.cache;
+    if (k) {
+      const where = `${k.local}${k.remote ? `, then ${k.remote}` : ""}`;
+      ctx.output.out(`  ${"[cache]".padEnd(12)} ${k.key ? `artifact ${k.key} in ${where}: ${k.hit ? "there (install restores it)" : "not there locally"}` : `no lookup (${k.why ?? "not cacheable"})`}`);
     }
   }
   return 0;

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { missingOutput, stageInputs, type BuildStage } from "../../engine/pipeline.js";
+import { ARTIFACT_STAMP, artifactKey, cacheable, missingOutput, stageInputs, type BuildStage } from "../../engine/pipeline.js";
+import { stagingRootOf } from "../../engine/build.js";
 import { Stamps } from "../../engine/stamps.js";
 import { gatherFacts } from "../../plan/facts.js";
 import { makePlan, type ComponentPlan } from "../../plan/plan.js";
@@ -26,8 +27,16 @@ export interface ComponentStatus {
   readonly dirty: readonly string[];
   readonly localCommits: readonly string[];
   readonly locked?: { readonly revision: string; readonly commit: string; readonly matches: boolean };
-  readonly stages: Readonly<Record<string, "up to date" | "out of date" | "not run">>;
+  readonly stages: Readonly<Record<string, StageStatus>>;
+  /**
+   * The artifact cache stood in for configure and build (nothing of it was built in this tree):
+   * its key, whether install restored it, and whether that is still the artifact of these inputs.
+   */
+  readonly artifact?: { readonly key: string; readonly restored: boolean; readonly current: boolean };
 }
+
+/** "in the artifact cache": never built in this tree, because the cache holds its artifact for these very inputs. */
+type StageStatus = "up to date" | "out of date" | "not run" | "in the artifact cache";
 
 const STAGES: readonly BuildStage[] = ["configure", "build"];
 
@@ -56,12 +65,13 @@ async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promis
     localCommits = work.commits;
   }
   const stamps = new Stamps(path.join(stateDir(config), "stamps"));
-  const stages: Record<string, "up to date" | "out of date" | "not run"> = {};
+  const stages: Record<string, StageStatus> = {};
+  const artifact = await artifactStatus(config, c, stamps);
   for (const s of await stageInputs(c, STAGES, env)) {
     if (s.steps.length === 0) continue;
     const stamp = stamps.read(c.name, s.stage);
     // A stamp whose outputs are gone (a removed build directory) does not hold: the build reruns it.
-    stages[s.stage] = !stamp ? "not run" : stamp.fingerprint === s.fingerprint && missingOutput(c, s.stage, s.steps) === undefined ? "up to date" : "out of date";
+    stages[s.stage] = !stamp ? (artifact?.current ? "in the artifact cache" : "not run") : stamp.fingerprint === s.fingerprint && missingOutput(c, s.stage, s.steps) === undefined ? "up to date" : "out of date";
   }
   return {
     ...base,
@@ -72,13 +82,23 @@ async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promis
     localCommits,
     ...(lock ? { locked: { revision: lock.revision, commit: lock.commit, matches: lock.commit === upstream } } : {}),
     stages,
+    ...(artifact ? { artifact } : {}),
   };
+}
+
+/** What the artifact stamp of the last run says (see ARTIFACT_STAMP), and whether its key is still these inputs'. */
+async function artifactStatus(config: ResolvedConfig, c: ComponentPlan, stamps: Stamps): Promise<ComponentStatus["artifact"]> {
+  const stamp = stamps.read(c.name, ARTIFACT_STAMP);
+  if (!stamp || !c.staging || !cacheable(c)) return undefined;
+  const key = await artifactKey(c, c.staging.install, c.staging.dir, config.xenRoot, config.env, undefined, { record: false });
+  const restored = (stamp.inputs as { restored?: unknown } | undefined)?.restored === true;
+  return { key: stamp.fingerprint, restored, current: key === stamp.fingerprint };
 }
 
 /** `xqbuild status [--json]`: the state of each component's source and stages. */
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const config = await loadConfig(ctx);
-  const plan = makePlan(config, gatherFacts(config));
+  const plan = makePlan(config, gatherFacts(config), { stagingRoot: stagingRootOf(config) });
   const all = await Promise.all(plan.components.map((c) => componentStatus(config, c)));
   if (ctx.args.json) {
     ctx.output.out(JSON.stringify({ xenRoot: config.xenRoot, xenVersion: config.xenVersion.full, components: all }, null, 2));
@@ -92,7 +112,10 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
     if (s.head) ctx.output.out(`  at       ${s.base?.slice(0, 12)}${s.patches.length ? ` + ${s.patches.length} patches (${s.head.slice(0, 12)})` : ""}`);
     if (s.locked) ctx.output.out(`  lock     ${s.locked.revision} = ${s.locked.commit.slice(0, 12)}${s.locked.matches ? "" : " (differs from the checkout)"}`);
     if (s.present && s.head) ctx.output.out(`  tree     ${s.dirty.length || s.localCommits.length ? `${s.dirty.length} changed files, ${s.localCommits.length} local commits` : "clean"}`);
-    for (const [stage, st] of Object.entries(s.stages)) ctx.output.out(`  ${stage.padEnd(8)} ${st}`);
+    for (const [stage, st] of Object.entries(s.stages)) {
+      const cached = st === "in the artifact cache" && s.artifact ? `not built in this tree: in the artifact cache (${s.artifact.key.slice(0, 12)}); ${s.artifact.restored ? "install restored it" : "install restores it"}` : st;
+      ctx.output.out(`  ${stage.padEnd(8)} ${cached}`);
+    }
   }
   return 0;
 }

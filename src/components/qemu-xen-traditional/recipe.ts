@@ -1,6 +1,7 @@
 import { shellWords } from "../../config/shell-words.js";
 import { because, hdr } from "../../host/requirements.js";
 import type { EnvChanges, PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+import { xenLibsInputs } from "../xen-libs.js";
 
 const LINK = "tools/qemu-xen-traditional-dir";
 
@@ -73,4 +74,5 @@ export const qemuXenTraditional: Recipe = {
   clean(ctx) {
     return [{ stage: "clean", step: "make-clean", kind: "run", cwd: ctx.root("tools"), argv: ["make", "-C", "qemu-xen-traditional-dir", "clean"], env: {} }];
   },
+  artifactInputs: xenLibsInputs,
 };

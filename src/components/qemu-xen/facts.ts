@@ -150,8 +150,9 @@ function runTraceProbe(tool: string, sourceDir: string, env: Readonly<Record<str
 }
 
 /** qemu-xen's facts: the glue's trace flag and probe (run once the source is there), the cflags prefix. */
-export function gatherQemuXenFacts({ config, sourceDir, local }: FactsInput): QemuXenFacts {
+export function gatherQemuXenFacts({ config, sourceDir, local, probe }: FactsInput): QemuXenFacts {
   const read = traceFlagOf(config);
+  if (!probe) return read;
   // The probe's answer is kept only for trees xqbuild fetched; a local directory may change under it.
   const cache = local ? undefined : path.join(config.xenRoot, ".xqbuild", "trace-backend.json");
   const traceBackend = read.traceProbe ? probeTraceBackend(sourceDir, config.env, cache, config.xenRoot) : undefined;

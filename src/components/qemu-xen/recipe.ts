@@ -1,13 +1,19 @@
+import path from "node:path";
 import { shellWords } from "../../config/shell-words.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
 import { gatherQemuXenFacts, qemuXenFactsOf } from "./facts.js";
 import { qemuXenRequirements } from "./requirements.js";
 import { systemQemu } from "./system.js";
 import { qemuXenWraps } from "./wraps.js";
+import { installedTargets, resolveQemuRun } from "./build-dir.js";
+import { xenLibsInputs } from "../xen-libs.js";
 
 function sourceDir(ctx: RecipeContext): string {
   return ctx.facts.locIsDir["qemu-xen"] ? ctx.word("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
 }
+
+/** ninja's status line, "[N/M] description" (its default NINJA_STATUS). */
+const NINJA_STATUS = /^\[(\d+)\/(\d+)\] /;
 
 /** QEMU's configure arguments, in the order of tools/Makefile's subdir-all-qemu-xen-dir. */
 export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
@@ -128,5 +134,15 @@ export const qemuXen: Recipe = {
   },
   clean(ctx) {
     return [{ stage: "clean", step: "make-clean", kind: "run", cwd: ctx.root("tools"), argv: ["make", "-C", "qemu-xen-build", "clean"], env: {} }];
+  },
+  // The engine's questions: QEMU's configured build directory (build-dir.ts) says what runs.
+  resolveRun: (step, env) => (step.goals !== undefined || step.install !== undefined ? resolveQemuRun(step, env) : Promise.resolve(undefined)),
+  builtOutputs: (step) => (step.goals === "installed" ? installedTargets(step.cwd)?.map((f) => path.join(step.cwd, f)) : undefined),
+  artifactInputs: xenLibsInputs,
+  // meson builds QEMU 5.2 and later with ninja: a new ninja rebuilds.
+  versionedTools: { ninja: ["ninja", "--version"] },
+  progressOf(line) {
+    const m = NINJA_STATUS.exec(line);
+    return m ? { phase: "ninja", done: Number(m[1]), total: Number(m[2]) } : undefined;
   },
 };

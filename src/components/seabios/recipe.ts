@@ -1,6 +1,7 @@
 import { shellWords } from "../../config/shell-words.js";
 import { because, prog } from "../../host/requirements.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
+import { builtinFile } from "./builtin-config.js";
 import { systemSeabios } from "./system.js";
 
 const FW = "tools/firmware";
@@ -78,4 +79,6 @@ export const seabios: Recipe = {
       },
     ];
   },
+  // The engine's questions: the standalone .config is built in (builtin-config.ts).
+  builtinContent: builtinFile,
 };
