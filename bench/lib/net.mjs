@@ -1,41 +1,16 @@
 // The loopback "xenbits" of the bench: `git daemon` serving the fake xenbits, and in front of it a
 // counting TCP proxy, so that every byte either tool receives from the network is counted in one
 // place, whatever git command (clone, fetch, ls-remote, submodule update) asked for it.
-import { spawn } from "node:child_process";
-import fs from "node:fs";
 import net from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
-import { HOST, canConnect, freePort } from "../../test/support/loopback.mjs";
+import { startGitDaemon as startDaemon } from "../../test/support/git-daemon.mjs";
+import { HOST, freePort } from "../../test/support/loopback.mjs";
 
 export { HOST, freePort };
 
-/** Starts `git daemon` on HOST:port serving dir; resolves once it accepts connections. */
+/** Starts `git daemon` on HOST:port serving dir (test/support/git-daemon.mjs, the one starter); resolves once it accepts connections. */
 export async function startGitDaemon(dir, port, logFile, env) {
-  const args = ["daemon", `--listen=${HOST}`, `--port=${port}`, `--base-path=${dir}`, "--export-all", "--reuseaddr", "--informative-errors", dir];
-  const log = fs.openSync(logFile, "a");
-  const child = spawn("git", args, { env, stdio: ["ignore", log, log] });
-  fs.closeSync(log);
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`git daemon exited at once (${child.exitCode}); see ${logFile}`);
-    if (await canConnect(port)) {
-      return {
-        pid: child.pid,
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const gone = new Promise((r) => child.once("exit", () => r()));
-          child.kill("SIGTERM");
-          await Promise.race([gone, sleep(5000)]);
-          if (child.exitCode === null && child.signalCode === null) {
-            child.kill("SIGKILL");
-            await gone;
-          }
-        }
-      };
-    }
-    await sleep(100);
-  }
-  child.kill("SIGTERM");
-  throw new Error(`git daemon did not start listening on ${HOST}:${port}; see ${logFile}`);
+  const daemon = await startDaemon(dir, { port, logFile, env, informativeErrors: true });
+  return { pid: daemon.pid, stop: daemon.stop };
 }
 
 /**
