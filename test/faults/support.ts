@@ -3,93 +3,35 @@
 // private Xen trees, loopback servers that misbehave on purpose, PATH wrappers that make configure,
 // make or a compile job slow, failing, killed or noisy, and the checks every case shares.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
+import { privateCli } from "../support/build-cli.js";
 import { git, gitEnv, type UpstreamRepos } from "../support/git.js";
+import { HOST, freePort } from "../support/loopback.mjs";
 import { copyXenTree } from "../support/xen-tree.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const HOST = "127.0.0.1";
+export { HOST };
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // xqbuild, compiled from the sources as they are now
 
-function sourceHash(): string {
-  const h = createHash("sha256");
-  const walk = (rel: string): void => {
-    const abs = path.join(REPO_ROOT, rel);
-    for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const r = path.join(rel, e.name);
-      if (e.isDirectory()) walk(r);
-      else if (/\.(ts|json)$/.test(e.name)) h.update(r).update("\0").update(fs.readFileSync(path.join(REPO_ROOT, r))).update("\0");
-    }
-  };
-  walk("src");
-  for (const f of ["tsconfig.json", "package.json"]) h.update(fs.readFileSync(path.join(REPO_ROOT, f)));
-  return h.digest("hex").slice(0, 16);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 let builtCliPath: string | undefined;
 
 /**
- * The path of cli.js compiled from the current src/ and recipes/ (not dist/, which may be stale or
- * being rebuilt by another test): node_modules/.cache/xqbuild-faults/<hash of the sources>/. Test
- * files running side by side build it once between them (a mkdir lock).
+ * The path of cli.js compiled from the current src/ (not dist/, which may be stale or being rebuilt
+ * by another test): test/support/build-cli.ts's privateCli, which test files running side by side
+ * build once between them.
  */
 export function builtCli(): string {
-  if (builtCliPath) return builtCliPath;
-  const cacheRoot = path.join(REPO_ROOT, "node_modules", ".cache", "xqbuild-faults");
-  const dir = path.join(cacheRoot, sourceHash());
-  const cli = path.join(dir, "src", "cli", "main.js");
-  fs.mkdirSync(cacheRoot, { recursive: true });
-  const lock = `${dir}.lock`;
-  const started = Date.now();
-  while (!fs.existsSync(cli)) {
-    try {
-      fs.mkdirSync(lock);
-    } catch {
-      const owner = Number(fs.existsSync(path.join(lock, "pid")) ? fs.readFileSync(path.join(lock, "pid"), "utf8") : "0");
-      if ((owner > 0 && !pidAlive(owner)) || Date.now() - started > 180_000) fs.rmSync(lock, { recursive: true, force: true });
-      spawnSync("sleep", ["0.2"]);
-      continue;
-    }
-    try {
-      fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
-      if (fs.existsSync(cli)) break;
-      const tmp = `${dir}.tmp-${process.pid}`;
-      fs.rmSync(tmp, { recursive: true, force: true });
-      const tsc = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", tmp], { cwd: REPO_ROOT, encoding: "utf8" });
-      if (tsc.status !== 0) throw new Error(`compiling xqbuild for the fault suite failed:\n${tsc.stdout}${tsc.stderr}`);
-      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
-      // Under node_modules no package.json above applies: say that these files are ES modules.
-      fs.writeFileSync(path.join(tmp, "package.json"), JSON.stringify({ name: pkg.name, version: pkg.version, type: "module", private: true }));
-      fs.renameSync(tmp, dir);
-      // Builds of earlier sources, unused for an hour, go.
-      for (const e of fs.readdirSync(cacheRoot)) {
-        const p = path.join(cacheRoot, e);
-        if (p !== dir && /^[0-9a-f]{16}$/.test(e) && Date.now() - fs.statSync(p).mtimeMs > 3_600_000) fs.rmSync(p, { recursive: true, force: true });
-      }
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
-  builtCliPath = cli;
-  return cli;
+  builtCliPath ??= privateCli(REPO_ROOT);
+  return builtCliPath;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -734,14 +676,5 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** A free port on 127.0.0.1 (bound to port 0, then closed). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free port on 127.0.0.1 (bound to port 0, then closed): loopback.mjs's freePort. */
+export const freeLoopbackPort = freePort;
