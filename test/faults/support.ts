@@ -14,6 +14,7 @@ import { privateCli } from "../support/build-cli.js";
 import { endRunning, groupsOf, killGroups, startNodeCli, type RunOptions, type RunResult, type Running } from "../support/processes.js";
 import { git, gitEnv, type UpstreamRepos } from "../support/git.js";
 import { HOST, freePort } from "../support/loopback.mjs";
+import { which } from "../support/which.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
 export {
@@ -410,13 +411,6 @@ export async function startProxy(targetPort: number, faults: ProxyFaults = {}, l
 
 // ---------------------------------------------------------------------------------------------
 // PATH wrappers: slow, failing, killed or noisy configure / make / compile jobs
-
-function which(cmd: string): string {
-  const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
-  const p = r.stdout.trim();
-  if (!p) throw new Error(`${cmd} is not on PATH`);
-  return p;
-}
 
 export interface Wrappers {
   /** Put first on PATH. */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { buildCli } from "../support/build-cli.js";
 import { pidAlive } from "../support/dir-lock.mjs";
+import { which } from "../support/which.js";
 import { xenTrees } from "../support/make-diff.js";
 import { realSources } from "../support/xen-tree.js";
 import { tmuxServer } from "../support/tmux.js";
@@ -124,7 +125,7 @@ describe("10: a tool that is not there is named, with what to do", () => {
   it("make missing when a build runs it (the tree read with XQBUILD_MAKE): the build's make is named", async () => {
     const t = makeTree(base, "nomake-build", { config: urlLines({ seabios: repos.seabios.url }) });
     const dir = pathWithout("bin-nomake-build", ["make", "gmake"]);
-    const realMake = spawnSync("sh", ["-c", "command -v make"], { encoding: "utf8" }).stdout.trim();
+    const realMake = which("make");
     const r = await xq(t, ["all", "seabios"], { PATH: dir, XQBUILD_MAKE: realMake, XQBUILD_NO_DOCTOR: "1" }, { timeoutMs: 60_000 });
     const para = expectCleanError(r.stderr, { maxLines: 4 });
     expect(para).toMatch(/cannot run make .*it is not on PATH/);
@@ -215,7 +216,7 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
   function wrappers(name: string): string {
     const dir = path.join(base, name);
     fs.mkdirSync(dir, { recursive: true });
-    const real = (p: string): string => spawnSync("sh", ["-c", `command -v ${p}`], { encoding: "utf8" }).stdout.trim();
+    const real = which;
     fs.writeFileSync(
       path.join(dir, "make"),
       `#!/bin/sh\n${real("make")} "$@" || exit $?\nfor a in "$@"; do case "$a" in DESTDIR=*) d="\${a#DESTDIR=}"; mkdir -p "$d/usr/share/big" && truncate -s 768M "$d/usr/share/big/blob.bin";; esac; done\n`,
@@ -278,7 +279,7 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
   it("a second signal does not wait for a child that ignores SIGTERM: exit at once, its group killed, no lock, no jobserver directory", async () => {
     const bin = path.join(base, "bin-stubborn");
     fs.mkdirSync(bin, { recursive: true });
-    const realMake = spawnSync("sh", ["-c", "command -v make"], { encoding: "utf8" }).stdout.trim();
+    const realMake = which("make");
     const reached = path.join(bin, "reached-install");
     // make install that ignores SIGTERM, SIGINT and SIGHUP (and so does the sleep it runs).
     fs.writeFileSync(path.join(bin, "make"), `#!/bin/sh\nfor a in "$@"; do if [ "$a" = install ]; then trap '' TERM INT HUP; : > ${JSON.stringify(reached)}; sleep 60; fi; done\nexec ${realMake} "$@"\n`);
