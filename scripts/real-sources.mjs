@@ -30,6 +30,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { acquireDirLock } from "../test/support/dir-lock.mjs";
 
 const CONFIGURE_ARGS = ["--disable-docs", "--disable-stubdom", "--disable-xen", "--disable-ocamltools"];
 const MARKER = ".xqbuild-configured";
@@ -169,66 +170,20 @@ function isRoot() {
   return typeof process.getuid === "function" && process.getuid() === 0;
 }
 
-function sleep(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 function rmrf(p) {
   fs.rmSync(p, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
 // ---------------------------------------------------------------------------------------------
-// Locking: a directory made with mkdir (atomic), holding the owner's pid.
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
+// Locking: test/support/dir-lock.mjs (a directory made with mkdir, holding the owner's pid).
 
 function acquireLock(cache) {
-  const lock = path.join(cache, ".lock");
-  const ownerFile = path.join(lock, "pid");
-  const deadline = Date.now() + 60 * 60 * 1000;
-  let told = false;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(ownerFile, `${process.pid}\n`);
-      const release = () => rmrf(lock);
-      process.on("exit", release);
-      return release;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-    }
-    let pid;
-    let age = 0;
-    try {
-      pid = Number.parseInt(fs.readFileSync(ownerFile, "utf8"), 10);
-    } catch {
-      pid = undefined;
-    }
-    try {
-      age = Date.now() - fs.statSync(lock).mtimeMs;
-    } catch {
-      continue; // just released
-    }
-    const stale = pid !== undefined && Number.isFinite(pid) ? !pidAlive(pid) : age > 10_000;
-    if (stale) {
-      log(`removing stale lock ${lock}${pid ? ` (pid ${pid} is gone)` : ""}`);
-      rmrf(lock);
-      continue;
-    }
-    if (Date.now() > deadline) throw new Failure(`timed out waiting for ${lock} (held by pid ${pid})`);
-    if (!told) {
-      log(`waiting for another run (pid ${pid ?? "?"}) holding ${lock}`);
-      told = true;
-    }
-    sleep(500);
-  }
+  return acquireDirLock(path.join(cache, ".lock"), {
+    log,
+    fail: (message) => {
+      throw new Failure(message);
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   type Ccache, type CcacheConfig, type CcacheStats, DISTRO_MASQUERADE_DIRS, MASQUERADE_NAMES, formatStats, parsePrintStats, readStats, resolveCcache, statsDelta,
 } from "../../src/engine/ccache.js";
 import { UserError } from "../../src/util/errors.js";
+import { commandV } from "../support/which.js";
 
 let base: string;
 let env: Record<string, string>;
@@ -17,12 +18,6 @@ let systemCcache: string;
 /** A fresh directory under this file's temp base. */
 function fresh(name: string): string {
   return mkdtempSync(path.join(base, `${name}-`));
-}
-
-/** Where the shell finds `name` on `pathVar`, or "" when nowhere. */
-function commandV(name: string, pathVar: string): string {
-  const r = spawnSync("sh", ["-c", `command -v ${name} || true`], { env: { PATH: pathVar }, encoding: "utf8" });
-  return r.stdout.trim();
 }
 
 function run(argv: string[], cwd: string, runEnv: Record<string, string>): void {

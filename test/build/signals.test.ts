@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { cliPath } from "../support/cli-path.js";
+import { startNodeCli, survivors } from "../support/processes.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
 const CLI = cliPath();
@@ -12,12 +13,6 @@ let repos: UpstreamRepos;
 beforeAll(() => {
   repos = makeUpstreamRepos(mkdtempSync(path.join(tmpdir(), "xqbuild-sig-up-")));
 });
-
-/** Processes whose command line mentions the marker (the fake compile jobs of one tree). */
-function survivors(marker: string): string[] {
-  const ps = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).stdout;
-  return ps.split("\n").filter((l) => l.includes(marker) && !l.includes("ps -eo"));
-}
 
 describe("signals", () => {
   it.each([
@@ -30,18 +25,9 @@ describe("signals", () => {
     // Long fake builds whose job logs name this tree, so leftover processes can be found.
     const joblog = path.join(base, "jobs-marker.log");
     const env = { ...gitEnv(), CI: "true", XQBUILD_CACHE_DIR: path.join(base, "cache"), XQ_FAKE_JOBS: "200", XQ_JOBLOG: joblog };
-    const child = spawn(process.execPath, [CLI, "all", "qemu-xen", "-j2", "-C", root], { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`build never started:\n${stderr}`)), 30_000);
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes("[qemu-xen build] started")) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
+    const run = startNodeCli(CLI, ["all", "qemu-xen", "-j2", "-C", root], { env, timeoutMs: 60_000 });
+    const child = run.child;
+    await run.waitFor(/\[qemu-xen build\] started/, 30_000);
     await new Promise((r) => setTimeout(r, 700));
     expect(survivors(joblog).length).toBeGreaterThan(0);
     const sent = Date.now();

@@ -50,6 +50,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { acquireDirLock } from "../support/dir-lock.mjs";
 
 /** Bump when the layout or the commits change: a cached xenbits of another version is rebuilt. */
 const GENERATOR_VERSION = 3;
@@ -393,64 +394,15 @@ function buildSeabios(baseDir, sources, work) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Locking: a directory made with mkdir (atomic), holding the owner's pid.
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-
-function sleep(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
+// Locking: test/support/dir-lock.mjs (a directory made with mkdir, holding the owner's pid).
 
 export function acquireLock(cache, name = ".xenbits.lock") {
-  const lock = path.join(cache, name);
-  const ownerFile = path.join(lock, "pid");
-  const started = Date.now();
-  let told = false;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(ownerFile, `${process.pid}\n`);
-      const release = () => rmrf(lock);
-      process.on("exit", release);
-      return () => {
-        process.off("exit", release);
-        release();
-      };
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-    }
-    let pid;
-    try {
-      pid = Number.parseInt(fs.readFileSync(ownerFile, "utf8"), 10);
-    } catch {
-      pid = undefined;
-    }
-    let age = 0;
-    try {
-      age = Date.now() - fs.statSync(lock).mtimeMs;
-    } catch {
-      continue;
-    }
-    const stale = pid !== undefined && Number.isFinite(pid) ? !pidAlive(pid) : age > 10_000;
-    if (stale) {
-      log(`removing stale lock ${lock}`);
-      rmrf(lock);
-      continue;
-    }
-    if (Date.now() - started > 60 * 60 * 1000) throw new Failure(`timed out waiting for ${lock} (pid ${pid})`);
-    if (!told) {
-      log(`waiting for another run (pid ${pid ?? "?"}) holding ${lock}`);
-      told = true;
-    }
-    sleep(500);
-  }
+  return acquireDirLock(path.join(cache, name), {
+    log,
+    fail: (message) => {
+      throw new Failure(message);
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { canConnect } from "../support/servers.js";
+import { compileCli } from "../support/build-cli.js";
+import { startGitDaemon } from "../support/git-daemon.mjs";
+import { HOST, killChild } from "../support/loopback.mjs";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const HOST = "127.0.0.1";
+export { HOST };
 
 /**
  * shared/REAL-SOURCES.md's build dependencies: what QEMU 7.2 with Xen support and SeaBIOS need,
@@ -126,31 +128,18 @@ export function stageSeconds(r: Ran, component: string, stage: string): number |
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * git daemon on HOST:p serving dir (the shared starter, test/support/git-daemon.mjs), every
+ * connection logged to logFile; the process, for stopProcess().
+ */
 export async function startDaemon(dir: string, p: number, logFile: string): Promise<ChildProcess> {
-  const args = ["daemon", `--listen=${HOST}`, `--port=${p}`, `--base-path=${dir}`, "--export-all", "--reuseaddr", "--verbose", "--informative-errors", dir];
-  say(`starting git ${args.join(" ")}`);
-  const log = fs.openSync(logFile, "a");
-  const child = spawn("git", args, { env: childEnv(), stdio: ["ignore", log, log] });
-  fs.closeSync(log);
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`git daemon exited at once (${child.exitCode}); see ${logFile}`);
-    if (await canConnect(p)) return child;
-    await sleep(100);
-  }
-  child.kill("SIGTERM");
-  throw new Error(`git daemon did not start listening on ${HOST}:${p}; see ${logFile}`);
+  const daemon = await startGitDaemon(dir, { port: p, logFile, env: childEnv(), verbose: true, informativeErrors: true, onStart: (argv) => say(`starting ${argv.join(" ")}`) });
+  return daemon.child;
 }
 
-/** Ends a server started here: SIGTERM, then SIGKILL after 5 s. */
+/** Ends a server started here: SIGTERM, then SIGKILL after 5 s (loopback.mjs's killChild). */
 export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  await Promise.race([gone, sleep(5000)]);
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGKILL");
-    await gone;
-  }
+  if (child) await killChild(child, 5000);
 }
 
 /** A TCP listener on the daemon's old port that counts who still tries to reach "xenbits". */
@@ -214,9 +203,12 @@ export async function buildOwnXqbuild(work: string): Promise<string> {
   fs.mkdirSync(own);
   fs.copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(own, "package.json"));
   fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(own, "node_modules"));
-  const tsc = await runLogged(process.execPath, [path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", path.join(own, "dist")], { logFile: path.join(work, "tsc.log") });
-  if (tsc.code !== 0) throw new Error(`tsc failed: ${explain(tsc)}`);
-  return path.join(own, "dist", "src", "cli", "main.js");
+  say(`compiling xqbuild into ${own}/dist`);
+  const started = Date.now();
+  // The one compile of the tests (test/support/build-cli.ts); it throws with tsc's output.
+  const cli = compileCli(REPO_ROOT, path.join(own, "dist"));
+  fs.appendFileSync(path.join(work, "tsc.log"), `compiled ${cli} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return cli;
 }
 
 /** Installs what is missing of deps with apt-get (as root), updating the lists once if that fails; returns what it installed. */

@@ -14,7 +14,7 @@ import {
   expectOk,
   groupsOf,
   head,
-  killGroups,
+  interrupt as interruptRun,
   makeTree,
   makeWrappers,
   removeBases,
@@ -25,7 +25,6 @@ import {
   tempBase,
   until,
   urlLines,
-  waitGroupsGone,
   xq,
   type Running,
   type Tree,
@@ -56,22 +55,10 @@ const SIGNALS = [
 
 /**
  * Sends the signal to xqbuild's pid alone, and checks: exit code, every process of xqbuild's group
- * and of the given child groups gone within 5 s of the signal.
+ * and of the given child groups gone within 5 s of the signal (test/support/processes.ts's interrupt).
  */
 async function interrupt(run: Running, sig: "SIGINT" | "SIGTERM", code: number, childGroups: Set<number>, expect: ExpectStatic): Promise<string> {
-  const groups = new Set([run.pid, ...childGroups]);
-  const sent = Date.now();
-  run.child.kill(sig);
-  const r = await run.done;
-  const exitMs = Date.now() - sent;
-  const left = await waitGroupsGone(groups, Math.max(0, 5000 - exitMs));
-  cleanups.push(() => killGroups(groups));
-  expect(left, "processes left 5 s after the signal").toEqual([]);
-  expect(r.code, r.stderr).toBe(code);
-  expect(exitMs).toBeLessThan(5000);
-  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-  expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}`));
-  return r.stderr;
+  return (await interruptRun(run, sig, { code, groups: childGroups, expect })).stderr;
 }
 
 function buildTree(name: string): { t: Tree; w: ReturnType<typeof makeWrappers> } {

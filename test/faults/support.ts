@@ -2,102 +2,59 @@
 // sources and run as a child process (so signals, kill -9, closed pipes and exit codes are real),
 // private Xen trees, loopback servers that misbehave on purpose, PATH wrappers that make configure,
 // make or a compile job slow, failing, killed or noisy, and the checks every case shares.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
+import { privateCli } from "../support/build-cli.js";
+import { endRunning, groupsOf, killGroups, startNodeCli, type RunOptions, type RunResult, type Running } from "../support/processes.js";
 import { git, gitEnv, type UpstreamRepos } from "../support/git.js";
+import { HOST, freePort } from "../support/loopback.mjs";
+import { which } from "../support/which.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
+export {
+  aliveInGroups,
+  groupsOf,
+  interrupt,
+  killGroup,
+  killGroups,
+  killSurvivors,
+  survivors,
+  waitGone,
+  waitGroupsGone,
+  type RunOptions,
+  type RunResult,
+  type Running,
+} from "../support/processes.js";
+
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const HOST = "127.0.0.1";
+export { HOST };
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // xqbuild, compiled from the sources as they are now
 
-function sourceHash(): string {
-  const h = createHash("sha256");
-  const walk = (rel: string): void => {
-    const abs = path.join(REPO_ROOT, rel);
-    for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const r = path.join(rel, e.name);
-      if (e.isDirectory()) walk(r);
-      else if (/\.(ts|json)$/.test(e.name)) h.update(r).update("\0").update(fs.readFileSync(path.join(REPO_ROOT, r))).update("\0");
-    }
-  };
-  walk("src");
-  for (const f of ["tsconfig.json", "package.json"]) h.update(fs.readFileSync(path.join(REPO_ROOT, f)));
-  return h.digest("hex").slice(0, 16);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 let builtCliPath: string | undefined;
 
 /**
- * The path of cli.js compiled from the current src/ and recipes/ (not dist/, which may be stale or
- * being rebuilt by another test): node_modules/.cache/xqbuild-faults/<hash of the sources>/. Test
- * files running side by side build it once between them (a mkdir lock).
+ * The path of cli.js compiled from the current src/ (not dist/, which may be stale or being rebuilt
+ * by another test): test/support/build-cli.ts's privateCli, which test files running side by side
+ * build once between them.
  */
 export function builtCli(): string {
-  if (builtCliPath) return builtCliPath;
-  const cacheRoot = path.join(REPO_ROOT, "node_modules", ".cache", "xqbuild-faults");
-  const dir = path.join(cacheRoot, sourceHash());
-  const cli = path.join(dir, "src", "cli", "main.js");
-  fs.mkdirSync(cacheRoot, { recursive: true });
-  const lock = `${dir}.lock`;
-  const started = Date.now();
-  while (!fs.existsSync(cli)) {
-    try {
-      fs.mkdirSync(lock);
-    } catch {
-      const owner = Number(fs.existsSync(path.join(lock, "pid")) ? fs.readFileSync(path.join(lock, "pid"), "utf8") : "0");
-      if ((owner > 0 && !pidAlive(owner)) || Date.now() - started > 180_000) fs.rmSync(lock, { recursive: true, force: true });
-      spawnSync("sleep", ["0.2"]);
-      continue;
-    }
-    try {
-      fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
-      if (fs.existsSync(cli)) break;
-      const tmp = `${dir}.tmp-${process.pid}`;
-      fs.rmSync(tmp, { recursive: true, force: true });
-      const tsc = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", tmp], { cwd: REPO_ROOT, encoding: "utf8" });
-      if (tsc.status !== 0) throw new Error(`compiling xqbuild for the fault suite failed:\n${tsc.stdout}${tsc.stderr}`);
-      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
-      // Under node_modules no package.json above applies: say that these files are ES modules.
-      fs.writeFileSync(path.join(tmp, "package.json"), JSON.stringify({ name: pkg.name, version: pkg.version, type: "module", private: true }));
-      fs.renameSync(tmp, dir);
-      // Builds of earlier sources, unused for an hour, go.
-      for (const e of fs.readdirSync(cacheRoot)) {
-        const p = path.join(cacheRoot, e);
-        if (p !== dir && /^[0-9a-f]{16}$/.test(e) && Date.now() - fs.statSync(p).mtimeMs > 3_600_000) fs.rmSync(p, { recursive: true, force: true });
-      }
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
-  builtCliPath = cli;
-  return cli;
+  builtCliPath ??= privateCli(REPO_ROOT);
+  return builtCliPath;
 }
 
 // ---------------------------------------------------------------------------------------------
 // temporary directories, trees
 
 const bases: string[] = [];
-/** xqbuild processes started by this file and not yet ended. */
-const running = new Set<ChildProcess>();
 
 export function tempBase(name: string): string {
   const b = fs.mkdtempSync(path.join(tmpdir(), `xqbuild-faults-${name}-`));
@@ -111,7 +68,7 @@ export function tempBase(name: string): string {
  * directory of this file (hard-link copies: never the cached Xen tree).
  */
 export function removeBases(): void {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) killGroup(child.pid, "SIGKILL");
+  endRunning();
   for (const b of bases) killGroups(groupsOf(b));
   for (const b of bases.splice(0)) {
     spawnSync("chattr", ["-R", "-i", b], { stdio: "ignore" });
@@ -211,106 +168,9 @@ export function expectFsckClean(dir: string): void {
 // ---------------------------------------------------------------------------------------------
 // running xqbuild
 
-export interface RunResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-  /** Killed by the harness after timeoutMs. */
-  readonly timedOut: boolean;
-}
-
-export interface RunOptions {
-  readonly cwd?: string;
-  readonly env: Record<string, string | undefined>;
-  /** Kill xqbuild's whole process group after this long (default 60 s). */
-  readonly timeoutMs?: number;
-  /** A command line prefix (e.g. /usr/bin/time -v, setpriv ...). */
-  readonly wrap?: readonly string[];
-}
-
-export interface Running {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves once stderr (or stdout) matches, rejects after timeoutMs or when xqbuild ends first. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
-  readonly done: Promise<RunResult>;
-}
-
-/**
- * Starts `node cli.js ARGV` in a process group of its own (so the harness can end everything it
- * started after a timeout, by that group's id).
- */
+/** Starts xqbuild (this suite's own build, builtCli()) with its output kept: test/support/processes.ts's runner. */
 export function startCli(argv: readonly string[], opts: RunOptions): Running {
-  const cli = builtCli();
-  const cmd = [...(opts.wrap ?? []), process.execPath, cli, ...argv];
-  const started = Date.now();
-  const child = spawn(cmd[0] as string, cmd.slice(1), { cwd: opts.cwd ?? REPO_ROOT, env: opts.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  running.add(child);
-  child.on("close", () => running.delete(child));
-  let out = "";
-  let err = "";
-  const waiters = new Set<() => void>();
-  const poke = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  child.stdout?.on("data", (d: Buffer) => {
-    if (out.length < 4_000_000) out += d.toString();
-    poke();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    if (err.length < 4_000_000) err += d.toString();
-    poke();
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child.pid, "SIGKILL");
-  }, opts.timeoutMs ?? 60_000);
-  let ended = false;
-  const done = new Promise<RunResult>((resolve) => {
-    child.on("close", (code, signal) => {
-      ended = true;
-      clearTimeout(timer);
-      poke();
-      const result = { code, signal, stdout: out, stderr: err, ms: Date.now() - started, timedOut };
-      // XQ_FAULTS_LOG=FILE: every run's command line, exit and stderr, to read the messages.
-      if (process.env.XQ_FAULTS_LOG) fs.appendFileSync(process.env.XQ_FAULTS_LOG, `\n=== ${argv.join(" ")}\n--- exit ${code ?? signal} in ${result.ms} ms${timedOut ? " (timed out)" : ""}\n${err}`);
-      resolve(result);
-    });
-  });
-  return {
-    child,
-    pid: child.pid ?? -1,
-    stdout: () => out,
-    stderr: () => err,
-    waitFor: (re, timeoutMs = 30_000) =>
-      new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (re.test(err) || re.test(out)) {
-            cleanup();
-            resolve();
-          } else if (ended) {
-            cleanup();
-            reject(new Error(`xqbuild ended before printing ${re}:\n${err}`));
-          }
-        };
-        const t = setTimeout(() => {
-          cleanup();
-          reject(new Error(`xqbuild did not print ${re} within ${timeoutMs} ms:\n${err}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(t);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
-    done,
-  };
+  return startNodeCli(builtCli(), argv, opts);
 }
 
 export function runCli(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
@@ -324,15 +184,6 @@ export function xq(t: Tree, argv: readonly string[], env: Record<string, string 
 
 export function startXq(t: Tree, argv: readonly string[], env: Record<string, string | undefined> = {}, opts: Partial<RunOptions> = {}): Running {
   return startCli([...argv, "-C", t.root], { cwd: t.root, ...opts, env: { ...t.env, ...env } });
-}
-
-export function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined || pid <= 0) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // gone
-  }
 }
 
 /** Fails with xqbuild's output when it did not exit 0. */
@@ -362,86 +213,6 @@ export function expectCleanError(stderr: string, opts: { maxLines?: number; maxC
 export function expectNoStack(stderr: string): void {
   expect(stderr).not.toMatch(/internal error/);
   expect(stderr).not.toMatch(STACK_FRAME);
-}
-
-// ---------------------------------------------------------------------------------------------
-// processes left behind
-
-/** Processes (pid and command line) whose command line mentions the marker. */
-export function survivors(marker: string): Array<{ pid: number; args: string }> {
-  const ps = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).stdout;
-  return ps
-    .split("\n")
-    .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ pid: Number(m[1]), args: m[2] as string }))
-    .filter((p) => p.args.includes(marker) && !p.args.startsWith("ps ") && p.pid !== process.pid);
-}
-
-/** Waits until no process mentions the marker; returns those still there after timeoutMs. */
-export async function waitGone(marker: string, timeoutMs: number): Promise<string[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const left = survivors(marker);
-    if (left.length === 0 || Date.now() > until) return left.map((p) => `${p.pid} ${p.args}`);
-    await sleep(100);
-  }
-}
-
-/** The process groups of the processes whose command line mentions the marker. */
-export function groupsOf(marker: string): Set<number> {
-  const ps = spawnSync("ps", ["-eo", "pid=,pgid=,args="], { encoding: "utf8" }).stdout;
-  const out = new Set<number>();
-  for (const l of ps.split("\n")) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l);
-    if (m && (m[3] as string).includes(marker) && !(m[3] as string).startsWith("ps ") && Number(m[1]) !== process.pid) out.add(Number(m[2]));
-  }
-  // Never this test process's own group (servers it started share it).
-  out.delete(process.pid);
-  out.delete(ownGroup());
-  return out;
-}
-
-let ownPgid: number | undefined;
-function ownGroup(): number {
-  ownPgid ??= Number(spawnSync("ps", ["-o", "pgid=", "-p", String(process.pid)], { encoding: "utf8" }).stdout.trim());
-  return ownPgid;
-}
-
-/** Processes still alive in any of the given process groups. */
-export function aliveInGroups(groups: ReadonlySet<number>): string[] {
-  const ps = spawnSync("ps", ["-eo", "pid=,pgid=,stat=,args="], { encoding: "utf8" }).stdout;
-  return ps
-    .split("\n")
-    .map((l) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null && groups.has(Number(m[2])) && !(m[3] as string).startsWith("Z"))
-    .map((m) => `${m[1]} ${m[4]}`);
-}
-
-/** Waits until no process of the groups is alive; returns those still there after timeoutMs. */
-export async function waitGroupsGone(groups: ReadonlySet<number>, timeoutMs: number): Promise<string[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const left = aliveInGroups(groups);
-    if (left.length === 0 || Date.now() > end) return left;
-    await sleep(100);
-  }
-}
-
-/** Ends, by process group id, the groups left behind by a test (orphans of a killed xqbuild). */
-export function killGroups(groups: ReadonlySet<number>): void {
-  for (const g of groups) killGroup(g, "SIGKILL");
-}
-
-/** Ends, by pid, the processes left behind by a test (orphans of a killed xqbuild). */
-export function killSurvivors(marker: string): void {
-  for (const p of survivors(marker)) {
-    try {
-      process.kill(p.pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,147 +277,10 @@ export async function startStallServer(): Promise<StallServer> {
   };
 }
 
-export interface ProxyFaults {
-  /** Reset a connection once the server has sent it this many bytes... */
-  cutAfterBytes?: number | undefined;
-  /** ...for this many connections (default: all). */
-  cutConnections?: number | undefined;
-  /** Pass the server's bytes on at this rate. */
-  bytesPerSecond?: number | undefined;
-}
-
-export interface FaultProxy {
-  readonly port: number;
-  url(name: string): string;
-  readonly faults: ProxyFaults;
-  readonly connections: number;
-  readonly cuts: number;
-  /** Bytes passed from the server to clients so far. */
-  readonly serverBytes: number;
-  stop(): Promise<void>;
-}
-
-/**
- * A TCP proxy on 127.0.0.1 in front of a loopback server (git daemon): it can cut connections
- * after N bytes of the server's answer (a dropped connection mid-pack) and throttle the answer.
- */
-export async function startProxy(targetPort: number, faults: ProxyFaults = {}, listenPort = 0): Promise<FaultProxy> {
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
-  let cuts = 0;
-  let serverBytes = 0;
-  const f: ProxyFaults = { ...faults };
-  const server = net.createServer((client) => {
-    connections++;
-    const upstream = net.connect({ host: HOST, port: targetPort });
-    sockets.add(client);
-    sockets.add(upstream);
-    let sent = 0;
-    let cutThis = false;
-    const queue: Buffer[] = [];
-    let pumping = false;
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", end);
-    upstream.on("error", end);
-    client.on("close", () => {
-      sockets.delete(client);
-      upstream.destroy();
-    });
-    upstream.on("close", () => {
-      sockets.delete(upstream);
-      if (queue.length === 0) client.end();
-    });
-    client.on("data", (d: Buffer) => upstream.write(d));
-    const deliver = (chunk: Buffer): boolean => {
-      const limit = f.cutAfterBytes;
-      if (limit !== undefined && (f.cutConnections === undefined || cuts < f.cutConnections || cutThis) && sent + chunk.length > limit) {
-        if (!cutThis) cuts++;
-        cutThis = true;
-        const part = chunk.subarray(0, Math.max(0, limit - sent));
-        sent += part.length;
-        serverBytes += part.length;
-        client.write(part, () => {
-          client.resetAndDestroy();
-          upstream.destroy();
-        });
-        return false;
-      }
-      sent += chunk.length;
-      serverBytes += chunk.length;
-      client.write(chunk);
-      return true;
-    };
-    const pump = (): void => {
-      if (pumping) return;
-      pumping = true;
-      const step = (): void => {
-        const chunk = queue.shift();
-        if (!chunk || client.destroyed) {
-          pumping = false;
-          upstream.resume();
-          if (upstream.destroyed && !client.destroyed) client.end();
-          return;
-        }
-        const bps = f.bytesPerSecond;
-        if (!bps) {
-          if (deliver(chunk)) step();
-          else queue.length = 0;
-          return;
-        }
-        const slice = Math.max(1, Math.floor(bps / 20));
-        if (chunk.length > slice) queue.unshift(chunk.subarray(slice));
-        if (!deliver(chunk.subarray(0, slice))) {
-          queue.length = 0;
-          pumping = false;
-          return;
-        }
-        setTimeout(step, 50);
-      };
-      step();
-    };
-    upstream.on("data", (d: Buffer) => {
-      queue.push(d);
-      upstream.pause();
-      pump();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(listenPort, HOST, () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    url: (name) => `git://${HOST}:${port}/${name}`,
-    faults: f,
-    get connections() {
-      return connections;
-    },
-    get cuts() {
-      return cuts;
-    },
-    get serverBytes() {
-      return serverBytes;
-    },
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
+export { startProxy, type FaultProxy, type ProxyFaults } from "../support/tcp-proxy.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // PATH wrappers: slow, failing, killed or noisy configure / make / compile jobs
-
-function which(cmd: string): string {
-  const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
-  const p = r.stdout.trim();
-  if (!p) throw new Error(`${cmd} is not on PATH`);
-  return p;
-}
 
 export interface Wrappers {
   /** Put first on PATH. */
@@ -734,14 +368,5 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** A free port on 127.0.0.1 (bound to port 0, then closed). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free port on 127.0.0.1 (bound to port 0, then closed): loopback.mjs's freePort. */
+export const freeLoopbackPort = freePort;

@@ -11,6 +11,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { buildCli } from "../support/build-cli.js";
+import { pidAlive } from "../support/dir-lock.mjs";
+import { which } from "../support/which.js";
 import { xenTrees } from "../support/make-diff.js";
 import { realSources } from "../support/xen-tree.js";
 import { tmuxServer } from "../support/tmux.js";
@@ -19,6 +21,7 @@ import {
   expectCleanError,
   expectOk,
   groupsOf,
+  interrupt as interruptRun,
   killGroups,
   makeTree,
   mirrors,
@@ -122,7 +125,7 @@ describe("10: a tool that is not there is named, with what to do", () => {
   it("make missing when a build runs it (the tree read with XQBUILD_MAKE): the build's make is named", async () => {
     const t = makeTree(base, "nomake-build", { config: urlLines({ seabios: repos.seabios.url }) });
     const dir = pathWithout("bin-nomake-build", ["make", "gmake"]);
-    const realMake = spawnSync("sh", ["-c", "command -v make"], { encoding: "utf8" }).stdout.trim();
+    const realMake = which("make");
     const r = await xq(t, ["all", "seabios"], { PATH: dir, XQBUILD_MAKE: realMake, XQBUILD_NO_DOCTOR: "1" }, { timeoutMs: 60_000 });
     const para = expectCleanError(r.stderr, { maxLines: 4 });
     expect(para).toMatch(/cannot run make .*it is not on PATH/);
@@ -213,7 +216,7 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
   function wrappers(name: string): string {
     const dir = path.join(base, name);
     fs.mkdirSync(dir, { recursive: true });
-    const real = (p: string): string => spawnSync("sh", ["-c", `command -v ${p}`], { encoding: "utf8" }).stdout.trim();
+    const real = which;
     fs.writeFileSync(
       path.join(dir, "make"),
       `#!/bin/sh\n${real("make")} "$@" || exit $?\nfor a in "$@"; do case "$a" in DESTDIR=*) d="\${a#DESTDIR=}"; mkdir -p "$d/usr/share/big" && truncate -s 768M "$d/usr/share/big/blob.bin";; esac; done\n`,
@@ -229,20 +232,9 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
     return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => re.test(path.basename(f))).map((f) => path.join(dir, f));
   }
 
+  /** test/support/processes.ts's interrupt: the signal to xqbuild's pid alone, and what every signal case checks. */
   async function interrupt(run: Running, sig: Sig, extraGroups: ReadonlySet<number> = new Set()): Promise<{ code: number | null; stderr: string }> {
-    const groups = new Set([run.pid, ...extraGroups]);
-    const sent = Date.now();
-    run.child.kill(sig);
-    const r = await run.done;
-    const ms = Date.now() - sent;
-    const left = await waitGroupsGone(groups, Math.max(0, 5000 - ms));
-    killGroups(groups);
-    expect(left, "processes left 5 s after the signal").toEqual([]);
-    expect(ms, `exit within 5 s of ${sig}`).toBeLessThan(5000);
-    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-    expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}`));
-    expect(r.code, r.stderr).toBe(CODES[sig]);
-    return r;
+    return interruptRun(run, sig, { code: CODES[sig], groups: extraGroups });
   }
 
   it.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)("%s during the artifact pack of install: exit 128+n, no .tmp in the cache, no entry, nothing in DESTDIR, no lock or jobserver left", async (sig) => {
@@ -287,7 +279,7 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
   it("a second signal does not wait for a child that ignores SIGTERM: exit at once, its group killed, no lock, no jobserver directory", async () => {
     const bin = path.join(base, "bin-stubborn");
     fs.mkdirSync(bin, { recursive: true });
-    const realMake = spawnSync("sh", ["-c", "command -v make"], { encoding: "utf8" }).stdout.trim();
+    const realMake = which("make");
     const reached = path.join(bin, "reached-install");
     // make install that ignores SIGTERM, SIGINT and SIGHUP (and so does the sleep it runs).
     fs.writeFileSync(path.join(bin, "make"), `#!/bin/sh\nfor a in "$@"; do if [ "$a" = install ]; then trap '' TERM INT HUP; : > ${JSON.stringify(reached)}; sleep 60; fi; done\nexec ${realMake} "$@"\n`);
@@ -449,14 +441,7 @@ describe("16: the live view on a real terminal (tmux) ends on a failure, on Ctrl
     await until(() => fs.existsSync(joblog), 30_000, "compile jobs to run");
     const groups = groupsOf(joblog);
     tmux(["kill-session", "-t", "hup"]);
-    const gone = (): boolean => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    };
+    const gone = (): boolean => !pidAlive(pid);
     await until(gone, 5_000, "xqbuild to end on SIGHUP");
     const left = await waitGroupsGone(groups, 5_000);
     killGroups(groups);

@@ -7,66 +7,19 @@ import http from "node:http";
 import path from "node:path";
 import zlib from "node:zlib";
 import { gitEnv } from "./git.js";
-import { HOST, exited, freePort, killChild, track, untilListening } from "./loopback.mjs";
+import { startGitDaemon as startDaemon, type GitDaemon, type GitDaemonOptions } from "./git-daemon.mjs";
+import { HOST, exited, killChild, track } from "./loopback.mjs";
 
 export { canConnect, freePort } from "./loopback.mjs";
 
-
-
-export interface GitDaemon {
-  readonly port: number;
-  /** git://127.0.0.1:PORT/NAME */
-  url(name: string): string;
-  /** What git daemon wrote to stderr (the last 64 KiB). */
-  readonly stderr: () => string;
-  /**
-   * Ends git daemon (SIGTERM) and waits for it; the port is free afterwards. Its per-connection
-   * children end with their connections, so stop it when no client is running.
-   */
-  stop(): Promise<void>;
-}
+export type { GitDaemon } from "./git-daemon.mjs";
 
 /**
- * Serves every repository under baseDir over git:// on 127.0.0.1 with the real git daemon, on a
- * free port, and resolves once it accepts connections. Tries a few ports if git daemon cannot bind.
+ * Serves every repository under baseDir over git:// on 127.0.0.1 with the real git daemon (the one
+ * starter, git-daemon.mjs), on a free port, with the tests' git environment unless opts.env says.
  */
-export async function startGitDaemon(baseDir: string, opts: { attempts?: number; readyTimeoutMs?: number } = {}): Promise<GitDaemon> {
-  const base = path.resolve(baseDir);
-  const attempts = opts.attempts ?? 5;
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
-  const failures: string[] = [];
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const port = await freePort();
-    const child = spawn(
-      "git",
-      ["daemon", "--reuseaddr", `--listen=${HOST}`, `--port=${port}`, `--base-path=${base}`, "--export-all", "--enable=upload-pack", base],
-      { env: gitEnv(), stdio: ["ignore", "ignore", "pipe"] },
-    );
-    track(child);
-    let stderr = "";
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (d: string) => {
-      stderr = (stderr + d).slice(-65536);
-    });
-    let spawnError: Error | undefined;
-    child.on("error", (e) => {
-      spawnError = e;
-    });
-    const ready = await untilListening(child, port, readyTimeoutMs, () => spawnError);
-    if (spawnError) throw new Error(`cannot start git daemon: ${(spawnError as Error).message}`);
-    if (ready) {
-      let stopped: Promise<void> | undefined;
-      return {
-        port,
-        url: (name) => `git://${HOST}:${port}/${name}`,
-        stderr: () => stderr,
-        stop: () => (stopped ??= killChild(child)),
-      };
-    }
-    await killChild(child);
-    failures.push(`port ${port}: ${stderr.trim() || `exit ${child.exitCode ?? child.signalCode ?? "?"} (not ready after ${readyTimeoutMs} ms)`}`);
-  }
-  throw new Error(`git daemon did not start after ${attempts} attempts:\n${failures.join("\n")}`);
+export function startGitDaemon(baseDir: string, opts: GitDaemonOptions = {}): Promise<GitDaemon> {
+  return startDaemon(baseDir, { env: gitEnv(), ...opts });
 }
 
 export interface HttpGitFaults {
