@@ -53,6 +53,7 @@ export async function fetchSources(config: ResolvedConfig, opts: FetchOptions): 
     log: say,
     ...(opts.signal ? { signal: opts.signal } : {}),
     stallMs: stallTimeout(config),
+    ...(config.xq.tarballMaxBytes !== undefined ? { tarballMaxBytes: config.xq.tarballMaxBytes } : {}),
     ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
   };
   await withTreeLock(config, opts, say, async () => {

@@ -18,6 +18,8 @@ export interface MirrorOptions extends GitOptions {
   /** Fetch only the wanted commit's history tip (--depth=1) where the server allows it. */
   readonly shallow?: boolean;
   readonly log?: (msg: string) => void;
+  /** The unpacked size limit of a tarball source (XQBUILD_TARBALL_MAX_BYTES, read by config/env.ts). */
+  readonly tarballMaxBytes?: number;
 }
 
 export type RevisionKind = "branch" | "tag" | "commit";

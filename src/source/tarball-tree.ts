@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { envSetting } from "../config/env.js";
 import { withoutCredentials } from "../util/redact.js";
 import { UserError } from "../util/errors.js";
 import { applyPatches, ensureLink, localWork, patchState, xqbuildIdentity, type CheckoutResult } from "./checkout.js";
@@ -59,7 +58,7 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
   let head: string;
   let commit: string;
   try {
-    const max = envSetting(opts.env, "XQBUILD_TARBALL_MAX_BYTES");
+    const max = opts.tarballMaxBytes;
     await extractTarball(file, tmp, max !== undefined ? { ...DEFAULT_LIMITS, maxBytes: max } : DEFAULT_LIMITS);
     const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...xqbuildIdentity("2000-01-01T00:00:00Z") } });
     await git.raw(["init", "--quiet"]);
