@@ -3,6 +3,7 @@ import { cosmiconfig } from "cosmiconfig";
 import { UserError } from "../util/errors.js";
 import { COMPONENT_NAMES, type ComponentName } from "../components/names.js";
 import { urlProblem } from "./validate.js";
+import { CONFIG_LOADERS, ConfigFileError } from "./config-file.js";
 import { parseSize } from "../cache/artifacts.js";
 import { remoteUrlProblem } from "../cache/remote.js";
 
@@ -98,6 +99,7 @@ export async function loadSettings(dir: string, explicitFile?: string): Promise<
     searchPlaces: SEARCH_PLACES,
     searchStrategy: "none",
     cache: false,
+    loaders: CONFIG_LOADERS,
   });
   let result;
   try {
@@ -105,6 +107,8 @@ export async function loadSettings(dir: string, explicitFile?: string): Promise<
   } catch (e) {
     const err = e as Error & { filepath?: string; code?: string };
     if (err.code === "ENOENT") throw new UserError(`--config-file ${explicitFile}: no such file.`);
+    // FILE:LINE:COLUMN: what is wrong there, as a compiler names a syntax error.
+    if (e instanceof ConfigFileError) throw new UserError(`cannot load the xqbuild config file ${e.message}`, "Fix the file there, or move it away.");
     throw new UserError(
       `cannot load the xqbuild config file${err.filepath ? " " + err.filepath : ""}: ${err.message.split("\n")[0]}`,
       "Fix the file or move it away.",
