@@ -3,8 +3,15 @@
 #
 #     include /path/to/xqbuild/make/xqbuild.mk
 #
-# Its recipes then replace the glue's (make warns "overriding recipe for target", which is the point).
-# Every other target of Xen's build is unchanged. xqbuild reads the same Config.mk, .config and
+# make's aggregate goals (all, install, clean, uninstall: `make -C tools`, Xen's top-level `make`)
+# reach the device models through SUBDIRS-y and the subdir-<goal>-<dir> targets; the fragment puts
+# its own names there (xqbuild-qemu-xen, ...), whose targets run xqbuild, so it defines no recipe
+# the glue already has and make has nothing to warn about. A glue target named on make's command
+# line (`make -C tools subdir-all-qemu-xen-dir`, subtree-force-update's sub-makes) is replaced
+# as such: make then warns "overriding recipe" for that component's targets, as it must, because GNU
+# make cannot replace an explicit recipe in silence. One exception: tools/firmware's `all` names
+# seabios-dir as a prerequisite when it reads the Makefile, before this fragment, so that target is
+# always replaced there (one warning). Every other target of Xen's build is unchanged. xqbuild reads the same Config.mk, .config and
 # config/Tools.mk, and make's command-line variables reach it through MAKEFLAGS; the `+` prefix gives
 # it make's jobserver, so `make -j8` around it shares one job budget.
 #
@@ -23,40 +30,83 @@ XQBUILD ?= xqbuild
 XQBUILD_FLAGS ?=
 xqbuild-run = +$(XQBUILD) $(1) -C $(XEN_ROOT) $(XQBUILD_FLAGS)
 
+# $(call xqbuild-subdirs,GLUE-DIR,NAME): SUBDIRS-y with GLUE-DIR renamed NAME (in place, so the order
+# of the subdirectories, which is the build order, stays).
+xqbuild-subdirs = $(foreach d,$(SUBDIRS-y),$(if $(filter $(1),$(d)),$(2),$(d)))
+# Whether one of the glue's own targets was asked for by name.
+xqbuild-named = $(filter $(1),$(MAKECMDGOALS))
+
 ifneq ($(filter %/tools/firmware,$(CURDIR)),)
 # tools/firmware/Makefile
-.PHONY: seabios-dir subdir-all-seabios-dir subdir-clean-seabios-dir seabios-dir-force-update
+SUBDIRS-y := $(call xqbuild-subdirs,seabios-dir,xqbuild-seabios)
+.PHONY: xqbuild-seabios-find subdir-all-xqbuild-seabios subdir-clean-xqbuild-seabios subdir-install-xqbuild-seabios subdir-uninstall-xqbuild-seabios subdir-distclean-xqbuild-seabios
+xqbuild-seabios-find:
+	$(call xqbuild-run,fetch seabios)
+subdir-all-xqbuild-seabios: xqbuild-seabios-find
+	$(call xqbuild-run,build seabios)
+subdir-clean-xqbuild-seabios:
+	$(call xqbuild-run,clean seabios)
+# What the glue does for these (its pattern rules), under the glue's names.
+subdir-install-xqbuild-seabios: subdir-install-seabios-dir ;
+subdir-uninstall-xqbuild-seabios: subdir-uninstall-seabios-dir ;
+subdir-distclean-xqbuild-seabios: subdir-distclean-seabios-dir ;
+
+# `all: $(SUBDIRS-y)` above took seabios-dir as a prerequisite when make read it.
+.PHONY: seabios-dir
 seabios-dir:
 	$(call xqbuild-run,fetch seabios)
+ifneq ($(call xqbuild-named,subdir-all-seabios-dir subdir-clean-seabios-dir seabios-dir-force-update),)
+.PHONY: subdir-all-seabios-dir subdir-clean-seabios-dir seabios-dir-force-update
 subdir-all-seabios-dir:
 	$(call xqbuild-run,build seabios)
 subdir-clean-seabios-dir:
 	$(call xqbuild-run,clean seabios)
 seabios-dir-force-update:
 	$(call xqbuild-run,update seabios --force)
+endif
+
 else
 # tools/Makefile
-.PHONY: qemu-xen-dir-find subdir-all-qemu-xen-dir subdir-install-qemu-xen-dir subdir-clean-qemu-xen-dir qemu-xen-dir-force-update
-qemu-xen-dir-find:
-	$(call xqbuild-run,fetch qemu-xen)
-subdir-all-qemu-xen-dir:
-	$(call xqbuild-run,build qemu-xen)
-subdir-install-qemu-xen-dir:
-	$(call xqbuild-run,install qemu-xen --destdir $(if $(DESTDIR),$(DESTDIR),/))
-subdir-clean-qemu-xen-dir:
-	$(call xqbuild-run,clean qemu-xen)
-qemu-xen-dir-force-update:
-	$(call xqbuild-run,update qemu-xen --force)
+SUBDIRS-y := $(call xqbuild-subdirs,qemu-xen-dir,xqbuild-qemu-xen)
+SUBDIRS-y := $(call xqbuild-subdirs,qemu-xen-traditional-dir,xqbuild-qemu-xen-traditional)
 
-.PHONY: qemu-xen-traditional-dir-find subdir-all-qemu-xen-traditional-dir subdir-install-qemu-xen-traditional-dir subdir-clean-qemu-xen-traditional-dir qemu-xen-traditional-dir-force-update
-qemu-xen-traditional-dir-find:
-	$(call xqbuild-run,fetch qemu-xen-traditional)
-subdir-all-qemu-xen-traditional-dir:
-	$(call xqbuild-run,build qemu-xen-traditional)
-subdir-install-qemu-xen-traditional-dir:
-	$(call xqbuild-run,install qemu-xen-traditional --destdir $(if $(DESTDIR),$(DESTDIR),/))
-subdir-clean-qemu-xen-traditional-dir:
-	$(call xqbuild-run,clean qemu-xen-traditional)
-qemu-xen-traditional-dir-force-update:
-	$(call xqbuild-run,update qemu-xen-traditional --force)
+# $(call xqbuild-component,NAME,GLUE-DIR): the targets the aggregate goals reach for one component.
+define xqbuild-component
+.PHONY: xqbuild-$(1)-find subdir-all-xqbuild-$(1) subdir-install-xqbuild-$(1) subdir-clean-xqbuild-$(1) subdir-uninstall-xqbuild-$(1) subdir-distclean-xqbuild-$(1)
+xqbuild-$(1)-find:
+	$$(call xqbuild-run,fetch $(1))
+subdir-all-xqbuild-$(1): xqbuild-$(1)-find
+	$$(call xqbuild-run,build $(1))
+subdir-install-xqbuild-$(1): subdir-all-xqbuild-$(1)
+	$$(call xqbuild-run,install $(1) --destdir $$(if $$(DESTDIR),$$(DESTDIR),/))
+subdir-clean-xqbuild-$(1):
+	$$(call xqbuild-run,clean $(1))
+# What the glue does for these, under the glue's names.
+subdir-uninstall-xqbuild-$(1): subdir-uninstall-$(2) ;
+subdir-distclean-xqbuild-$(1): subdir-distclean-$(2) ;
+endef
+$(eval $(call xqbuild-component,qemu-xen,qemu-xen-dir))
+$(eval $(call xqbuild-component,qemu-xen-traditional,qemu-xen-traditional-dir))
+
+# $(call xqbuild-glue-targets,NAME,GLUE-DIR): the glue's own targets for one component, replaced.
+define xqbuild-glue-targets
+.PHONY: $(2)-find subdir-all-$(2) subdir-install-$(2) subdir-clean-$(2) $(2)-force-update
+$(2)-find:
+	$$(call xqbuild-run,fetch $(1))
+subdir-all-$(2):
+	$$(call xqbuild-run,build $(1))
+subdir-install-$(2):
+	$$(call xqbuild-run,install $(1) --destdir $$(if $$(DESTDIR),$$(DESTDIR),/))
+subdir-clean-$(2):
+	$$(call xqbuild-run,clean $(1))
+$(2)-force-update:
+	$$(call xqbuild-run,update $(1) --force)
+endef
+xqbuild-glue-names = $(1)-find subdir-all-$(1) subdir-install-$(1) subdir-clean-$(1) $(1)-force-update
+ifneq ($(call xqbuild-named,$(call xqbuild-glue-names,qemu-xen-dir)),)
+$(eval $(call xqbuild-glue-targets,qemu-xen,qemu-xen-dir))
+endif
+ifneq ($(call xqbuild-named,$(call xqbuild-glue-names,qemu-xen-traditional-dir)),)
+$(eval $(call xqbuild-glue-targets,qemu-xen-traditional,qemu-xen-traditional-dir))
+endif
 endif

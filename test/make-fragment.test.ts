@@ -33,10 +33,19 @@ describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
     const record = path.join(base, "record.jsonl");
     const joblog = path.join(base, "jobs.log");
     const env = { ...gitEnv(), PATH: `${bin}:${process.env.PATH}`, XQBUILD_CACHE_DIR: path.join(base, "cache"), XQ_RECORD: record, XQ_FAKE_JOBS: "4", XQ_JOBLOG: joblog, CI: "true" };
-    const q = spawnSync("make", ["-j2", "-C", path.join(root, "tools"), "subdir-all-qemu-xen-dir", "debug=y"], { env, encoding: "utf8" });
+    // Reading the makefiles: the fragment replaces no recipe of tools/Makefile (make printed 20
+    // "overriding recipe" lines for it), and in tools/firmware only seabios-dir, which `all` names.
+    const parsed = spawnSync("make", ["-C", path.join(root, "tools"), "--eval", "xq-noop: ; @:", "xq-noop"], { env, encoding: "utf8" });
+    expect(parsed.status, parsed.stderr).toBe(0);
+    expect(parsed.stderr).not.toMatch(/overriding|ignoring old/);
+    const fwParsed = spawnSync("make", ["-C", path.join(root, "tools", "firmware"), "--eval", "xq-noop: ; @:", "xq-noop"], { env, encoding: "utf8" });
+    expect(fwParsed.stderr.split("\n").filter((l) => /overriding|ignoring old/.test(l)).map((l) => /target '(.*)'/.exec(l)?.[1])).toEqual(["seabios-dir", "seabios-dir"]);
+    // The targets make's subdirs-all runs for the device models (SUBDIRS-y holds the fragment's names).
+    const q = spawnSync("make", ["-j2", "-C", path.join(root, "tools"), "subdir-all-xqbuild-qemu-xen", "debug=y"], { env, encoding: "utf8" });
     expect(q.stderr).toMatch(/jobs: 2/);
+    expect(q.stderr).not.toMatch(/overriding/);
     expect(q.status).toBe(0);
-    const fw = spawnSync("make", ["-j2", "-C", path.join(root, "tools", "firmware"), "subdir-all-seabios-dir"], { env, encoding: "utf8" });
+    const fw = spawnSync("make", ["-j2", "-C", path.join(root, "tools", "firmware"), "subdir-all-xqbuild-seabios"], { env, encoding: "utf8" });
     expect(fw.status).toBe(0);
     // Xen's make read .Config.mk through the fragment: xqbuild has nothing to warn about.
     expect(q.stderr + fw.stderr).not.toMatch(/\.Config\.mk/);
@@ -55,7 +64,8 @@ describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
     for (const e of events) max = Math.max(max, (cur += e.d));
     expect(events.length).toBe(16);
     expect(max).toBeLessThanOrEqual(2);
-    // A second make does no work, and the firmware install target of the glue finds bios.bin.
+    // A second make does no work, and the firmware install target of the glue finds bios.bin. It
+    // names the glue's own target, which the fragment then replaces (make warns for those).
     const again = spawnSync("make", ["-C", path.join(root, "tools"), "subdir-all-qemu-xen-dir", "debug=y"], { env: { ...env, XQ_RECORD: path.join(base, "again.jsonl") }, encoding: "utf8" });
     expect(again.status).toBe(0);
     expect(existsSync(path.join(base, "again.jsonl"))).toBe(false);

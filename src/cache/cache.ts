@@ -32,9 +32,10 @@ export class ArtifactCache {
     const local = this.store.lookup(key);
     if (local) return local;
     if (!this.remote) return undefined;
-    const { entry, why } = await this.remote.getEntry(key);
+    const { entry, why, status } = await this.remote.getEntry(key);
     if (!entry) {
-      if (why && !/\b404\b/.test(why)) this.say(component, `remote cache: ${printable(why)}`);
+      // Not there (404) is the ordinary miss, said by the cache event; anything else is worth a line.
+      if (why && status !== 404) this.say(component, `remote cache: ${printable(why)}`);
       return undefined;
     }
     // No download larger than the whole local store may be: it would be evicted at once, and a

@@ -8,28 +8,23 @@ export const DEFAULT_MAX_SIZE = "10G";
 
 /** The artifact cache's size limit: XQBUILD_CACHE_MAX_SIZE, else artifactCache.maxSize, else 10G. */
 export function maxBytes(config: ResolvedConfig): number {
-  const fromEnv = config.env.XQBUILD_CACHE_MAX_SIZE;
-  const text = fromEnv ?? config.settings.artifactCache?.maxSize ?? DEFAULT_MAX_SIZE;
+  if (config.xq.cacheMaxBytes !== undefined) return config.xq.cacheMaxBytes;
+  const text = config.settings.artifactCache?.maxSize ?? DEFAULT_MAX_SIZE;
   const n = parseSize(text);
-  if (n === undefined) throw new UserError(`XQBUILD_CACHE_MAX_SIZE=${JSON.stringify(text)} is not a size.`, 'Give a size such as "10G", "500M" or a number of bytes.');
+  if (n === undefined) throw new UserError(`artifactCache.maxSize ${JSON.stringify(text)} is not a size.`, 'Give a size such as "10G", "500M" or a number of bytes.');
   return n;
 }
 
 /** The shared remote cache, when XQBUILD_REMOTE_CACHE or artifactCache.remote names one. */
 export function remoteOf(config: ResolvedConfig): RemoteCache | undefined {
-  const env = config.env;
-  const url = env.XQBUILD_REMOTE_CACHE ?? config.settings.artifactCache?.remote;
+  // XQBUILD_REMOTE_CACHE="" means none, whatever the config file says.
+  const url = config.xq.remoteCache ?? config.settings.artifactCache?.remote;
   if (url === undefined || url === "") return undefined;
   const problem = remoteUrlProblem(url);
-  if (problem) throw new UserError(`the remote cache URL ${JSON.stringify(url)} (${env.XQBUILD_REMOTE_CACHE !== undefined ? "XQBUILD_REMOTE_CACHE" : "artifactCache.remote"}) ${problem}.`, "Give the http(s) base URL of a WebDAV or bazel-remote HTTP cache, without credentials (put those in XQBUILD_REMOTE_CACHE_HEADER).");
+  if (problem) throw new UserError(`the remote cache URL ${JSON.stringify(url)} (${config.xq.remoteCache !== undefined ? "XQBUILD_REMOTE_CACHE" : "artifactCache.remote"}) ${problem}.`, "Give the http(s) base URL of a WebDAV or bazel-remote HTTP cache, without credentials (put those in XQBUILD_REMOTE_CACHE_HEADER).");
   const readOnly = config.xq.remoteCacheReadOnly ?? config.settings.artifactCache?.remoteReadOnly ?? false;
-  const header = env.XQBUILD_REMOTE_CACHE_HEADER;
-  const headers: Record<string, string> = {};
-  if (header) {
-    const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(header);
-    if (!m) throw new UserError("XQBUILD_REMOTE_CACHE_HEADER must look like NAME: VALUE (for example Authorization: Bearer ...).");
-    headers[m[1] as string] = m[2] as string;
-  }
+  const h = config.xq.remoteCacheHeader;
+  const headers: Record<string, string> = h ? { [h.name]: h.value } : {};
   return remoteCache({ url, readOnly, headers, timeoutMs: (config.xq.remoteCacheTimeoutSeconds ?? 30) * 1000 });
 }
 

@@ -9,20 +9,16 @@
 // fails is a miss with a reason; an upload that fails is {ok:false, why}. Only programmer misuse (a
 // key that is not 64 lowercase hex characters, a malformed entry, a bad URL) throws.
 //
-// node:http rather than fetch: bodies stream from and to files with backpressure (a blob can be
-// 100 MB), a PUT carries a Content-Length (no chunked upload that some servers refuse), and
-// redirects are never followed behind our back. Every request has an idle timeout, implemented with
-// an AbortSignal that is re-armed whenever bytes move, so a slow but moving transfer is not cut.
-// Reasons name the method, the URL and the status; never a header value (Authorization).
+// This file is the protocol (URLs, documents, verification); the HTTP client under it (timeouts,
+// redirects, streaming) is http.ts.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
-import http from "node:http";
-import https from "node:https";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { processSignal, throwIfInterrupted } from "../util/signals.js";
+import { processSignal } from "../util/signals.js";
+import { describe, HttpClient, progress, statusError, statusLine } from "./http.js";
 
 /** How to reach a remote cache. */
 export interface RemoteCacheOptions {
@@ -52,8 +48,12 @@ export interface RemoteEntry {
 export interface RemoteCache {
   readonly url: string;
   readonly readOnly: boolean;
-  /** undefined when absent (404), malformed JSON, wrong fields, or any network/HTTP error: a cache miss never fails the build. Returns also a reason string for a log line. */
-  getEntry(key: string): Promise<{ entry?: RemoteEntry; why?: string }>;
+  /**
+   * undefined when absent (404), malformed JSON, wrong fields, or any network/HTTP error: a cache
+   * miss never fails the build. Returns also a reason string for a log line, and the HTTP status
+   * when the server answered with one other than 200 (404: simply not there).
+   */
+  getEntry(key: string): Promise<{ entry?: RemoteEntry; why?: string; status?: number }>;
   /** Downloads the blob to destFile (via destFile + ".part" then rename), verifying size and sha256 while streaming; on mismatch/truncation/error removes the partial file and returns {ok:false, why}. */
   getBlob(entry: RemoteEntry, destFile: string): Promise<{ ok: boolean; why?: string; bytes?: number }>;
   /** PUT blob (skipped when a HEAD says it is there with the right size) then the ac entry. No-op with {skipped:"read-only"} when readOnly. Errors are returned, not thrown: {ok:false, why}. */
@@ -66,8 +66,6 @@ export const REMOTE_ENTRY_FORMAT = 1;
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** An ac entry is a few hundred bytes; anything much larger is not one. */
 const MAX_ENTRY_BYTES = 64 * 1024;
-/** Same-origin redirects followed for GET and HEAD. */
-const MAX_REDIRECTS = 5;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Validates a cache URL (http or https only, no credentials in it, no query/fragment); returns a problem sentence or undefined. */
@@ -120,204 +118,36 @@ function parseEntry(doc: unknown): { entry: RemoteEntry } | { why: string } {
   return { entry: { sha256: o.sha256, size: o.size, component: o.component, created: o.created } };
 }
 
-/** One line for an error: node's connection errors can have an empty message (an AggregateError of each address tried). */
-function describe(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    if (e.message) return e.message;
-    if (e instanceof AggregateError && e.errors.length > 0) return e.errors.map(describe).join("; ");
-    if (typeof code === "string") return code;
-    return e.name;
-  }
-  return String(e);
-}
-
-/** An AbortSignal that fires when poke() has not been called for ms milliseconds. */
-class IdleTimer {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly ms: number) {
-    this.poke();
-  }
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-  get fired(): boolean {
-    return this.controller.signal.aborted;
-  }
-  poke(): void {
-    if (this.controller.signal.aborted) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(new Error(`no progress for ${this.ms} ms`)), this.ms);
-    this.timer.unref();
-  }
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-}
-
-interface Exchange {
-  res: http.IncomingMessage;
-  /** The URL that answered (after same-origin redirects). */
-  url: URL;
-  /** Ends the exchange early (closes the connection): for a response whose body is not wanted. */
-  abandon(): void;
-}
-
-interface SendOptions {
-  headers?: Record<string, string>;
-  /** The request body, opened afresh for the request, and its length. */
-  body?: { open: () => Readable; length: number };
-}
-
-/** A passthrough that re-arms the idle timer on every chunk. */
-function progress(idle: IdleTimer, onChunk?: (chunk: Buffer) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      idle.poke();
-      try {
-        onChunk?.(chunk);
-      } catch (e) {
-        cb(e as Error);
-        return;
-      }
-      cb(null, chunk);
-    },
-  });
-}
-
 /** The bytes received are not the blob the entry names. */
 class BlobMismatch extends Error {}
-
-const sameOrigin = (a: URL, b: URL): boolean => a.protocol === b.protocol && a.host === b.host;
 
 class HttpRemoteCache implements RemoteCache {
   readonly url: string;
   readonly readOnly: boolean;
-  private readonly base: URL;
-  private readonly timeoutMs: number;
-  private readonly headers: Record<string, string>;
+  private readonly http: HttpClient;
 
   constructor(opts: RemoteCacheOptions) {
     const problem = remoteUrlProblem(opts.url);
     if (problem !== undefined) throw new Error(problem);
     const u = new URL(opts.url);
     u.pathname = u.pathname.replace(/\/+$/, "");
-    this.base = u;
     this.url = u.href.replace(/\/+$/, "");
     this.readOnly = opts.readOnly ?? false;
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(this.timeoutMs > 0)) throw new Error(`remote cache: timeoutMs must be positive, got ${this.timeoutMs}`);
-    this.headers = { ...(opts.headers ?? {}) };
+    this.http = new HttpClient({ base: u, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(opts.headers ? { headers: opts.headers } : {}) });
   }
 
   private at(kind: "ac" | "cas", hex: string): URL {
     return new URL(`${this.url}/${kind}/${hex}`);
   }
 
-  /**
-   * Sends one request and resolves with the response head (the body unread), following
-   * same-origin redirects for GET and HEAD; rejects on a network error, the idle timeout, or a
-   * redirect elsewhere.
-   */
-  private async send(method: string, url: URL, idle: IdleTimer, opts: SendOptions = {}): Promise<Exchange> {
-    let current = url;
-    for (let hops = 0; ; hops++) {
-      const ex = await this.sendOnce(method, current, idle, opts);
-      const { statusCode = 0, headers } = ex.res;
-      if (statusCode < 300 || statusCode >= 400 || statusCode === 304 || headers.location === undefined) return ex;
-      ex.abandon();
-      const next = new URL(headers.location, current);
-      if (!sameOrigin(next, this.base)) {
-        throw new Error(`HTTP ${statusCode} redirect to another host (${next.protocol}//${next.host}) not followed`);
-      }
-      if (method !== "GET" && method !== "HEAD") throw new Error(`HTTP ${statusCode} redirect not followed for ${method}`);
-      if (hops >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-      current = next;
-    }
-  }
-
-  private sendOnce(method: string, url: URL, idle: IdleTimer, opts: SendOptions): Promise<Exchange> {
-    return new Promise<Exchange>((resolve, reject) => {
-      const lib = url.protocol === "https:" ? https : http;
-      const headers: Record<string, string> = { ...this.headers, ...(opts.headers ?? {}) };
-      if (opts.body) headers["Content-Length"] = String(opts.body.length);
-      let settled = false;
-      let uploading = false;
-      // Ctrl-C ends a request as the idle timer does (a slow server must not hold the run).
-      const req = lib.request(url, { method, headers, signal: AbortSignal.any([idle.signal, processSignal]) });
-      const fail = (e: unknown): void => {
-        if (settled) return;
-        settled = true;
-        reject(idle.fired ? (idle.signal.reason as Error) : e);
-      };
-      req.on("error", fail);
-      req.on("response", (res) => {
-        idle.poke();
-        if (settled) {
-          res.destroy();
-          return;
-        }
-        settled = true;
-        // A small or empty body is drained, keeping the connection for the next request; anything
-        // else, or an upload the server answered before it was complete (a 403 to a 100 MB PUT),
-        // is cut off.
-        const abandon = (): void => {
-          const length = Number(res.headers["content-length"] ?? Number.NaN);
-          const small = method === "HEAD" || res.statusCode === 204 || res.statusCode === 304 || length <= MAX_ENTRY_BYTES;
-          if (small && !uploading) {
-            res.resume();
-          } else {
-            res.destroy();
-            req.destroy();
-          }
-        };
-        res.on("error", () => undefined); // reported through whoever reads the body
-        resolve({ res, url, abandon });
-      });
-      if (opts.body) {
-        // Errors of the upload itself (the server closing early after answering) show through the
-        // response or req's error; a file that cannot be read fails the request.
-        const src = opts.body.open();
-        uploading = true;
-        src.once("end", () => {
-          uploading = false;
-        });
-        src.on("error", (e) => {
-          fail(e);
-          req.destroy();
-        });
-        src.on("data", () => idle.poke());
-        src.pipe(req);
-      } else {
-        req.end();
-      }
-    });
-  }
-
-  /** Runs fn with an idle timer, turning any failure into a reason line. */
-  private async attempt<T>(what: string, fn: (idle: IdleTimer) => Promise<T>): Promise<{ value: T } | { why: string }> {
-    const idle = new IdleTimer(this.timeoutMs);
-    try {
-      return { value: await fn(idle) };
-    } catch (e) {
-      // An interrupted run stops here; it is not a remote cache miss.
-      throwIfInterrupted();
-      const why = idle.fired ? `timed out: ${describe(idle.signal.reason)}` : describe(e);
-      return { why: `${what}: ${why}` };
-    } finally {
-      idle.stop();
-    }
-  }
-
-  async getEntry(key: string): Promise<{ entry?: RemoteEntry; why?: string }> {
+  async getEntry(key: string): Promise<{ entry?: RemoteEntry; why?: string; status?: number }> {
     checkHex("key", key);
     const url = this.at("ac", key);
-    const r = await this.attempt(`GET ${url.href}`, async (idle) => {
-      const { res, abandon } = await this.send("GET", url, idle, { headers: { Accept: "application/json" } });
+    const r = await this.http.attempt(`GET ${url.href}`, async (idle) => {
+      const { res, abandon } = await this.http.send("GET", url, idle, { headers: { Accept: "application/json" } });
       if (res.statusCode !== 200) {
         abandon();
-        return { why: `GET ${url.href}: ${statusLine(res)}${res.statusCode === 404 ? " (no entry)" : ""}` };
+        throw statusError(res);
       }
       const declared = Number(res.headers["content-length"] ?? "0");
       if (declared > MAX_ENTRY_BYTES) {
@@ -346,7 +176,8 @@ class HttpRemoteCache implements RemoteCache {
       if ("why" in parsed) return { why: `GET ${url.href}: malformed entry (${parsed.why})` };
       return { entry: parsed.entry };
     });
-    return "why" in r ? { why: r.why } : r.value;
+    if (!("why" in r)) return r.value;
+    return r.status === 404 ? { why: `${r.why} (no entry)`, status: 404 } : { why: r.why, ...(r.status !== undefined ? { status: r.status } : {}) };
   }
 
   async getBlob(entry: RemoteEntry, destFile: string): Promise<{ ok: boolean; why?: string; bytes?: number }> {
@@ -354,8 +185,8 @@ class HttpRemoteCache implements RemoteCache {
     const url = this.at("cas", entry.sha256);
     const part = `${destFile}.part`;
     let bytes = 0;
-    const r = await this.attempt(`GET ${url.href}`, async (idle) => {
-      const { res, abandon } = await this.send("GET", url, idle);
+    const r = await this.http.attempt(`GET ${url.href}`, async (idle) => {
+      const { res, abandon } = await this.http.send("GET", url, idle);
       if (res.statusCode !== 200) {
         abandon();
         return statusLine(res);
@@ -410,8 +241,8 @@ class HttpRemoteCache implements RemoteCache {
     }
 
     const blobUrl = this.at("cas", entry.sha256);
-    const head = await this.attempt(`HEAD ${blobUrl.href}`, async (idle) => {
-      const { res, abandon } = await this.send("HEAD", blobUrl, idle);
+    const head = await this.http.attempt(`HEAD ${blobUrl.href}`, async (idle) => {
+      const { res, abandon } = await this.http.send("HEAD", blobUrl, idle);
       abandon();
       return res.statusCode === 200 && Number(res.headers["content-length"]) === size;
     });
@@ -419,9 +250,9 @@ class HttpRemoteCache implements RemoteCache {
 
     let bytes = 0;
     if (!head.value) {
-      const sent = await this.attempt(`PUT ${blobUrl.href}`, async (idle) => {
+      const sent = await this.http.attempt(`PUT ${blobUrl.href}`, async (idle) => {
         const body = { open: () => createReadStream(blobFile), length: size };
-        const { res, abandon } = await this.send("PUT", blobUrl, idle, {
+        const { res, abandon } = await this.http.send("PUT", blobUrl, idle, {
           headers: { "Content-Type": "application/octet-stream" },
           body,
         });
@@ -437,8 +268,8 @@ class HttpRemoteCache implements RemoteCache {
     const doc = Buffer.from(
       `${JSON.stringify({ format: REMOTE_ENTRY_FORMAT, sha256: entry.sha256, size: entry.size, component: entry.component, created: entry.created })}\n`,
     );
-    const wrote = await this.attempt(`PUT ${acUrl.href}`, async (idle) => {
-      const { res, abandon } = await this.send("PUT", acUrl, idle, {
+    const wrote = await this.http.attempt(`PUT ${acUrl.href}`, async (idle) => {
+      const { res, abandon } = await this.http.send("PUT", acUrl, idle, {
         headers: { "Content-Type": "application/json" },
         body: { open: () => Readable.from([doc]), length: doc.length },
       });
@@ -449,11 +280,6 @@ class HttpRemoteCache implements RemoteCache {
     if (wrote.value !== undefined) return { ok: false, why: `PUT ${acUrl.href}: ${wrote.value}` };
     return { ok: true, bytes };
   }
-}
-
-/** "HTTP 404 Not Found" */
-function statusLine(res: http.IncomingMessage): string {
-  return `HTTP ${res.statusCode ?? "?"}${res.statusMessage ? ` ${res.statusMessage}` : ""}`;
 }
 
 /** A client for the remote cache at opts.url; throws (plain Error) if the URL has a problem (see remoteUrlProblem). */

@@ -179,6 +179,12 @@ export interface Recipe {
   readonly name: ComponentName;
   /** The Tools.mk variable that turns it on (y). */
   readonly enableVar: string;
+  /**
+   * The glue's variable of extra configure arguments (CONFIG_QEMUU_EXTRA_ARGS), which the config
+   * file's components.<name>.extraConfigureArgs follow on the configure line: `xqbuild config`
+   * shows that variable with both, so the value it prints is the one configure gets.
+   */
+  readonly extraArgsVar?: string;
   /** The make variables naming its source. */
   readonly sourceVars: { readonly url: string; readonly revision: string; readonly loc: string; readonly sha256: string };
   /** Paths relative to the Xen tree's root: the glue's symlink, clone and build directories. */

@@ -1,4 +1,5 @@
 import { UserError } from "../util/errors.js";
+import { parseSize } from "../cache/artifacts.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -83,6 +84,37 @@ export interface XqbuildEnv {
   readonly stallTimeoutSeconds?: number;
   readonly remoteCacheTimeoutSeconds?: number;
   readonly tarballMaxBytes?: number;
+  /** XQBUILD_CACHE_DIR as given (relative to the working directory; resolve.ts makes it absolute). */
+  readonly cacheDir?: string;
+  /** XQBUILD_CACHE_MAX_SIZE in bytes. */
+  readonly cacheMaxBytes?: number;
+  /** XQBUILD_REMOTE_CACHE as given; "" (set but empty) turns the remote cache off whatever the config file says. */
+  readonly remoteCache?: string;
+  /** XQBUILD_REMOTE_CACHE_HEADER split into its name and value (the value is a secret: never print it). */
+  readonly remoteCacheHeader?: { readonly name: string; readonly value: string };
+  /** XQBUILD_MAKE: the make that reads the Xen tree's configuration. */
+  readonly make?: string;
+}
+
+/** The XQBUILD_* variables that are words or paths rather than yes/no or numbers. */
+function readTextVariables(env: Env, out: { -readonly [K in keyof XqbuildEnv]: XqbuildEnv[K] }): void {
+  if (env.XQBUILD_CACHE_DIR) out.cacheDir = env.XQBUILD_CACHE_DIR;
+  if (env.XQBUILD_MAKE) out.make = env.XQBUILD_MAKE;
+  const size = env.XQBUILD_CACHE_MAX_SIZE;
+  if (size !== undefined) {
+    const n = parseSize(size);
+    if (n === undefined) throw new UserError(`XQBUILD_CACHE_MAX_SIZE=${JSON.stringify(size)} is not a size.`, 'Give a size such as "10G", "500M" or a number of bytes.');
+    out.cacheMaxBytes = n;
+  }
+  // The URL as given: cache/from-config.ts checks it when a command uses the remote cache, as it
+  // checks artifactCache.remote, so a command that never does is not stopped by it.
+  if (env.XQBUILD_REMOTE_CACHE !== undefined) out.remoteCache = env.XQBUILD_REMOTE_CACHE;
+  const header = env.XQBUILD_REMOTE_CACHE_HEADER;
+  if (header) {
+    const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(header);
+    if (!m) throw new UserError("XQBUILD_REMOTE_CACHE_HEADER must look like NAME: VALUE (for example Authorization: Bearer ...).");
+    out.remoteCacheHeader = { name: m[1] as string, value: m[2] as string };
+  }
 }
 
 export function readXqbuildEnv(env: Env): XqbuildEnv {
@@ -108,5 +140,6 @@ export function readXqbuildEnv(env: Env): XqbuildEnv {
   num("stallTimeoutSeconds", "XQBUILD_STALL_TIMEOUT");
   num("remoteCacheTimeoutSeconds", "XQBUILD_REMOTE_CACHE_TIMEOUT");
   num("tarballMaxBytes", "XQBUILD_TARBALL_MAX_BYTES");
+  readTextVariables(env, out);
   return out;
 }

@@ -6,9 +6,9 @@ import { UsageError, UserError } from "../util/errors.js";
 import { definedOnly } from "../util/proc.js";
 import type { ComponentName } from "../components/names.js";
 import { toolsMkStandIn, standaloneMakefile } from "./builtin-mk.js";
-import { readXqbuildEnv } from "./env.js";
+import { readXqbuildEnv, type XqbuildEnv } from "./env.js";
 import { evaluateMake, type MakeDefinition, type MakeVar } from "./make-eval.js";
-import { releaseProfile, type XenVersion } from "./release.js";
+import { releaseProfile, type ReleaseProfile, type XenVersion } from "./release.js";
 import { loadSettings, type FeatureName, type Settings } from "./settings.js";
 import type { Mode, Origin, ResolvedConfig, ResolvedVar } from "./types.js";
 import { formatOrigin } from "./types.js";
@@ -96,39 +96,86 @@ function escapeMakePath(p: string): string {
   return p.replace(/\$/g, "$$$$");
 }
 
+/**
+ * Reads everything the run depends on, once: the tree (or the standalone defaults), the xqbuild
+ * config file, the environment's XQBUILD_* variables, and make's view of the glue's variables.
+ * Each step below takes the values the previous ones made and returns one; nothing later reads a
+ * file or the environment again.
+ */
 export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfig> {
   // xqbuild's own variables first: a value it cannot read stops the run before anything is evaluated.
   const xq = readXqbuildEnv(opts.env);
-  let mode: Mode;
-  let root: string;
-  let version: XenVersion;
+  const { mode, root, version } = locateTree(opts);
+  const release = releaseProfile(version.major, version.minor);
+  const base = mode === "tree" ? root : opts.cwd;
+  const loaded = await loadSettings(base, opts.configFile);
+  const settings: Settings = loaded.settings;
+  const settingsFile = loaded.file ? path.relative(base, loaded.file) || loaded.file : undefined;
+  const layered = layerVariables(settings, opts);
+  const userFiles = checkUserFiles(mode, root);
+  const ev = await evaluateConfiguration({ opts, xq, mode, root, version, release, commandLine: layered.commandLine });
+  const vars = knownVariables(ev, layered.settingsVarNames, settingsFile);
+  addDerivations(vars, root);
+  const warnings = configWarnings(ev, layered, userFiles, settingsFile, vars, mode, root);
+  validateSourceVars(vars, root);
+
+  const cacheDir =
+    settings.cacheDir ??
+    (xq.cacheDir !== undefined ? path.resolve(opts.cwd, xq.cacheDir) : undefined) ??
+    (opts.env.XDG_CACHE_HOME ? path.join(opts.env.XDG_CACHE_HOME, "xqbuild") : path.join(opts.env.HOME ?? tmpdir(), ".cache", "xqbuild"));
+  return {
+    mode,
+    xenRoot: root,
+    system: systemComponents(opts, mode, root, vars),
+    xenVersion: version,
+    release,
+    unconfigured: ev.unconfigured,
+    vars,
+    settings,
+    features: { ...settings.features, ...opts.features },
+    ...(settingsFile !== undefined ? { settingsFile } : {}),
+    selected: opts.selected ?? [],
+    jobs: opts.jobs ?? settings.jobs ?? availableParallelism(),
+    offline: opts.offline === true || (xq.offline ?? settings.offline === true),
+    cacheDir,
+    warnings,
+    env: definedOnly(opts.env),
+    xq,
+  };
+}
+
+/** Where the run works: the Xen tree around the working directory (or -C), or standalone ./build. */
+function locateTree(opts: ResolveOptions): { mode: Mode; root: string; version: XenVersion } {
   if (opts.standalone) {
     if (opts.xenRoot !== undefined) throw new UsageError("--standalone and -C/--xen-root cannot be used together.", "Use one or the other.");
-    mode = "standalone";
-    root = path.resolve(opts.cwd, "build");
-    version = parseXenVersionOption(opts.xenVersion ?? DEFAULT_STANDALONE_VERSION);
-  } else {
-    if (opts.xenVersion !== undefined) {
-      throw new UsageError("--xen-version is for standalone mode; in a Xen tree the release is read from xen/Makefile.", "Add --standalone, or drop --xen-version.");
-    }
-    const found = opts.xenRoot !== undefined ? checkXenRoot(path.resolve(opts.cwd, opts.xenRoot), opts.xenRoot) : findXenRoot(opts.cwd);
-    if (!found) {
-      throw new UserError(
-        `${opts.cwd} is not inside a Xen source tree (no directory above it has Config.mk, xen/Makefile and tools/Makefile).`,
-        "Run xqbuild inside a Xen checkout, point at one with -C DIR, or build without a tree with --standalone [--xen-version X.Y] (outputs go to ./build).",
-      );
-    }
-    mode = "tree";
-    root = found;
-    version = readXenVersion(root);
+    return { mode: "standalone", root: path.resolve(opts.cwd, "build"), version: parseXenVersionOption(opts.xenVersion ?? DEFAULT_STANDALONE_VERSION) };
   }
-  const release = releaseProfile(version.major, version.minor);
-  const loaded = await loadSettings(mode === "tree" ? root : opts.cwd, opts.configFile);
-  const settings: Settings = loaded.settings;
-  const settingsFile = loaded.file ? path.relative(mode === "tree" ? root : opts.cwd, loaded.file) || loaded.file : undefined;
+  if (opts.xenVersion !== undefined) {
+    throw new UsageError("--xen-version is for standalone mode; in a Xen tree the release is read from xen/Makefile.", "Add --standalone, or drop --xen-version.");
+  }
+  const found = opts.xenRoot !== undefined ? checkXenRoot(path.resolve(opts.cwd, opts.xenRoot), opts.xenRoot) : findXenRoot(opts.cwd);
+  if (!found) {
+    throw new UserError(
+      `${opts.cwd} is not inside a Xen source tree (no directory above it has Config.mk, xen/Makefile and tools/Makefile).`,
+      "Run xqbuild inside a Xen checkout, point at one with -C DIR, or build without a tree with --standalone [--xen-version X.Y] (outputs go to ./build).",
+    );
+  }
+  return { mode: "tree", root: found, version: readXenVersion(found) };
+}
 
-  // The xqbuild config file's variables and features act as command-line variables below the real
-  // command line: at the environment's level the := assignments of config/Tools.mk would hide them.
+/** The make command-line variables of the run, and which of them the xqbuild config file set. */
+interface LayeredVariables {
+  readonly commandLine: Readonly<Record<string, string>>;
+  readonly fromSettings: ReadonlyMap<string, string>;
+  /** The variables whose command-line value is the config file's (the real command line did not set them). */
+  readonly settingsVarNames: ReadonlySet<string>;
+}
+
+/**
+ * The xqbuild config file's variables and features act as command-line variables below the real
+ * command line: at the environment's level the := assignments of config/Tools.mk would hide them.
+ */
+function layerVariables(settings: Settings, opts: ResolveOptions): LayeredVariables {
   const fromSettings = new Map<string, string>();
   for (const [k, v] of Object.entries(settings.variables ?? {})) fromSettings.set(k, v);
   for (const [f, on] of Object.entries(settings.features ?? {})) {
@@ -149,67 +196,95 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
   const commandLine: Record<string, string> = {};
   for (const [k, v] of fromSettings) if (!cliVars.has(k)) commandLine[k] = v;
   for (const [k, v] of cliVars) commandLine[k] = v;
-  const settingsVarNames = new Set([...fromSettings.keys()].filter((k) => !cliVars.has(k)));
+  return { commandLine, fromSettings, settingsVarNames: new Set([...fromSettings.keys()].filter((k) => !cliVars.has(k))) };
+}
 
+/** The user's own make files (absolute path → name shown); in a tree, refused if make would misread them. */
+function checkUserFiles(mode: Mode, root: string): ReadonlyMap<string, string> {
   const dotConfig = path.join(root, ".config");
   const configMk = path.join(root, DOT_CONFIG_MK);
-  const userFiles = new Map([
-    [dotConfig, ".config"],
-    [configMk, DOT_CONFIG_MK],
-  ]);
   if (mode === "tree") {
     checkDotConfig(dotConfig, ".config");
     checkDotConfig(configMk, DOT_CONFIG_MK);
   }
+  return new Map([
+    [dotConfig, ".config"],
+    [configMk, DOT_CONFIG_MK],
+  ]);
+}
 
-  const make = opts.env.XQBUILD_MAKE || "make";
+/** make's answer for tools/ and tools/firmware/ (one evaluation in standalone mode). */
+interface ConfigurationEvaluation {
+  readonly tools: Evaluation;
+  readonly firmware: Evaluation;
+  /** xqbuild's own stand-in files: a value from one is a built-in default. */
+  readonly builtinFiles: ReadonlySet<string>;
+  /** True when config/Tools.mk was missing and the stand-in took its place. */
+  readonly unconfigured: boolean;
+}
+
+/**
+ * Asks make for the glue's variables as tools/Makefile and tools/firmware/Makefile see them (in a
+ * tree), or as xqbuild's built-in defaults give them (standalone); a configured tree's answer is
+ * kept for the next run, so a rerun starts no make at all.
+ */
+async function evaluateConfiguration(a: {
+  opts: ResolveOptions;
+  xq: XqbuildEnv;
+  mode: Mode;
+  root: string;
+  version: XenVersion;
+  release: ReleaseProfile;
+  commandLine: Readonly<Record<string, string>>;
+}): Promise<ConfigurationEvaluation> {
+  const { opts, mode, root, commandLine } = a;
+  const make = a.xq.make ?? "make";
   const toolsVars = [...KNOWN_VARIABLES.filter((v) => v.context === "tools").map((v) => v.name), "MAKEFILE_LIST", CONFIG_MK_READ_VAR];
   const fwVars = [...KNOWN_VARIABLES.filter((v) => v.context === "firmware").map((v) => v.name), "MAKEFILE_LIST", CONFIG_MK_READ_VAR];
   const tmp = await mkdtemp(path.join(tmpdir(), "xqbuild-config-"));
   const builtinFiles = new Set<string>();
-  let unconfigured = false;
-  let tools: Evaluation;
-  let firmware: Evaluation;
   try {
     const standIn = path.join(tmp, "Tools.mk");
     builtinFiles.add(standIn);
     await writeFile(standIn, toolsMkStandIn());
     const env = { ...opts.env };
     if (mode === "tree") {
-      unconfigured = !existsSync(path.join(root, "config", "Tools.mk"));
+      const unconfigured = !existsSync(path.join(root, "config", "Tools.mk"));
       const pre = unconfigured ? [standIn] : [];
-      // A configured tree's answer is kept for the next run (a rerun then starts no make at all).
-      const cache = unconfigured || xq.noMakeCache === true ? {} : { cacheDir: path.join(root, ".xqbuild", "make-eval") };
+      const cache = unconfigured || a.xq.noMakeCache === true ? {} : { cacheDir: path.join(root, ".xqbuild", "make-eval") };
       const common = { make, commandLine, env, epilogue: CONFIG_MK_EPILOGUE, what: "the Xen tree's configuration", relativeTo: root, ...cache };
-      [tools, firmware] = await Promise.all([
+      const [tools, firmware] = await Promise.all([
         evaluateMake({ ...common, cwd: path.join(root, "tools"), makefiles: [...pre, "Makefile"], variables: toolsVars }),
         evaluateMake({ ...common, cwd: path.join(root, "tools", "firmware"), makefiles: [...pre, "Makefile"], variables: fwVars }),
       ]);
-    } else {
-      const mk = path.join(tmp, "standalone.mk");
-      builtinFiles.add(mk);
-      await writeFile(mk, `XEN_ROOT := ${escapeMakePath(root)}\n` + standaloneMakefile(release, version));
-      tools = await evaluateMake({
-        make,
-        commandLine,
-        env,
-        cwd: opts.cwd,
-        makefiles: [standIn, mk],
-        variables: [...toolsVars, ...fwVars],
-        what: "xqbuild's built-in defaults",
-        relativeTo: opts.cwd,
-      });
-      firmware = tools;
+      return { tools, firmware, builtinFiles, unconfigured };
     }
+    const mk = path.join(tmp, "standalone.mk");
+    builtinFiles.add(mk);
+    await writeFile(mk, `XEN_ROOT := ${escapeMakePath(root)}\n` + standaloneMakefile(a.release, a.version));
+    const tools = await evaluateMake({
+      make,
+      commandLine,
+      env,
+      cwd: opts.cwd,
+      makefiles: [standIn, mk],
+      variables: [...toolsVars, ...fwVars],
+      what: "xqbuild's built-in defaults",
+      relativeTo: opts.cwd,
+    });
+    return { tools, firmware: tools, builtinFiles, unconfigured: false };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
 
+/** Every variable xqbuild knows, with its value and where make says it came from. */
+function knownVariables(ev: ConfigurationEvaluation, settingsVarNames: ReadonlySet<string>, settingsFile: string | undefined): Map<string, ResolvedVar> {
   const originOf = (mv: MakeVar): Origin => {
     switch (mv.origin) {
       case "file":
       case "override":
-        if (mv.file !== undefined && builtinFiles.has(mv.file)) return { kind: "built-in default" };
+        if (mv.file !== undefined && ev.builtinFiles.has(mv.file)) return { kind: "built-in default" };
         if (mv.file === undefined) return { kind: "undefined" };
         return { kind: "file", file: path.resolve(mv.file), line: mv.line ?? 0 };
       case "environment":
@@ -223,17 +298,29 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
         return { kind: "undefined" };
     }
   };
-
   const vars = new Map<string, ResolvedVar>();
   for (const kv of KNOWN_VARIABLES) {
-    const mv = (kv.context === "tools" ? tools : firmware).vars.get(kv.name);
+    const mv = (kv.context === "tools" ? ev.tools : ev.firmware).vars.get(kv.name);
     if (!mv) continue;
     vars.set(kv.name, { value: mv.value, origin: originOf(mv) });
   }
-  addDerivations(vars, root);
+  return vars;
+}
 
-  const mentioned = wordsOfMakefiles([...(tools.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/), ...(firmware.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/)], [tools, firmware], userFiles, builtinFiles);
-  const warnings = typoWarnings(tools.definitions, firmware.definitions, fromSettings, userFiles, settingsFile, commandLine, settingsVarNames, mentioned);
+/** What the person should hear about their configuration: likely typos, stray blanks, .Config.mk, an unconfigured tree. */
+function configWarnings(
+  ev: ConfigurationEvaluation,
+  layered: LayeredVariables,
+  userFiles: ReadonlyMap<string, string>,
+  settingsFile: string | undefined,
+  vars: ReadonlyMap<string, ResolvedVar>,
+  mode: Mode,
+  root: string,
+): string[] {
+  const { tools, firmware } = ev;
+  const makefileList = (e: Evaluation): string[] => (e.vars.get("MAKEFILE_LIST")?.value ?? "").split(/\s+/);
+  const mentioned = wordsOfMakefiles([...makefileList(tools), ...makefileList(firmware)], [tools, firmware], userFiles, ev.builtinFiles);
+  const warnings = typoWarnings(tools.definitions, firmware.definitions, layered.fromSettings, userFiles, settingsFile, layered.commandLine, layered.settingsVarNames, mentioned);
   for (const [name, v] of vars) {
     const shown = v.origin.kind === "file" ? userFiles.get(v.origin.file) : undefined;
     if (v.origin.kind === "file" && shown !== undefined && v.value !== v.value.trim()) {
@@ -242,39 +329,11 @@ export async function resolveConfig(opts: ResolveOptions): Promise<ResolvedConfi
       );
     }
   }
-  if (mode === "tree") warnings.push(...configMkWarnings(configMk, [tools, firmware], vars));
-  if (unconfigured) {
+  if (mode === "tree") warnings.push(...configMkWarnings(path.join(root, DOT_CONFIG_MK), [tools, firmware], vars));
+  if (ev.unconfigured) {
     warnings.push("config/Tools.mk is missing (the Xen tree has not been configured): ./configure's defaults stand in for it. Run ./configure in the Xen tree to use its real settings.");
   }
-  validateSourceVars(vars, root);
-
-  const jobs = opts.jobs ?? settings.jobs ?? availableParallelism();
-  const offline = opts.offline === true || (xq.offline ?? settings.offline === true);
-  const env = definedOnly(opts.env);
-  const cacheDir =
-    settings.cacheDir ??
-    (opts.env.XQBUILD_CACHE_DIR ? path.resolve(opts.cwd, opts.env.XQBUILD_CACHE_DIR) : undefined) ??
-    (opts.env.XDG_CACHE_HOME ? path.join(opts.env.XDG_CACHE_HOME, "xqbuild") : path.join(opts.env.HOME ?? tmpdir(), ".cache", "xqbuild"));
-  const system = systemComponents(opts, mode, root, vars);
-  return {
-    mode,
-    xenRoot: root,
-    system,
-    xenVersion: version,
-    release,
-    unconfigured,
-    vars,
-    settings,
-    features: { ...settings.features, ...opts.features },
-    ...(settingsFile !== undefined ? { settingsFile } : {}),
-    selected: opts.selected ?? [],
-    jobs,
-    offline,
-    cacheDir,
-    warnings,
-    env,
-    xq,
-  };
+  return warnings;
 }
 
 /**

@@ -64,7 +64,7 @@ describe("reproducible source tarballs (dist) and tarball sources", () => {
     const r1 = await xq(a, ["dist", "seabios", "--json"]);
     expect(r1.code).toBe(0);
     const [d1] = JSON.parse(r1.stdout) as Array<{ file: string; sha256: string }>;
-    expect(d1?.file).toMatch(/dist\/xqbuild-sources\/seabios-[0-9a-f]{12}\.tar\.gz$/);
+    expect(d1?.file).toMatch(/dist\/xqbuild-sources\/seabios-1\.16\.0-[0-9a-f]{12}\.tar\.gz$/);
     expect(readFileSync(`${d1?.file}.sha256`, "utf8")).toBe(`${d1?.sha256}  ${path.basename(d1?.file ?? "")}\n`);
     expect(sha(d1?.file ?? "")).toBe(d1?.sha256);
     const b = tree();

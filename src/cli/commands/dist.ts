@@ -15,6 +15,8 @@ import { loadConfig, type CommandContext } from "../context.js";
 
 export interface DistResult {
   readonly component: string;
+  /** The tree's version (its committed VERSION file, else its nearest tag), when it has one. */
+  readonly version?: string;
   readonly file: string;
   readonly sha256: string;
 }
@@ -42,7 +44,10 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
     .split("\0")
     .filter((f) => f !== "")
     .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
-  const prefix = `${name}-${head.slice(0, 12)}`;
+  const version = await treeVersion(git);
+  // By version as well as commit (qemu-xen-10.0.13-0123456789ab): the version says what it is, the
+  // commit which exact tree; a tree with neither a VERSION file nor a tag keeps name-commit.
+  const prefix = `${name}-${version !== undefined ? `${version}-` : ""}${head.slice(0, 12)}`;
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, `${prefix}.tar.gz`);
   const tmp = `${file}.tmp-${process.pid}`;
@@ -82,7 +87,7 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
     const sha256 = h.digest("hex");
     await rename(tmp, file);
     await writeFileAtomic(`${file}.sha256`, `${sha256}  ${path.basename(file)}\n`);
-    return { component: name, file, sha256 };
+    return { component: name, ...(version !== undefined ? { version } : {}), file, sha256 };
   } catch (e) {
     await rm(tmp, { force: true });
     // A pipeline stopped by the signal rejects with an AbortError: the run was interrupted.
@@ -91,6 +96,24 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
   } finally {
     if (committed) await rm(committed, { recursive: true, force: true });
   }
+}
+
+/** A version string safe in a file name: digits first, then letters, digits and . + ~ _ - only. */
+const VERSION_RE = /^[0-9][A-Za-z0-9.+~_-]{0,63}$/;
+
+/**
+ * The version of a fetched tree, without knowing which component it is: the first line of its
+ * committed VERSION file (QEMU's and qemu-xen-traditional's), else the version number at the end of
+ * its nearest tag (SeaBIOS's rel-1.16.3 gives 1.16.3, qemu-xen-4.17.3 gives 4.17.3). The committed
+ * file, not the work tree's, so a local edit cannot rename the tarball; undefined when neither helps.
+ */
+export async function treeVersion(git: ReturnType<typeof gitAt>): Promise<string | undefined> {
+  const committed = await git.raw(["show", "HEAD:VERSION"]).catch(() => "");
+  const first = committed.split("\n")[0]?.trim() ?? "";
+  if (VERSION_RE.test(first)) return first;
+  const tag = (await git.raw(["describe", "--tags", "--abbrev=0", "HEAD"]).catch(() => "")).trim();
+  const m = /(?:^|[-_/v])([0-9][A-Za-z0-9.+~_-]*)$/.exec(tag);
+  return m?.[1] !== undefined && VERSION_RE.test(m[1]) ? m[1] : undefined;
 }
 
 /** `xqbuild dist [component...]`: reproducible tarballs of the fetched trees, with .sha256 files. */

@@ -77,6 +77,7 @@ function pkgConfigPath(ctx: RecipeContext): string {
 export const qemuXen: Recipe = {
   name: "qemu-xen",
   enableVar: "CONFIG_QEMU_XEN",
+  extraArgsVar: "CONFIG_QEMUU_EXTRA_ARGS",
   sourceVars: { url: "QEMU_UPSTREAM_URL", revision: "QEMU_UPSTREAM_REVISION", loc: "QEMU_UPSTREAM_LOC", sha256: "QEMU_UPSTREAM_SHA256" },
   dirs: { link: "tools/qemu-xen-dir", remote: "tools/qemu-xen-dir-remote", build: "tools/qemu-xen-build" },
   distclean: ["tools/qemu-xen-dir", "tools/qemu-xen-dir-remote", "tools/qemu-xen-build"],
