@@ -59,6 +59,8 @@ export const NUMBER_RULES = {
   XQBUILD_STALL_TIMEOUT: { min: 1, max: 86_400, unit: "seconds" },
   XQBUILD_REMOTE_CACHE_TIMEOUT: { min: 1, max: 3600, unit: "seconds" },
   XQBUILD_TARBALL_MAX_BYTES: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true, unit: "bytes" },
+  /** How often the plain reporter says a long stage is still running (0: never). */
+  XQBUILD_HEARTBEAT_SECONDS: { min: 0, max: 86_400, unit: "seconds" },
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberVariable = keyof typeof NUMBER_RULES;
@@ -84,6 +86,7 @@ export interface XqbuildEnv {
   readonly stallTimeoutSeconds?: number;
   readonly remoteCacheTimeoutSeconds?: number;
   readonly tarballMaxBytes?: number;
+  readonly heartbeatSeconds?: number;
   /** XQBUILD_CACHE_DIR as given (relative to the working directory; resolve.ts makes it absolute). */
   readonly cacheDir?: string;
   /** XQBUILD_CACHE_MAX_SIZE in bytes. */
@@ -133,13 +136,14 @@ export function readXqbuildEnv(env: Env): XqbuildEnv {
     const lower = cc.toLowerCase();
     out.ccache = TRUE.has(lower) ? true : FALSE.has(lower) ? false : cc;
   }
-  const num = (key: "stallTimeoutSeconds" | "remoteCacheTimeoutSeconds" | "tarballMaxBytes", name: NumberVariable): void => {
+  const num = (key: "stallTimeoutSeconds" | "remoteCacheTimeoutSeconds" | "tarballMaxBytes" | "heartbeatSeconds", name: NumberVariable): void => {
     const v = envSetting(env, name);
     if (v !== undefined) out[key] = v;
   };
   num("stallTimeoutSeconds", "XQBUILD_STALL_TIMEOUT");
   num("remoteCacheTimeoutSeconds", "XQBUILD_REMOTE_CACHE_TIMEOUT");
   num("tarballMaxBytes", "XQBUILD_TARBALL_MAX_BYTES");
+  num("heartbeatSeconds", "XQBUILD_HEARTBEAT_SECONDS");
   readTextVariables(env, out);
   return out;
 }
