@@ -18,7 +18,7 @@ import { statusCommand } from "./commands/status.js";
 import { InterruptedError, UsageError, UserError } from "../util/errors.js";
 import type { Reporter, XqEvent } from "../report/events.js";
 import { makeReporter } from "../report/make.js";
-import { envSetting } from "../config/env.js";
+import { reporterEnv } from "../config/env.js";
 import { memoryOutput, processOutput, type Output } from "../report/output.js";
 import { jsonReporter, plainReporter } from "../report/plain.js";
 import { redactText } from "../util/redact.js";
@@ -90,19 +90,6 @@ export function errorEvent(e: unknown): Extract<XqEvent, { type: "error" }> {
   };
 }
 
-/**
- * XQBUILD_HEARTBEAT_SECONDS for the reporter, made before the configuration is read. A bad value
- * gives the default here; reading the configuration then stops the run with its message.
- */
-function heartbeatOf(env: Readonly<Record<string, string | undefined>>): { heartbeatSeconds?: number } {
-  try {
-    const n = envSetting(env, "XQBUILD_HEARTBEAT_SECONDS");
-    return n === undefined ? {} : { heartbeatSeconds: n };
-  } catch {
-    return {};
-  }
-}
-
 function reportError(reporter: Reporter, e: unknown): number {
   const event = errorEvent(e);
   reporter.emit(event);
@@ -138,7 +125,7 @@ export async function main(
     verbose: args.verbose,
     quiet: args.quiet,
     live: WORK_COMMANDS.has(args.command) && !args.dryRun,
-    ...heartbeatOf(env),
+    ...reporterEnv(env),
   });
   const started = Date.now();
   let code: number;

@@ -147,3 +147,17 @@ export function readXqbuildEnv(env: Env): XqbuildEnv {
   readTextVariables(env, out);
   return out;
 }
+
+/**
+ * The one XQBUILD_* value needed before the configuration is read: XQBUILD_HEARTBEAT_SECONDS, for
+ * the reporter cli/main.ts makes first. A bad value gives the default here; readXqbuildEnv, when
+ * the configuration is resolved, then stops the run with its message.
+ */
+export function reporterEnv(env: Env): { heartbeatSeconds?: number } {
+  try {
+    const n = envSetting(env, "XQBUILD_HEARTBEAT_SECONDS");
+    return n === undefined ? {} : { heartbeatSeconds: n };
+  } catch {
+    return {};
+  }
+}

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { gitEnv } from "../support/git.js";
-import { treeVersion } from "../../src/cli/commands/dist.js";
+import { treeVersion } from "../../src/source/dist.js";
 import { gitAt } from "../../src/source/git.js";
 
 function repo(files: Record<string, string>, tags: readonly string[] = []): string {
