@@ -11,6 +11,7 @@ import { fetchSources, type FetchOptions } from "../source/fetch.js";
 import { artifactCacheFor } from "../cache/from-config.js";
 import type { ArtifactCache } from "../cache/cache.js";
 import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
+import { lockWaitEvent } from "../source/events.js";
 import { ccacheFor, formatStats, readStats, statsDelta, type CcacheStats } from "./ccache.js";
 import { jobServerFor } from "./jobserver.js";
 import { runPipeline, type ArtifactOptions, type BuildStage } from "./pipeline.js";
@@ -78,7 +79,7 @@ export async function runBuild(req: BuildRequest): Promise<void> {
       before ??= ccache ? readStats(ccache, config.env).catch(() => undefined) : Promise.resolve(undefined);
       return before.then(() => undefined);
     };
-    const { failures } = await withTreeLock(config, req.treeLock, (m) => reporter.emit({ type: "message", level: "info", text: m }), () =>
+    const { failures } = await withTreeLock(config, req.treeLock, lockWaitEvent((e) => reporter.emit(e)), () =>
       runPipeline({
         config,
         components,

@@ -10,6 +10,7 @@ import { localWork } from "../source/local-work.js";
 import { UserError } from "../util/errors.js";
 import { checkRemovable, removeInside } from "../util/fs.js";
 import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
+import { lockWaitEvent } from "../source/events.js";
 import { Stamps } from "./stamps.js";
 import { executeFileOrRunStep } from "./steps.js";
 
@@ -23,7 +24,7 @@ const say = (opts: CleanOptions, text: string, component?: string): void => opts
 /** `clean`: each enabled component's own make clean (where its build directory exists), and its stamps. */
 export async function cleanTree(config: ResolvedConfig, plan: Plan, opts: CleanOptions): Promise<void> {
   const stamps = new Stamps(path.join(stateDir(config), "stamps"));
-  await withTreeLock(config, opts, (m) => say(opts, m), async () => {
+  await withTreeLock(config, opts, lockWaitEvent(opts.emit), async () => {
     for (const c of plan.components.filter((x) => x.enabled)) {
       await stamps.clear(c.name);
       if (!existsSync(c.buildDir)) continue;
@@ -42,7 +43,7 @@ export async function cleanTree(config: ResolvedConfig, plan: Plan, opts: CleanO
  */
 export async function distcleanTree(config: ResolvedConfig, names: readonly ComponentName[], opts: CleanOptions & { readonly force: boolean }): Promise<void> {
   const env = config.env;
-  await withTreeLock(config, opts, (m) => say(opts, m), async () => {
+  await withTreeLock(config, opts, lockWaitEvent(opts.emit), async () => {
     for (const name of names) {
       const recipe = RECIPES[name];
       const remote = path.join(config.xenRoot, recipe.dirs.remote);
