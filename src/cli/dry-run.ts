@@ -7,7 +7,7 @@ import { resolveRun } from "../engine/steps.js";
 import { gatherFacts } from "../plan/facts.js";
 import { makePlan } from "../plan/plan.js";
 import { stateDir } from "../util/tree.js";
-import { describeStep, planJson } from "./commands/plan.js";
+import { describeStep, planJson } from "../report/plan-text.js";
 import { loadConfig, type CommandContext } from "./context.js";
 import type { DRY_RUN_COMMANDS } from "./args.js";
 

@@ -1,80 +1,10 @@
 import { gatherFacts } from "../../plan/facts.js";
-import { makePlan, type Plan } from "../../plan/plan.js";
-import type { PlannedStep } from "../../components/recipe.js";
+import { makePlan } from "../../plan/plan.js";
 import { artifactCacheFor } from "../../cache/from-config.js";
 import { stagingRootOf } from "../../engine/build.js";
-import { explainPlan, pasteable, type CacheLookup, type ExplainedComponent, type ExplainedStep } from "../../engine/explain.js";
+import { explainPlan } from "../../engine/explain.js";
+import { planJson, planText } from "../../report/plan-text.js";
 import { loadConfig, type CommandContext } from "../context.js";
-
-function describeStep(s: PlannedStep): string {
-  switch (s.kind) {
-    case "run":
-      return pasteable(s.cwd, s.argv, s.env);
-    case "git-checkout":
-      return `clone ${s.url} at ${s.revision || "(default branch)"} into ${s.remoteDir}, link ${s.linkDir}`;
-    case "tarball":
-      return `unpack ${s.url} (sha256 ${s.sha256 || "MISSING"}) into ${s.remoteDir}, link ${s.linkDir}`;
-    case "local-source":
-      return `use ${s.dir} in place${s.mkdir ? ` (mkdir -p ${s.mkdir})` : ""}`;
-    case "copy":
-      return `copy ${s.from} to ${s.to}${s.mode !== undefined ? ` (mode ${s.mode.toString(8)})` : ""}`;
-    case "write":
-      return `write ${JSON.stringify(s.content)} to ${s.path}`;
-    default: {
-      const never: never = s;
-      return never;
-    }
-  }
-}
-
-export { describeStep };
-
-/** The JSON of one step: the planned step and, for a command, what runs (runs: the executor's argv). */
-function stepJson({ stage, ...rest }: ExplainedStep): unknown {
-  return { name: stage, ...rest };
-}
-
-/** The JSON shape of `xqbuild plan --json`. */
-export function planJson(plan: Plan, explained?: readonly ExplainedComponent[]): unknown {
-  return {
-    xenRoot: plan.xenRoot,
-    xenVersion: plan.xenVersion,
-    release: plan.release,
-    mode: plan.mode,
-    components: plan.components.map((c) => {
-      const x = explained?.find((e) => e.plan.name === c.name);
-      return {
-        name: c.name,
-        enabled: c.enabled,
-        reason: c.reason,
-        sourceDir: c.sourceDir,
-        buildDir: c.buildDir,
-        stages: (x?.steps ?? c.stages).map(stepJson),
-        ...(x ? { patches: x.patches } : {}),
-        ...(x?.cache ? { cache: cacheJson(x.cache) } : {}),
-      };
-    }),
-  };
-}
-
-/**
- * The lookup in --json: where the artifact is looked for and the install that makes it. Not its key
- * nor whether it is there: those follow the fetched commit and the store, and the document is what
- * the configuration plans, the same before and after a fetch (the text shows the key; so does
- * .xqbuild/artifact-keys/ after a build).
- */
-function cacheJson(k: CacheLookup): unknown {
-  return { local: k.local, ...(k.remote ? { remote: k.remote } : {}), ...(k.staging ? { staging: k.staging } : {}), ...(k.stagingInstall ? { stagingInstall: k.stagingInstall.map(stepJson) } : {}) };
-}
-
-/** What runs in place of a planned command, when that is not the command itself (QEMU's ninja line, meson install). */
-function runsLine(s: ExplainedStep): string | undefined {
-  if (s.kind !== "run" || !s.runs) return undefined;
-  const r = s.runs;
-  if (r.argv.join("\0") === s.argv.join("\0") && JSON.stringify(r.env) === JSON.stringify(s.env) && !r.jobsFlag) return undefined;
-  const argv = r.jobsFlag ? [r.argv[0] ?? "", "-jN", ...r.argv.slice(1)] : r.argv;
-  return `runs: ${pasteable(r.cwd, argv, r.env)}${r.jobsFlag ? " (N: the job slots it holds)" : ""}`;
-}
 
 /** `xqbuild plan [component...] [--json]`: what each stage will run, resolved against the tree as it is, without running it. */
 export async function planCommand(ctx: CommandContext): Promise<number> {
@@ -87,24 +17,6 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
     ctx.output.out(JSON.stringify(planJson(plan, explained), null, 2));
     return 0;
   }
-  ctx.output.out(`# Xen ${plan.xenVersion} (glue of ${plan.release}) at ${plan.xenRoot}`);
-  for (const x of explained) {
-    const c = x.plan;
-    ctx.output.out(`\n${c.name}: ${c.enabled ? "enabled" : "disabled"} (${c.reason})`);
-    if (!c.enabled) continue;
-    for (const s of x.steps) {
-      ctx.output.out(`  ${`[${s.stage}]`.padEnd(12)} ${describeStep(s)}`);
-      const runs = runsLine(s);
-      if (runs) ctx.output.out(`  ${"".padEnd(12)} ${runs}`);
-      if (s.stage === "fetch" && (s.kind === "git-checkout" || s.kind === "tarball")) {
-        for (const p of x.patches) ctx.output.out(`  ${"[patch]".padEnd(12)} ${p.name} (sha256 ${p.sha256}, ${p.tool === "git" ? "git apply" : "patch"} -p${p.strip})`);
-      }
-    }
-    const k = x.cache;
-    if (k) {
-      const where = `${k.local}${k.remote ? `, then ${k.remote}` : ""}`;
-      ctx.output.out(`  ${"[cache]".padEnd(12)} ${k.key ? `artifact ${k.key} in ${where}: ${k.hit ? "there (install restores it)" : "not there locally"}` : `no lookup (${k.why ?? "not cacheable"})`}`);
-    }
-  }
+  for (const line of planText(plan, explained)) ctx.output.out(line);
   return 0;
 }
