@@ -186,6 +186,14 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
     expect(entry?.tagObject).toBeUndefined();
   });
 
+  it("takes any revision of a component whose own verify is false, under a global verify", async () => {
+    writeConfig(t, "unsigned-c2", { verify: { keys: ["keys/signer.asc"] }, components: { "qemu-xen": { verify: false } } });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(0);
+    expect(headOf(t)).toBe(c2);
+    expect(lockOf(t).components["qemu-xen"]?.signer).toBeUndefined();
+  });
+
   it("refuses a tag that now points elsewhere than xqbuild.lock recorded, until --update-lock", async () => {
     writeConfig(t, "signed-good", keysSetting());
     expect((await xq(t, ["fetch", "qemu-xen"])).code).toBe(0);
