@@ -67,6 +67,31 @@ const wrapsSchema = v.pipe(
   ),
 );
 
+/** An armored OpenPGP public key written inline in the config file (anything else in `keys` is a file path). */
+export function isArmoredKey(s: string): boolean {
+  return s.trimStart().startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----");
+}
+
+/**
+ * verify: the keys whose signed tags are the only revisions a fetch takes (src/source/verify.ts).
+ * `keys` are armored public keys, inline or files (read against the config file's directory);
+ * `keyring` is a keyring file; exactly one of them. `allow` names the revisions taken unsigned.
+ */
+function verifySchema(dir: string) {
+  const KEYS = "must be an array of armored public keys or key files (paths relative to the config file)";
+  const ALLOW = "must be an array of the branches, tags or commits taken unsigned";
+  const key = v.pipe(v.string(KEYS), v.nonEmpty(KEYS), v.transform((k: string) => (isArmoredKey(k) ? k : path.resolve(dir, k))));
+  const entries = {
+    keys: v.exactOptional(v.pipe(v.array(key, KEYS), v.minLength(1, "must name at least one key"))),
+    keyring: v.exactOptional(v.pipe(v.string("must be the path of a keyring file"), v.nonEmpty("must be the path of a keyring file"), absolute(dir))),
+    allow: v.exactOptional(v.array(v.pipe(v.string(ALLOW), v.nonEmpty(ALLOW)), ALLOW)),
+  };
+  return v.pipe(
+    strict(entries, 'must be an object such as { "keys": ["xen-signing-key.asc"] } or { "keyring": "trusted.gpg" }', `is not a verify setting (known: ${known(entries)})`),
+    v.check((x) => (x.keys === undefined) !== (x.keyring === undefined), 'needs exactly one of "keys" (armored public keys or key files) and "keyring" (a keyring file)'),
+  );
+}
+
 function componentSchema(dir: string) {
   const PATCHES = "must be a directory or an array of patch files";
   const ARGS = "must be an array of strings (one argument each)";
@@ -81,6 +106,8 @@ function componentSchema(dir: string) {
     patchTool: v.exactOptional(v.picklist(["git", "patch"], 'must be "patch" (GNU patch, as quilt applies a series) or "git" (git apply)')),
     /** Meson wraps (subprojects/<name>.wrap) to fetch or skip whatever the recipe would choose. */
     wraps: v.exactOptional(wrapsSchema),
+    /** The global verify replaced for this component, or false: this component's source is taken unverified. */
+    verify: v.exactOptional(v.lazy((input: unknown) => (input === false ? v.literal(false) : verifySchema(dir)))),
   };
   return strict(entries, "must be an object", `is not a component setting (known: ${known(entries)})`);
 }
@@ -141,6 +168,8 @@ export function settingsSchema(dir: string) {
     ccacheDir: v.exactOptional(path_("must be a path")),
     /** CCACHE_MAXSIZE, e.g. "5G". */
     ccacheMaxSize: v.exactOptional(v.pipe(v.string('must be a size such as "5G"'), v.nonEmpty('must be a size such as "5G"'))),
+    /** Only tags signed by these keys are fetched (each component may replace it: components.<name>.verify). */
+    verify: v.exactOptional(verifySchema(dir)),
   };
   return strict(entries, "must be an object", `is not a setting xqbuild knows (known: ${known(entries)})`);
 }
@@ -151,6 +180,8 @@ export type Settings = Readonly<v.InferOutput<ReturnType<typeof settingsSchema>>
 export type ComponentSettings = Readonly<v.InferOutput<ReturnType<typeof componentSchema>>>;
 /** Switches for optional QEMU features; undefined means "as the glue does" (QEMU's own default). */
 export type Features = Readonly<Partial<Record<FeatureName, boolean>>>;
+/** The verify setting: keys (armored text or absolute file paths) or a keyring (absolute path), and the revisions allowed unsigned. */
+export type VerifySettings = Readonly<v.InferOutput<ReturnType<typeof verifySchema>>>;
 export type ArtifactCacheSettings = Readonly<v.InferOutput<ReturnType<typeof artifactCacheSchema>>>;
 
 export interface LoadedSettings {

@@ -23,7 +23,8 @@ export interface ComponentStatus {
   readonly patches: readonly string[];
   readonly dirty: readonly string[];
   readonly localCommits: readonly string[];
-  readonly locked?: { readonly revision: string; readonly commit: string; readonly matches: boolean };
+  /** The lock file's pin; under verify also the signed tag object and its signer's key fingerprint. */
+  readonly locked?: { readonly revision: string; readonly commit: string; readonly matches: boolean; readonly tagObject?: string; readonly signer?: string };
   readonly stages: Readonly<Record<string, StageStatus>>;
   /**
    * The artifact cache stood in for configure and build (nothing of it was built in this tree):
@@ -77,7 +78,7 @@ async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promis
     patches,
     dirty,
     localCommits,
-    ...(lock ? { locked: { revision: lock.revision, commit: lock.commit, matches: lock.commit === upstream } } : {}),
+    ...(lock ? { locked: { revision: lock.revision, commit: lock.commit, matches: lock.commit === upstream, ...(lock.tagObject !== undefined ? { tagObject: lock.tagObject } : {}), ...(lock.signer !== undefined ? { signer: lock.signer } : {}) } } : {}),
     stages,
     ...(artifact ? { artifact } : {}),
   };

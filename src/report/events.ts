@@ -79,7 +79,7 @@ export type XqEvent =
       readonly variable?: string;
     }
   /** A revision (branch, tag, commit) resolved to a commit; `from` says where the revision was set. */
-  | { readonly type: "resolved"; readonly component: string; readonly revision: string; readonly commit: string; readonly from?: string }
+  | { readonly type: "resolved"; readonly component: string; readonly revision: string; readonly commit: string; readonly from?: string; /** Under verify: the signed tag object and its signer's key fingerprint. */ readonly tagObject?: string; readonly signer?: string }
   /** Waiting for a lock another xqbuild holds (a tree, a cache mirror). */
   | {
       readonly type: "lock-wait";

@@ -11,6 +11,7 @@ export function statusText(xenRoot: string, all: readonly ComponentStatus[]): st
     if (s.url) out.push(`  wanted   ${s.url} at ${s.wanted || "(default branch)"}`);
     if (s.head) out.push(`  at       ${s.base?.slice(0, 12)}${s.patches.length ? ` + ${s.patches.length} patches (${s.head.slice(0, 12)})` : ""}`);
     if (s.locked) out.push(`  lock     ${s.locked.revision} = ${s.locked.commit.slice(0, 12)}${s.locked.matches ? "" : " (differs from the checkout)"}`);
+    if (s.locked?.tagObject) out.push(`  signed   tag object ${s.locked.tagObject}, signed by ${s.locked.signer ?? "?"}`);
     if (s.present && s.head) out.push(`  tree     ${s.dirty.length || s.localCommits.length ? `${s.dirty.length} changed files, ${s.localCommits.length} local commits` : "clean"}`);
     for (const [stage, st] of Object.entries(s.stages)) {
       const cached = st === "in the artifact cache" && s.artifact ? `not built in this tree: in the artifact cache (${s.artifact.key.slice(0, 12)}); ${s.artifact.restored ? "install restored it" : "install restores it"}` : st;

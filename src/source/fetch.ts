@@ -18,6 +18,7 @@ import { lockWaitEvent } from "./events.js";
 import type { MirrorOptions } from "./mirror.js";
 import { loadPatchQueue } from "./patches.js";
 import { describeWraps, withOverrides, type WrapSelector } from "./wraps.js";
+import { verifyPolicyOf, verifyRevision, type VerifiedTag } from "./verify.js";
 
 /** How long a git transfer may go without any data before it is given up (XQBUILD_STALL_TIMEOUT seconds). */
 export function stallTimeout(config: ResolvedConfig): number {
@@ -107,11 +108,20 @@ async function fetchComponent(
     if (config.settings.components?.[c.name]?.patches !== undefined) {
       say(`the patch queue is not applied to ${src.dir}, a local directory used in place (xqbuild never writes to it)`, "warn");
     }
+    const local = verifyPolicyOf(config.settings, c.name, config.settingsFile);
+    if (local) say(`${local.key} does not check ${src.dir}: a local directory used in place is your own, not a fetched tag`, "warn");
     emit({ type: "fetch-done", component: c.name, what: "source", name: c.name, seconds: seconds(), action: "in-place", dir: src.dir, variable: recipe.sourceVars.loc });
     return undefined;
   }
   const own = config.settings.components?.[c.name];
   const patches = loadPatchQueue(own?.patches, `the patch queue of ${c.name}`, own?.patchTool);
+  const policy = verifyPolicyOf(config.settings, c.name, config.settingsFile);
+  if (policy && src.kind !== "git-checkout") {
+    throw new UserError(
+      `${c.name}: ${policy.key} requires a signed tag, but the source of ${c.name} is ${src.kind === "tarball" ? `the tarball ${withoutCredentials(src.url)}` : "not a git repository"}, which has no tag to verify.`,
+      `Fetch it from git at a signed release tag, or set components.${c.name}.verify to false to take it unverified${src.kind === "tarball" ? " (the tarball is still checked against its sha256)" : ""}.`,
+    );
+  }
   if (src.kind === "tarball") {
     if (opts.locked && lock.components[c.name]?.revision !== `sha256:${src.sha256}`) {
       throw new UserError(`--locked: ${LOCK_FILE} does not pin ${c.name} to the tarball sha256 ${src.sha256}.`, "Run xqbuild fetch --update-lock to record it.");
@@ -147,11 +157,33 @@ async function fetchComponent(
   emit({ type: "fetch-start", component: c.name, what: "source", name: c.name, url: withoutCredentials(src.url) });
   const commitFrom = `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again`;
   const revisionFrom = whereSet(config, recipe.sourceVars.revision);
+  // Before anything of the tree is touched: the tag, its signature, and the lock's record of it.
+  let verified: VerifiedTag | undefined;
+  if (policy) {
+    verified = await verifyRevision(
+      {
+        component: c.name,
+        url: src.url,
+        revision: src.revision,
+        revisionFrom,
+        policy,
+        ...(pinMatches && pinned ? { pinned } : {}),
+        acceptMoved: opts.updateLock === true,
+        refresh: opts.update || opts.updateLock === true,
+        ...(recipe.fullHistory ? { fullHistory: true } : {}),
+      },
+      mirrorOpts,
+    );
+    if (verified) say(`${verified.tag} is a tag signed by ${verified.signer}${verified.uid ? ` (${verified.uid})` : ""}, a key ${policy.key} allows (tag object ${verified.tagObject.slice(0, 12)})`);
+    else say(`${src.revision} is taken unsigned: ${policy.key}.allow lists it`, "warn");
+  }
+  // What was verified is what is checked out: the tag's commit, not a second resolution of its name.
+  const checkoutCommit = verified ? { commit: verified.commit, commitFrom: `the signed tag ${verified.tag}` } : usePin ? { commit: pinned.commit, commitFrom } : {};
   const result = await checkoutTree(
     {
       url: src.url,
       revision: src.revision,
-      ...(usePin ? { commit: pinned.commit, commitFrom } : {}),
+      ...checkoutCommit,
       revisionFrom,
       remoteDir: src.remoteDir,
       linkDir: src.linkDir,
@@ -167,12 +199,12 @@ async function fetchComponent(
   if (opts.locked && pinned && result.commit !== pinned.commit) {
     throw new UserError(`--locked: ${c.name} ${src.revision} now resolves to ${result.commit.slice(0, 12)}, but ${LOCK_FILE} records ${pinned.commit.slice(0, 12)}.`, "Run xqbuild fetch --update-lock to accept it.");
   }
-  emit({ type: "resolved", component: c.name, revision: src.revision, commit: result.commit, from: usePin ? `${LOCK_FILE} (${revisionFrom})` : revisionFrom });
+  emit({ type: "resolved", component: c.name, revision: src.revision, commit: result.commit, from: usePin ? `${LOCK_FILE} (${revisionFrom})` : revisionFrom, ...(verified ? { tagObject: verified.tagObject, signer: verified.signer } : {}) });
   emit(fetchDone(c.name, "source", config, src.remoteDir, src.revision, result, patches.length, seconds()));
   const wrapLine = result.wraps ? describeWraps(result.wraps) : undefined;
   if (wrapLine) say(wrapLine);
   await postCheckout(config, c, result);
-  return lockEntry(src.url, src.revision, result.commit);
+  return lockEntry(src.url, src.revision, result.commit, verified ? { tagObject: verified.tagObject, signer: verified.signer } : undefined);
 }
 
 /** "QEMU_UPSTREAM_REVISION at .config:2", for messages about a value: where it was written. */

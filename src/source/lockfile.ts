@@ -11,6 +11,19 @@ export interface LockEntry {
   readonly url: string;
   readonly revision: string;
   readonly commit: string;
+  /**
+   * Under verify: the id of the signed tag object the commit was taken from, and the fingerprint of
+   * the (primary) key that signed it. A later fetch refuses the tag when it has become another object
+   * (a moved tag). Absent in lock files written before verify, and for unverified sources.
+   */
+  readonly tagObject?: string;
+  readonly signer?: string;
+}
+
+/** What verify adds to a lock entry. */
+export interface LockVerification {
+  readonly tagObject: string;
+  readonly signer: string;
 }
 
 export interface LockFile {
@@ -50,6 +63,9 @@ export function readLockFile(root: string): LockFile {
     if (typeof ent.url !== "string" || typeof ent.revision !== "string" || typeof ent.commit !== "string" || !/^[0-9a-f]{40}$/.test(ent.commit)) {
       throw new UserError(`${LOCK_FILE}: the entry for ${name} needs url, revision and a 40-hex commit.`, "Delete it and run xqbuild fetch --update-lock.");
     }
+    if ((ent.tagObject !== undefined && !(typeof ent.tagObject === "string" && /^[0-9a-f]{40}$/.test(ent.tagObject))) || (ent.signer !== undefined && !(typeof ent.signer === "string" && /^[0-9A-F]{40}([0-9A-F]{24})?$/.test(ent.signer)))) {
+      throw new UserError(`${LOCK_FILE}: the entry for ${name} has a tagObject that is not a 40-hex object id or a signer that is not a key fingerprint.`, "Delete the entry and run xqbuild fetch --update-lock: the tag's signature is checked again.");
+    }
   }
   return obj as LockFile;
 }
@@ -64,8 +80,8 @@ export function pinnedUrlMatches(entry: LockEntry, configuredUrl: string): boole
 }
 
 /** The lock entry for a component fetched from `url`: the URL as it may be stored. */
-export function lockEntry(url: string, revision: string, commit: string): LockEntry {
-  return { url: withoutCredentials(url), revision, commit };
+export function lockEntry(url: string, revision: string, commit: string, verified?: LockVerification): LockEntry {
+  return { url: withoutCredentials(url), revision, commit, ...(verified ? { tagObject: verified.tagObject, signer: verified.signer } : {}) };
 }
 
 export async function writeLockFile(root: string, lock: LockFile): Promise<void> {
@@ -73,7 +89,7 @@ export async function writeLockFile(root: string, lock: LockFile): Promise<void>
   // Every write goes through here, so no entry (an old one read back included) keeps a password.
   for (const k of Object.keys(lock.components).sort()) {
     const e = lock.components[k as ComponentName] as LockEntry;
-    sorted[k] = lockEntry(e.url, e.revision, e.commit);
+    sorted[k] = lockEntry(e.url, e.revision, e.commit, e.tagObject !== undefined && e.signer !== undefined ? { tagObject: e.tagObject, signer: e.signer } : undefined);
   }
   await writeFileAtomic(lockFilePath(root), JSON.stringify({ version: 1, components: sorted }, null, 2) + "\n", root, `the lock file ${LOCK_FILE}`);
 }

@@ -20,6 +20,12 @@ export interface MirrorOptions extends GitOptions {
   readonly shallow?: boolean;
   /** Where what happens goes, as events of this component's fetch stage (none: said nowhere). */
   readonly events?: SourceEvents;
+  /**
+   * Ask the server for a tag even when the mirror has it (unless offline): a verified source being
+   * re-resolved (update, --update-lock) must see a tag that moved upstream, which the mirror, taking
+   * tags as fixed, would otherwise never fetch again.
+   */
+  readonly refreshTags?: boolean;
 }
 
 export type RevisionKind = "branch" | "tag" | "commit";
@@ -153,7 +159,7 @@ export async function ensureRevision(url: string, revision: string, opts: Mirror
     }
 
     const localTag = await has(dir, opts, `refs/tags/${revision}`);
-    if (localTag) return { mirrorDir: dir, commit: localTag, kind: "tag" };
+    if (localTag && (opts.refreshTags !== true || opts.offline)) return { mirrorDir: dir, commit: localTag, kind: "tag" };
     if (opts.offline) {
       const head = await has(dir, opts, `refs/heads/${revision}`);
       if (head) return { mirrorDir: dir, commit: head, kind: "branch" };

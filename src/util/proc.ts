@@ -19,6 +19,8 @@ const TOOL_HINTS: Readonly<Record<string, { readonly pkg: string; readonly varia
   python3: { pkg: "python3", variable: "PYTHON" },
   ninja: { pkg: "ninja-build" },
   tar: { pkg: "tar" },
+  gpg: { pkg: "gnupg" },
+  gpgv: { pkg: "gpgv" },
 };
 
 /**

@@ -1,0 +1,230 @@
+// The verify setting (issue 16, point 1): tags signed in a fake upstream with keys made here, checked
+// by the real CLI through git verify-tag and gpgv; each hostile case is refused before the checkout.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { memoryOutput } from "../../src/report/output.js";
+import { git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { copyXenTree } from "../support/xen-tree.js";
+
+interface Key {
+  home: string;
+  fingerprint: string;
+  armored: string;
+}
+
+const homes: string[] = [];
+
+/** A signing key with no passphrase, in a GNUPGHOME of its own. */
+function makeKey(base: string, name: string, email: string): Key {
+  const home = path.join(base, `gnupg-${name}`);
+  mkdirSync(home, { mode: 0o700 });
+  homes.push(home);
+  const env = { ...process.env, GNUPGHOME: home };
+  execFileSync("gpg", ["--batch", "--quiet", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key", `${name} <${email}>`, "ed25519", "sign", "never"], { env, stdio: "ignore" });
+  const colons = execFileSync("gpg", ["--batch", "--with-colons", "--list-keys"], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(colons)?.[1];
+  if (!fingerprint) throw new Error(`no fingerprint in ${colons}`);
+  const armored = execFileSync("gpg", ["--batch", "--armor", "--export", fingerprint], { env, encoding: "utf8" });
+  return { home, fingerprint, armored };
+}
+
+/** `git tag` in the bare upstream, signed with `key` when given (else an unsigned annotated tag). */
+function tag(repo: string, name: string, commit: string, key?: Key, force = false): string {
+  const env = { ...gitEnv(), GIT_DIR: repo, GIT_COMMITTER_DATE: "2023-04-01T12:00:00+00:00", ...(key ? { GNUPGHOME: key.home } : {}) };
+  git(["tag", ...(force ? ["-f"] : []), ...(key ? ["-s", "-u", key.fingerprint] : ["-a"]), "-m", `release ${name}`, name, commit], { env });
+  return git(["rev-parse", `refs/tags/${name}`], { env });
+}
+
+interface Tree {
+  base: string;
+  root: string;
+  env: Record<string, string | undefined>;
+  repos: UpstreamRepos;
+}
+
+function writeConfig(t: Tree, revision: string, settings: object): void {
+  writeFileSync(path.join(t.root, ".config"), [`QEMU_UPSTREAM_URL = ${t.repos.qemuXen.url}`, `QEMU_UPSTREAM_REVISION = ${revision}`, `SEABIOS_UPSTREAM_URL = ${t.repos.seabios.url}`, ""].join("\n"));
+  writeFileSync(path.join(t.root, "xqbuild.config.json"), JSON.stringify(settings, null, 2));
+}
+
+async function xq(t: Tree, argv: string[], env: Record<string, string | undefined> = {}) {
+  const output = memoryOutput();
+  const code = await main([...argv, "-C", t.root], { cwd: t.root, env: { ...t.env, ...env }, output });
+  return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
+}
+
+const qemuDir = (t: Tree): string => path.join(t.root, "tools", "qemu-xen-dir-remote");
+const headOf = (t: Tree): string => git(["rev-parse", "HEAD"], { cwd: qemuDir(t) });
+const lockText = (t: Tree): string => readFileSync(path.join(t.root, "xqbuild.lock"), "utf8");
+type Lock = { components: Record<string, { revision: string; commit: string; tagObject?: string; signer?: string }> };
+const lockOf = (t: Tree): Lock => JSON.parse(lockText(t)) as Lock;
+
+describe("verify: signed tags through gpgv, against the configured keys only", () => {
+  let t: Tree;
+  let signer: Key;
+  let other: Key;
+  let c1: string;
+  let c2: string;
+  let c3: string;
+  let goodTag: string;
+  const keysSetting = () => ({ verify: { keys: ["keys/signer.asc"] } });
+
+  beforeAll(async () => {
+    const base = mkdtempSync(path.join(tmpdir(), "xqbuild-verify-test-"));
+    signer = makeKey(base, "Release Signer", "signer@xqbuild.invalid");
+    other = makeKey(base, "Mallory", "mallory@xqbuild.invalid");
+    const repos = makeUpstreamRepos(path.join(base, "upstream"));
+    const repo = repos.qemuXen.path;
+    c1 = repos.qemuXen.refs["qemu-xen-4.17.3"] as string;
+    c2 = repos.qemuXen.refs["stable-4.17"] as string;
+    c3 = repos.qemuXen.refs.master as string;
+    goodTag = tag(repo, "signed-good", c1, signer);
+    tag(repo, "unsigned-c2", c2);
+    tag(repo, "signed-other", c2, other);
+    // A tag signed by the right key, whose message was changed afterwards: the signature no longer holds.
+    const signedBad = tag(repo, "signed-bad", c2, signer);
+    const env = { ...gitEnv(), GIT_DIR: repo };
+    const tampered = git(["cat-file", "tag", signedBad], { env }).replace("release signed-bad", "release signed-bad, with a backdoor");
+    const forged = execFileSync("git", ["hash-object", "-t", "tag", "-w", "--stdin"], { env, input: tampered, encoding: "utf8" }).trim();
+    git(["update-ref", "refs/tags/signed-bad", forged], { env });
+    // A good signature of another tag, served under this tag's name.
+    git(["update-ref", "refs/tags/replayed", goodTag], { env });
+    const root = copyXenTree(path.join(base, "xen"), { hardlink: true });
+    mkdirSync(path.join(root, "keys"));
+    writeFileSync(path.join(root, "keys", "signer.asc"), signer.armored);
+    // The user's own GNUPGHOME trusts the other key: xqbuild must not look at it.
+    t = { base, root, repos, env: { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(base, "cache"), GNUPGHOME: other.home } };
+    writeConfig(t, "signed-good", keysSetting());
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.stderr).toBe(r.code === 0 ? r.stderr : "(failed)");
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  afterAll(() => {
+    for (const home of homes) execFileSync("gpgconf", ["--homedir", home, "--kill", "all"], { stdio: "ignore" });
+  });
+
+  it("checks out a tag signed by a configured key and records its tag object and signer", async () => {
+    expect(headOf(t)).toBe(c1);
+    expect(lockOf(t).components["qemu-xen"]).toMatchObject({ revision: "signed-good", commit: c1, tagObject: goodTag, signer: signer.fingerprint });
+    const plain = await xq(t, ["status"]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain(`signed   tag object ${goodTag}, signed by ${signer.fingerprint}`);
+    const json = await xq(t, ["status", "--json"]);
+    const doc = JSON.parse(json.stdout) as { components: { name: string; locked?: { tagObject?: string; signer?: string } }[] };
+    expect(doc.components.find((c) => c.name === "qemu-xen")?.locked).toMatchObject({ tagObject: goodTag, signer: signer.fingerprint });
+  });
+
+  it("reads a lock file written before verify and records the signature in it", async () => {
+    const lock = lockOf(t);
+    const entry = lock.components["qemu-xen"] as Record<string, unknown>;
+    delete entry.tagObject;
+    delete entry.signer;
+    writeFileSync(path.join(t.root, "xqbuild.lock"), JSON.stringify(lock, null, 2));
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(0);
+    expect(lockOf(t).components["qemu-xen"]).toMatchObject({ commit: c1, tagObject: goodTag, signer: signer.fingerprint });
+  });
+
+  /** Runs a fetch that must be refused, and checks that the tree, its link and the lock are as they were. */
+  async function refused(revision: string, settings: object = keysSetting(), argv: string[] = ["fetch", "qemu-xen"], env: Record<string, string | undefined> = {}) {
+    const tree = () => ({ head: headOf(t), status: git(["status", "--porcelain", "--ignored"], { cwd: qemuDir(t) }), lock: lockText(t) });
+    const before = tree();
+    writeConfig(t, revision, settings);
+    const r = await xq(t, argv, env);
+    expect(r.code).toBe(1);
+    expect(tree()).toEqual(before);
+    expect(r.stderr).toContain("Nothing was checked out: the tree was left as it was.");
+    expect(r.stderr).toContain(`allows only tags signed by the key ${signer.fingerprint}`);
+    return r.stderr;
+  }
+
+  it("refuses an unsigned tag", async () => {
+    const err = await refused("unsigned-c2");
+    expect(err).toMatch(/qemu-xen: the tag unsigned-c2 of \S+ is unsigned \(tag object [0-9a-f]{40} carries no OpenPGP signature\)/);
+  });
+
+  it("refuses a tag signed by another key, even one the user's own keyring trusts, naming its fingerprint", async () => {
+    const err = await refused("signed-other");
+    expect(err).toMatch(/the tag signed-other .* is signed by another key, not one of the allowed keys/);
+    expect(err).toContain(`signer: ${other.fingerprint}`);
+  });
+
+  it("refuses a bad signature (a tag object changed after signing), naming the key it claims", async () => {
+    const err = await refused("signed-bad");
+    expect(err).toContain("has a BAD signature: the tag object was changed after it was signed");
+    expect(err).toContain(`signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>)`);
+  });
+
+  it("refuses a signed tag of another revision served under this name", async () => {
+    const err = await refused("replayed");
+    expect(err).toContain(`is the tag object ${goodTag}, which names itself "signed-good"`);
+  });
+
+  it("refuses a branch and a commit under verify", async () => {
+    expect(await refused("stable-4.17")).toMatch(/stable-4\.17 \(QEMU_UPSTREAM_REVISION at \.config:2\) is a branch of \S+, not a signed tag/);
+    expect(await refused(c3)).toContain(`the revision ${c3} (QEMU_UPSTREAM_REVISION at .config:2) is a commit, not a signed tag`);
+  });
+
+  it("refuses with keys written inline in a component's own verify", async () => {
+    const err = await refused("signed-other", { components: { "qemu-xen": { verify: { keys: [signer.armored] } } } });
+    expect(err).toContain("components.qemu-xen.verify allows only tags signed by the key");
+  });
+
+  it("takes a branch the allow list names, unsigned and unrecorded", async () => {
+    writeConfig(t, "stable-4.17", { verify: { keys: ["keys/signer.asc"], allow: ["stable-4.17"] } });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("stable-4.17 is taken unsigned: verify.allow lists it");
+    expect(headOf(t)).toBe(c2);
+    const entry = lockOf(t).components["qemu-xen"];
+    expect(entry).toMatchObject({ revision: "stable-4.17", commit: c2 });
+    expect(entry?.tagObject).toBeUndefined();
+  });
+
+  it("takes any revision of a component whose own verify is false, under a global verify", async () => {
+    writeConfig(t, "unsigned-c2", { verify: { keys: ["keys/signer.asc"] }, components: { "qemu-xen": { verify: false } } });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(0);
+    expect(headOf(t)).toBe(c2);
+    expect(lockOf(t).components["qemu-xen"]?.signer).toBeUndefined();
+  });
+
+  it("refuses a tag that now points elsewhere than xqbuild.lock recorded, until --update-lock", async () => {
+    writeConfig(t, "signed-good", keysSetting());
+    expect((await xq(t, ["fetch", "qemu-xen"])).code).toBe(0);
+    expect(headOf(t)).toBe(c1);
+    // Upstream moves the tag, even signed by the right key.
+    const moved = tag(t.repos.qemuXen.path, "signed-good", c3, signer, true);
+    const moveMessage = `the tag signed-good of ${t.repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag}`;
+    // update asks the server again; a fresh cache (another machine, CI) fetches the tag anew.
+    expect(await refused("signed-good", keysSetting(), ["update", "qemu-xen"])).toContain(moveMessage);
+    expect(await refused("signed-good", keysSetting(), ["fetch", "qemu-xen"], { XQBUILD_CACHE_DIR: path.join(t.base, "cache-2") })).toContain(moveMessage);
+    const r = await xq(t, ["fetch", "qemu-xen", "--update-lock"]);
+    expect(r.code).toBe(0);
+    expect(headOf(t)).toBe(c3);
+    expect(lockOf(t).components["qemu-xen"]).toMatchObject({ commit: c3, tagObject: moved, signer: signer.fingerprint });
+  });
+
+  it("takes a keyring file as it takes keys", async () => {
+    const env = { ...process.env, GNUPGHOME: signer.home };
+    writeFileSync(path.join(t.root, "keys", "trusted.gpg"), execFileSync("gpg", ["--batch", "--export", signer.fingerprint], { env }));
+    const keyring = { verify: { keyring: "keys/trusted.gpg" } };
+    writeConfig(t, "signed-good", keyring);
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`signed-good is a tag signed by ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>), a key verify allows`);
+    expect(await refused("signed-other", keyring)).toContain(`signer: ${other.fingerprint}`);
+  });
+
+  it("refuses a verify setting without keys, naming the file and key", async () => {
+    writeConfig(t, "signed-good", { verify: { allow: ["master"] } });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('xqbuild.config.json: "verify" needs exactly one of "keys"');
+  });
+});
