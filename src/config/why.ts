@@ -50,8 +50,8 @@ const MAX_STEPS = 64;
  * its file and line, `$(origin)` its kind), so the chain is read from the top down: make is asked
  * with everything; the assignment it names is then taken away (a command-line variable dropped, a
  * makefile line blanked in a private copy of the file) and make asked again, which names the one that
- * decided the value before it; and so on until the environment, make's own default or nothing is
- * left. No make syntax is parsed here: make says which line assigned, what it did and what results,
+ * decided the value before it; and so on (the environment's value taken away too, for the `?=`
+ * default it hid) until make's own default or nothing is left. No make syntax is parsed here: make says which line assigned, what it did and what results,
  * including `?=` that took effect only once a later `=` was gone, `+=` onto an earlier value,
  * `override` over the command line, and the layers' order (config/Tools.mk, .config, Config.mk,
  * .Config.mk, the environment beneath them, the command line and the config file's variables above).
@@ -72,13 +72,14 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
     const commandLine: Record<string, string> = { ...layered.commandLine };
     /** Whether the command line's value of the variable is the config file's (the real command line gave none, or it was taken away). */
     let fromSettings = layered.settingsVarNames.has(name);
+    const env: Record<string, string> = { ...config.env };
     const blanked = new Map<string, Set<number>>();
     const steps: WhyStep[] = [];
     let incomplete: string | undefined;
     for (let round = 0; round < MAX_STEPS; round++) {
       let mv: MakeVar | undefined;
       try {
-        mv = await asker.ask(name, commandLine, blanked);
+        mv = await asker.ask(name, commandLine, env, blanked);
       } catch (e) {
         if (!(e instanceof UserError) || steps.length === 0) throw e;
         incomplete = `make could not read the makefiles without ${steps[steps.length - 1]?.origin ?? "that step"}: ${e.message}`;
@@ -103,7 +104,9 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
       }
       if (mv.origin === "environment" || mv.origin === "environment override") {
         steps.push({ origin: "environment", kind: "environment", text: `${name}=${config.env[name] ?? mv.value}`, value: mv.value });
-        break;
+        // Beneath the environment: a ?= default it hid (Config.mk's), if any.
+        delete env[name];
+        continue;
       }
       if (mv.origin === "default") {
         steps.push({ origin: "make default", kind: "make default", value: mv.value });
@@ -144,7 +147,7 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
 
 interface Asker {
   /** make's answer for the variable with these command-line variables and these lines blanked. */
-  ask(name: string, commandLine: Readonly<Record<string, string>>, blanked: ReadonlyMap<string, ReadonlySet<number>>): Promise<MakeVar | undefined>;
+  ask(name: string, commandLine: Readonly<Record<string, string>>, env: Readonly<Record<string, string>>, blanked: ReadonlyMap<string, ReadonlySet<number>>): Promise<MakeVar | undefined>;
   /** The file make read (in the shadow or the built-in copies) as the original it stands for. */
   original(file: string): { file: string; shown: string; builtin: boolean } | undefined;
   /** The original text of a file (a tree file, or a built-in one). */
@@ -182,12 +185,12 @@ async function makeAsker(config: ResolvedConfig, context: "tools" | "firmware", 
 
   if (config.mode === "standalone") {
     return {
-      async ask(name, commandLine, blanked) {
+      async ask(name, commandLine, env, blanked) {
         await writeBuiltins(blanked);
         const r = await evaluateMake({
           make,
           commandLine,
-          env: config.env,
+          env,
           cwd: path.dirname(config.xenRoot),
           makefiles: [...builtin.keys()],
           variables: [name],
@@ -205,7 +208,7 @@ async function makeAsker(config: ResolvedConfig, context: "tools" | "firmware", 
   const unconfigured = !existsSync(path.join(realRoot, "config", "Tools.mk"));
   const fromShadow = (p: string): string => (p === shadow || p.startsWith(shadow + "/") ? realRoot + p.slice(shadow.length) : p);
   return {
-    async ask(name, commandLine, blanked) {
+    async ask(name, commandLine, env, blanked) {
       await writeBuiltins(blanked);
       shadow = path.join(tmp, `tree-${round++}`);
       const treeFiles = new Map<string, string>();
@@ -214,7 +217,7 @@ async function makeAsker(config: ResolvedConfig, context: "tools" | "firmware", 
       const r = await evaluateMake({
         make,
         commandLine,
-        env: config.env,
+        env,
         epilogue: CONFIG_MK_EPILOGUE,
         cwd: path.join(shadow, cwdRel),
         makefiles: [...(unconfigured ? [path.join(builtinDir, "Tools.mk")] : []), "Makefile"],

@@ -5,7 +5,7 @@
 // checks the last value against `xqbuild config VAR` and against GNU make run directly as Xen's glue
 // runs it (test/support/make-diff.ts, which shares no code with xqbuild).
 import { realpathSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -186,12 +186,78 @@ describe.skipIf(trees === undefined)("xqbuild config --why on a configured Xen 4
     expect(chain.map((s) => s.text)).toEqual(["SEABIOSCC ?= $(CC)", "SEABIOSCC = clang \\", "define SEABIOSCC"]);
   });
 
+  it("the plain listing: numbered steps, the line as written, the value after each, and config's line last", async () => {
+    await writeFresh(path.join(tree, ".config"), "QEMU_UPSTREAM_URL = https://mirror.example/qemu-xen.git\n");
+    const r = await runMain(["config", "--why", "QEMU_UPSTREAM_URL", "-C", tree, "QEMU_UPSTREAM_URL=https://cli.example/q.git"], work, baseEnv(work));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `# QEMU_UPSTREAM_URL: the assignments that decided its value, first to last (Xen tree ${tree})`,
+        "1. Config.mk:228: QEMU_UPSTREAM_URL ?= git://xenbits.xen.org/qemu-xen.git",
+        "   = git://xenbits.xen.org/qemu-xen.git",
+        "2. .config:1: QEMU_UPSTREAM_URL = https://mirror.example/qemu-xen.git",
+        "   = https://mirror.example/qemu-xen.git",
+        "3. command line: QEMU_UPSTREAM_URL=https://cli.example/q.git",
+        "   = https://cli.example/q.git",
+        "QEMU_UPSTREAM_URL = https://cli.example/q.git  [command line]",
+      ].join("\n"),
+    );
+  });
+
+  it("--why takes one variable: another word is a usage error (exit 2)", async () => {
+    const r = await runMain(["config", "--why", "QEMU_UPSTREAM_URL", "GIT", "-C", tree], work, baseEnv(work));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("xqbuild config --why QEMU_UPSTREAM_URL takes no other variable (GIT given)");
+  });
+
   it("an unknown variable: did you mean, exit 2, and nothing on stdout", async () => {
     const r = await runMain(["config", "--why", "QEMU_UPSTREAM_REVISON", "-C", tree], work, baseEnv(work));
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain('"QEMU_UPSTREAM_REVISON" is not a variable xqbuild reads');
     expect(r.stderr).toContain("Did you mean QEMU_UPSTREAM_REVISION?");
+  });
+});
+
+describe.skipIf(trees === undefined)("xqbuild config --why without a configured tree", () => {
+  let work: string;
+  beforeAll(async () => {
+    work = realpathSync(await mkdtemp(path.join(tmpdir(), "xqbuild-why-test-")));
+  });
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("an unconfigured tree: the stand-in for config/Tools.mk is a built-in default, then .config", async () => {
+    const tree = await copyTree(trees?.unconfigured ?? "", path.join(work, "unconfigured"));
+    await writeFresh(path.join(tree, ".config"), "CONFIG_QEMUU_EXTRA_ARGS += --enable-a\n");
+    const r = await runMain(["config", "--why", "CONFIG_QEMUU_EXTRA_ARGS", "--json", "-C", tree], work, baseEnv(work));
+    expect(r.code, r.stderr).toBe(0);
+    const chain = JSON.parse(r.stdout) as JsonStep[];
+    expect(chain.map((s) => [s.kind, s.origin, s.value])).toEqual([
+      ["built-in default", "built-in default", ""],
+      ["file", ".config:1", "--enable-a"],
+    ]);
+    const ref = await makeReference({ tree, context: "tools", variables: ["CONFIG_QEMUU_EXTRA_ARGS"], env: baseEnv(work) });
+    // Without config/Tools.mk make itself sees only .config's +=.
+    expect(ref.get("CONFIG_QEMUU_EXTRA_ARGS")?.value).toBe("--enable-a");
+  });
+
+  it("standalone: the built-in default, then the environment's value over its ?=", async () => {
+    const dir = path.join(work, "standalone");
+    await mkdir(dir);
+    const env = baseEnv(work, { QEMU_UPSTREAM_REVISION: "from-env" });
+    const plain = await runMain(["config", "QEMU_UPSTREAM_REVISION", "--json", "--standalone", "--xen-version", "4.19"], dir, baseEnv(work));
+    const builtin = (JSON.parse(plain.stdout) as Record<string, { value: string }>).QEMU_UPSTREAM_REVISION?.value;
+    expect(builtin).toMatch(/^qemu-xen-4\.19\./);
+    const r = await runMain(["config", "--why", "QEMU_UPSTREAM_REVISION", "--json", "--standalone", "--xen-version", "4.19"], dir, env);
+    expect(r.code, r.stderr).toBe(0);
+    const chain = JSON.parse(r.stdout) as JsonStep[];
+    expect(chain.map((s) => [s.origin, s.value])).toEqual([
+      ["built-in default", builtin],
+      ["environment", "from-env"],
+    ]);
   });
 });
 
