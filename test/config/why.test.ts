@@ -204,6 +204,25 @@ describe.skipIf(trees === undefined)("xqbuild config --why on a configured Xen 4
     );
   });
 
+  it("when make cannot read the tree without a step, the chain says so instead of guessing what was beneath", async () => {
+    await writeFresh(path.join(tree, ".config"), "QEMU_UPSTREAM_REVISION = pinned\n$(if $(QEMU_UPSTREAM_REVISION),,$(error QEMU_UPSTREAM_REVISION must be set))\n");
+    const r = await runMain(["config", "--why", "QEMU_UPSTREAM_REVISION", "--json", "-C", tree], work, baseEnv(work));
+    expect(r.code, r.stderr).toBe(0);
+    const [first, ...steps] = JSON.parse(r.stdout) as JsonStep[];
+    expect(first?.incomplete).toContain("make could not read the makefiles without .config:1: .config:2: make cannot read the Xen tree's configuration: QEMU_UPSTREAM_REVISION must be set");
+    expect(steps.map((s) => [s.origin, s.value])).toEqual([[".config:1", "pinned"]]);
+    const plain = await runMain(["config", "--why", "QEMU_UPSTREAM_REVISION", "-C", tree], work, baseEnv(work));
+    expect(plain.stdout).toContain("# (earlier ones not shown: make could not read the makefiles without .config:1:");
+  });
+
+  it("a variable nothing sets: an empty chain", async () => {
+    const r = await runMain(["config", "--why", "QEMU_TAG", "--json", "-C", tree], work, baseEnv(work));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+    const plain = await runMain(["config", "--why", "QEMU_TAG", "-C", tree], work, baseEnv(work));
+    expect(plain.stdout.split("\n").slice(1)).toEqual(["# no makefile, environment variable or command-line variable sets it", "QEMU_TAG =  [undefined]"]);
+  });
+
   it("--why takes one variable: another word is a usage error (exit 2)", async () => {
     const r = await runMain(["config", "--why", "QEMU_UPSTREAM_URL", "GIT", "-C", tree], work, baseEnv(work));
     expect(r.code).toBe(2);
