@@ -88,7 +88,7 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
       if (mv === undefined || mv.origin === "undefined" || mv.origin === "automatic") break;
       if (mv.origin === "command line") {
         if (fromSettings) {
-          const key = config.settings.variables?.[name] !== undefined ? `variables.${name}` : "features";
+          const key = config.settings.variables?.[name] !== undefined ? `variables.${name}` : settingsFeatureKey(config, name);
           steps.push({ origin: `xqbuild config ${config.settingsFile ?? ""}`.trimEnd(), kind: "xqbuild config", key, value: mv.value });
           delete commandLine[name];
         } else {
@@ -143,6 +143,14 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The config file's feature that sets the variable (features.9pfs for CONFIG_9PFS), as layerVariables maps them. */
+function settingsFeatureKey(config: ResolvedConfig, name: string): string {
+  for (const [f, on] of Object.entries(config.settings.features ?? {})) {
+    if (on !== undefined && layerVariables({ features: { [f]: on } }, { commandLine: {} }).commandLine[name] !== undefined) return `features.${f}`;
+  }
+  return "features";
 }
 
 interface Asker {

@@ -186,6 +186,19 @@ describe.skipIf(trees === undefined)("xqbuild config --why on a configured Xen 4
     expect(chain.map((s) => s.text)).toEqual(["SEABIOSCC ?= $(CC)", "SEABIOSCC = clang \\", "define SEABIOSCC"]);
   });
 
+  it("a feature switch: the config file's features under --with on the command line", async () => {
+    await writeFresh(path.join(tree, "xqbuild.config.json"), JSON.stringify({ features: { "9pfs": false } }));
+    const output = memoryOutput();
+    const code = await main(["config", "--why", "CONFIG_9PFS", "--json", "--with", "9pfs", "-C", tree], { cwd: work, env: baseEnv(work), output });
+    expect(code, output.stderr.join("\n")).toBe(0);
+    const chain = JSON.parse(output.stdout.join("\n")) as JsonStep[];
+    expect(chain.map((s) => [s.origin, s.key ?? s.text, s.value])).toEqual([
+      ["config/Tools.mk:61", "CONFIG_9PFS         :=", ""],
+      ["xqbuild config xqbuild.config.json", "features.9pfs", "n"],
+      ["command line", "CONFIG_9PFS=y", "y"],
+    ]);
+  });
+
   it("the plain listing: numbered steps, the line as written, the value after each, and config's line last", async () => {
     await writeFresh(path.join(tree, ".config"), "QEMU_UPSTREAM_URL = https://mirror.example/qemu-xen.git\n");
     const r = await runMain(["config", "--why", "QEMU_UPSTREAM_URL", "-C", tree, "QEMU_UPSTREAM_URL=https://cli.example/q.git"], work, baseEnv(work));
