@@ -51,8 +51,9 @@ const MAX_STEPS = 64;
  * with everything; the assignment it names is then taken away (a command-line variable dropped, a
  * makefile line blanked in a private copy of the file) and make asked again, which names the one that
  * decided the value before it; and so on (the environment's value taken away too, for the `?=`
- * default it hid) until make's own default or nothing is left. No make syntax is parsed here: make says which line assigned, what it did and what results,
- * including `?=` that took effect only once a later `=` was gone, `+=` onto an earlier value,
+ * default it hid) until make's own default or nothing is left. No make syntax is parsed here (only
+ * where an assignment make named ends: blankLines): make says which line assigned, what it did and
+ * what results, including `?=` that took effect only once a later `=` was gone, `+=` onto an earlier value,
  * `override` over the command line, and the layers' order (config/Tools.mk, .config, Config.mk,
  * .Config.mk, the environment beneath them, the command line and the config file's variables above).
  *
