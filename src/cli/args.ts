@@ -4,6 +4,7 @@ import { UsageError } from "../util/errors.js";
 import { didYouMean } from "./suggest.js";
 import { MAX_JOBS } from "../engine/jobserver.js";
 import { FEATURE_NAMES, type FeatureName } from "../config/settings.js";
+import { KNOWN_VARIABLES } from "../config/variables.js";
 
 export const COMMANDS = [
   "all",
@@ -52,7 +53,7 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
   clean: { summary: "run the components' make clean", synopsis: WORK },
   distclean: { summary: "remove the fetched trees, build directories and xqbuild's state", synopsis: WORK },
   plan: { summary: "show, without running anything, what each stage would run", synopsis: "[component...] [VAR=value...] [--json]" },
-  config: { summary: "show every variable with its value and where it came from", synopsis: "[VAR...] [--json] [--all]", words: "variables" },
+  config: { summary: "show every variable with its value and where it came from", synopsis: "[VAR...] [--json] [--all] | --why VAR [--json]", words: "variables" },
   status: { summary: "show the state of each component's source and stages", synopsis: WORK },
   doctor: { summary: "check the host for what the enabled components need", synopsis: WORK },
   dist: { summary: "write reproducible source tarballs of the fetched trees", synopsis: WORK },
@@ -94,6 +95,8 @@ export interface Args {
   readonly xenVersion?: string;
   readonly configFile?: string;
   readonly all: boolean;
+  /** config --why VAR: the variable whose chain of assignments is shown. */
+  readonly why?: string;
   readonly force: boolean;
   readonly locked: boolean;
   readonly updateLock: boolean;
@@ -151,6 +154,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "with", value: "FEATURE", choices: FEATURE_NAMES, help: `enable a feature: ${FEATURE_NAMES.join(", ")}` },
   { long: "without", value: "FEATURE", choices: FEATURE_NAMES, help: "disable a feature" },
   { long: "all", help: "show every variable, not only the main ones", commands: ["config"] },
+  { long: "why", value: "VAR", choices: KNOWN_VARIABLES.map((v) => v.name), help: "show every assignment that decided VAR's value, in order, with file:line and the value after each (as make reads them)", commands: ["config"] },
   { long: "force", help: "allow an operation that would discard local work (update keeps a backup ref)", commands: ["update", "distclean"] },
   { long: "locked", help: "fail if a revision would resolve to another commit than xqbuild.lock records", commands: ["fetch", "update", "all"] },
   { long: "update-lock", help: "resolve the revisions again and rewrite xqbuild.lock", commands: ["fetch", "all"] },
@@ -422,6 +426,7 @@ export function parseArgs(argv: readonly string[]): Args {
     ...(opt("destdir") !== undefined ? { destdir: opt("destdir") as string } : {}),
     ...(opt("xen-version") !== undefined ? { xenVersion: opt("xen-version") as string } : {}),
     ...(opt("config-file") !== undefined ? { configFile: opt("config-file") as string } : {}),
+    ...(opt("why") !== undefined ? { why: opt("why") as string } : {}),
   };
   return out;
 }

@@ -84,7 +84,8 @@ interface Evaluation {
 export const DOT_CONFIG_MK = ".Config.mk";
 /** Set to y by the epilogue when the tree's own makefiles had read .Config.mk. */
 const CONFIG_MK_READ_VAR = "XQBUILD_TREE_READ_CONFIG_MK";
-const CONFIG_MK_EPILOGUE = [
+/** Read after the tree's Makefile (see DOT_CONFIG_MK); exported for `config --why`, which asks make the same question. */
+export const CONFIG_MK_EPILOGUE = [
   `${CONFIG_MK_READ_VAR} := $(if $(filter $(abspath $(XEN_ROOT)/${DOT_CONFIG_MK}),$(abspath $(MAKEFILE_LIST))),y)`,
   `ifneq ($(${CONFIG_MK_READ_VAR}),y)`,
   `-include $(XEN_ROOT)/${DOT_CONFIG_MK}`,
@@ -92,7 +93,7 @@ const CONFIG_MK_EPILOGUE = [
   "",
 ].join("\n");
 
-function escapeMakePath(p: string): string {
+export function escapeMakePath(p: string): string {
   return p.replace(/\$/g, "$$$$");
 }
 
@@ -164,7 +165,7 @@ function locateTree(opts: ResolveOptions): { mode: Mode; root: string; version: 
 }
 
 /** The make command-line variables of the run, and which of them the xqbuild config file set. */
-interface LayeredVariables {
+export interface LayeredVariables {
   readonly commandLine: Readonly<Record<string, string>>;
   readonly fromSettings: ReadonlyMap<string, string>;
   /** The variables whose command-line value is the config file's (the real command line did not set them). */
@@ -175,7 +176,7 @@ interface LayeredVariables {
  * The xqbuild config file's variables and features act as command-line variables below the real
  * command line: at the environment's level the := assignments of config/Tools.mk would hide them.
  */
-function layerVariables(settings: Settings, opts: ResolveOptions): LayeredVariables {
+export function layerVariables(settings: Settings, opts: Pick<ResolveOptions, "commandLine" | "features">): LayeredVariables {
   const fromSettings = new Map<string, string>();
   for (const [k, v] of Object.entries(settings.variables ?? {})) fromSettings.set(k, v);
   for (const [f, on] of Object.entries(settings.features ?? {})) {

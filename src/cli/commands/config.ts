@@ -1,8 +1,9 @@
-import { UserError } from "../../util/errors.js";
+import { UsageError, UserError } from "../../util/errors.js";
 import { RECIPES } from "../../components/index.js";
 import { COMPONENT_NAMES } from "../../components/names.js";
 import { formatOrigin, type ResolvedConfig, type ResolvedVar } from "../../config/types.js";
 import { KNOWN_NAMES, KNOWN_VARIABLES, REQUIRED_CONFIG_VARIABLES, closestName } from "../../config/variables.js";
+import { explainVariable, type WhyStep } from "../../config/why.js";
 import { shellQuote } from "../../report/output.js";
 import { loadConfig, type CommandContext } from "../context.js";
 
@@ -66,16 +67,64 @@ export function settingsEntries(value: unknown, prefix = ""): Array<[string, unk
   return out;
 }
 
+/** One variable as `xqbuild config` lists it: NAME = value [origin; via]. */
+function entryLine(name: string, e: ConfigEntry, width: number): string {
+  return `${name.padEnd(width)} = ${e.value}${e.value === "" ? "" : " "} [${e.origin}${e.via ? `; ${e.via}` : ""}]`;
+}
+
+function checkKnown(w: string): void {
+  if (!KNOWN_NAMES.has(w)) {
+    const guess = closestName(w, KNOWN_NAMES);
+    throw new UserError(`${JSON.stringify(w)} is not a variable xqbuild reads.`, guess ? `Did you mean ${guess}?` : "Run xqbuild config --all for the list.");
+  }
+}
+
+/** One step of a --why chain as the plain listing shows it: where, and what was written there. */
+function stepHead(s: WhyStep): string {
+  if (s.key !== undefined) return `${s.origin}: ${s.key}${s.text !== undefined ? ` = ${s.text}` : ""}`;
+  if (s.kind === "built-in default") return `built-in default (xqbuild's stand-in for an unconfigured tree's config/Tools.mk, line ${s.line ?? "?"}): ${s.text ?? ""}`;
+  return s.text !== undefined && s.text !== "" ? `${s.origin}: ${s.text}` : s.origin;
+}
+
+/**
+ * `xqbuild config --why VAR`: every assignment that decided VAR's value, first to last, as make
+ * reads them (config/why.ts), and for a variable the config file adds configure arguments to, that
+ * addition last. The final line is what `xqbuild config VAR` prints.
+ */
+async function whyCommand(ctx: CommandContext, name: string): Promise<number> {
+  if (ctx.args.words.length > 0 || ctx.args.all) {
+    throw new UsageError(`xqbuild config --why ${name} takes no other variable${ctx.args.all ? " and no --all" : ` (${ctx.args.words.join(" ")} given)`}.`, "Ask about one variable at a time: xqbuild config --why VAR.");
+  }
+  checkKnown(name);
+  const config = await loadConfig(ctx);
+  const chain = await explainVariable(config, name, { commandLine: ctx.args.assignments, features: ctx.args.features });
+  const steps: WhyStep[] = [...chain.steps];
+  const entry = configEntries(config, [name])[name] as ConfigEntry;
+  const add = settingsAdditions(config).get(name);
+  if (add !== undefined) {
+    steps.push({ origin: `xqbuild config ${config.settingsFile ?? ""}`.trimEnd(), kind: "xqbuild config", key: add.key, text: add.args.map(shellQuote).join(" "), value: entry.value });
+  }
+  if (ctx.args.json) {
+    ctx.output.out(JSON.stringify([...(chain.incomplete !== undefined ? [{ incomplete: chain.incomplete }] : []), ...steps], null, 2));
+    return 0;
+  }
+  ctx.output.out(`# ${name}: the assignments that decided its value, first to last (${config.mode === "tree" ? `Xen tree ${config.xenRoot}` : `standalone, outputs in ${config.xenRoot}`})`);
+  if (chain.incomplete !== undefined) ctx.output.out(`# (earlier ones not shown: ${chain.incomplete})`);
+  if (steps.length === 0) ctx.output.out("# no makefile, environment variable or command-line variable sets it");
+  steps.forEach((s, i) => {
+    ctx.output.out(`${i + 1}. ${stepHead(s)}`);
+    ctx.output.out(`   = ${s.value}`);
+  });
+  ctx.output.out(entryLine(name, entry, name.length));
+  return 0;
+}
+
 const shown = (v: unknown): string => (Array.isArray(v) ? v.map((x) => shellQuote(String(x))).join(" ") : typeof v === "string" ? v : JSON.stringify(v));
 
 /** `xqbuild config [VAR...] [--json] [--all]`: every variable, its value and where it came from. */
 export async function configCommand(ctx: CommandContext): Promise<number> {
-  for (const w of ctx.args.words) {
-    if (!KNOWN_NAMES.has(w)) {
-      const guess = closestName(w, KNOWN_NAMES);
-      throw new UserError(`${JSON.stringify(w)} is not a variable xqbuild reads.`, guess ? `Did you mean ${guess}?` : "Run xqbuild config --all for the list.");
-    }
-  }
+  if (ctx.args.why !== undefined) return whyCommand(ctx, ctx.args.why);
+  for (const w of ctx.args.words) checkKnown(w);
   const config = await loadConfig(ctx);
   const names =
     ctx.args.words.length > 0
@@ -98,7 +147,7 @@ export async function configCommand(ctx: CommandContext): Promise<number> {
       (config.settingsFile ? `, xqbuild config ${config.settingsFile}` : ""),
   );
   for (const [name, e] of Object.entries(entries)) {
-    ctx.output.out(`${name.padEnd(width)} = ${e.value}${e.value === "" ? "" : " "} [${e.origin}${e.via ? `; ${e.via}` : ""}]`);
+    ctx.output.out(entryLine(name, e, width));
   }
   if (settings.length > 0) {
     ctx.output.out("");
