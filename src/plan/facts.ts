@@ -26,13 +26,7 @@ export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boo
     const base = path.join(config.xenRoot, recipe.locBase ?? "tools");
     locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
   }
-  const ctx = recipeContext(config, { locIsDir });
-  const components: Partial<Record<ComponentName, ComponentFacts>> = {};
-  for (const name of COMPONENT_NAMES) {
-    const recipe = RECIPES[name];
-    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: locIsDir[name] === true, probe: opts.probe !== false });
-  }
-  return { locIsDir, components };
+  return { locIsDir, components: recipeFacts(config, locIsDir, opts.probe !== false) };
 }
 
 /**
@@ -41,11 +35,16 @@ export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boo
  * refines it once with these (plan/plan.ts refinePlan).
  */
 export function sourceFacts(config: ResolvedConfig, facts: PlanFacts): Partial<PlanFacts> {
-  const ctx = recipeContext(config, { locIsDir: facts.locIsDir });
-  const components: Partial<Record<ComponentName, ComponentFacts>> = { ...facts.components };
+  return { components: recipeFacts(config, facts.locIsDir, true) };
+}
+
+/** Each recipe's own facts (Recipe.facts), given which *_LOC are directories; `probe`: see FactsInput. */
+function recipeFacts(config: ResolvedConfig, locIsDir: PlanFacts["locIsDir"], probe: boolean): Partial<Record<ComponentName, ComponentFacts>> {
+  const ctx = recipeContext(config, { locIsDir });
+  const components: Partial<Record<ComponentName, ComponentFacts>> = {};
   for (const name of COMPONENT_NAMES) {
     const recipe = RECIPES[name];
-    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: facts.locIsDir[name] === true, probe: true });
+    if (recipe.facts) components[name] = recipe.facts({ config, sourceDir: recipe.sourceDir(ctx), local: locIsDir[name] === true, probe });
   }
-  return { components };
+  return components;
 }

@@ -14,8 +14,7 @@ export interface ReporterChoice {
   readonly live: boolean;
   /**
    * The plain reporter's heartbeat interval in seconds (0: none); its default when not given.
-   * XQBUILD_HEARTBEAT_SECONDS is meant to set it: parsed in config/env.ts and passed by cli/main.ts
-   * (not wired in this slice).
+   * XQBUILD_HEARTBEAT_SECONDS sets it: read by config/env.ts (reporterEnv), passed by cli/main.ts.
    */
   readonly heartbeatSeconds?: number;
 }
