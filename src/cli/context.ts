@@ -48,8 +48,7 @@ export function fetchOptionsOf(ctx: CommandContext, update: boolean): FetchOptio
     force: a.force,
     locked: a.locked,
     updateLock: a.updateLock,
-    ...(a.lockTimeoutMs !== undefined ? { lockTimeoutMs: a.lockTimeoutMs } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...treeLockOf(ctx),
     emit: (e) => ctx.reporter.emit(e),
   };
 }
