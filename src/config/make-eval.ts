@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -147,15 +147,36 @@ export async function evaluateMake(opts: MakeEvalOptions): Promise<MakeEvalResul
 /** Programs Xen's makefiles run while they are read (compiler checks, uname, python, ...). */
 const PROGRAMS = ["make", "gcc", "cc", "ld", "as", "python3", "python", "sh", "bash", "uname", "awk", "sed", "grep", "pkg-config", "git", "perl"];
 
+/**
+ * What a makefile, or a directory holding one, is now. Times alone cannot say it: the kernel stamps
+ * them from a clock that ticks every few milliseconds, so a `.config` created, or edited to the same
+ * size, in the tick in which the answer was cached left every time as it was, and the stale answer
+ * was used (git calls these entries "racily clean"). So a directory is its list of names (make's
+ * `-include` of a file that does not exist leaves no trace in MAKEFILE_LIST: the names notice it
+ * appear), and a makefile its size, mtime and contents (a few kilobytes each).
+ */
 function statId(file: string): string {
   try {
     const st = statSync(file, { bigint: true });
-    // A directory's mtime to the millisecond: what utimes can put back (see checkWritable).
-    const mtime = st.isDirectory() ? st.mtimeNs / 1_000_000n : st.mtimeNs;
-    return `${st.dev}:${st.ino}:${st.isDirectory() ? "dir" : st.size}:${mtime}`;
+    if (st.isDirectory()) return `${st.dev}:${st.ino}:dir:${digest(readdirSync(file).sort().join("\0"))}`;
+    return `${programId(file)}:${digest(readFileSync(file))}`;
   } catch {
     return "missing";
   }
+}
+
+/** A program make runs: its identity without reading it (a compiler is megabytes). */
+function programId(file: string): string {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return "missing";
+  }
+}
+
+function digest(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex").slice(0, 16);
 }
 
 /**
@@ -170,7 +191,7 @@ function cacheKey(opts: MakeEvalOptions): string {
   const programs: Record<string, string> = {};
   for (const p of [opts.make, ...PROGRAMS]) {
     const found = p.includes("/") ? path.resolve(opts.cwd, p) : onPath(p, env);
-    programs[p] = found ? `${found} ${statId(found)}` : "missing";
+    programs[p] = found ? `${found} ${programId(found)}` : "missing";
   }
   return createHash("sha256")
     .update(stableJson({ format: 1, cwd: path.resolve(opts.cwd), makefiles: opts.makefiles, variables: opts.variables, epilogue: opts.epilogue ?? "", commandLine: opts.commandLine, env, programs }))
