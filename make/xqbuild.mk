@@ -9,9 +9,8 @@
 # the glue already has and make has nothing to warn about. A glue target named on make's command
 # line (`make -C tools subdir-all-qemu-xen-dir`, subtree-force-update's sub-makes) is replaced
 # as such: make then warns "overriding recipe" for that component's targets, as it must, because GNU
-# make cannot replace an explicit recipe in silence. One exception: tools/firmware's `all` names
-# seabios-dir as a prerequisite when it reads the Makefile, before this fragment, so that target is
-# always replaced there (one warning). Every other target of Xen's build is unchanged. xqbuild reads the same Config.mk, .config and
+# make cannot replace an explicit recipe in silence. tools/firmware's seabios-dir, which `all` names
+# before this fragment is read, is not replaced: see below. Every other target of Xen's build is unchanged. xqbuild reads the same Config.mk, .config and
 # config/Tools.mk, and make's command-line variables reach it through MAKEFLAGS; the `+` prefix gives
 # it make's jobserver, so `make -j8` around it shares one job budget.
 #
@@ -51,10 +50,27 @@ subdir-install-xqbuild-seabios: subdir-install-seabios-dir ;
 subdir-uninstall-xqbuild-seabios: subdir-uninstall-seabios-dir ;
 subdir-distclean-xqbuild-seabios: subdir-distclean-seabios-dir ;
 
-# `all: $(SUBDIRS-y)` above took seabios-dir as a prerequisite when make read it.
-.PHONY: seabios-dir
-seabios-dir:
+# `all: $(SUBDIRS-y)` above took seabios-dir as a prerequisite when make read it, so the glue's own
+# seabios-dir recipe (git-checkout.sh) would run in a tree that has no seabios-dir yet. Rather than
+# replace that recipe (make warns "overriding recipe" for an explicit one), the fragment has xqbuild
+# fetch SeaBIOS while make reads its makefiles: a makefile it includes is remade first (GNU make's
+# "How Makefiles Are Remade"), after which make starts again, finds seabios-dir there and never runs
+# the glue's recipe. Only on make's first pass (MAKE_RESTARTS), only when seabios-dir is missing and
+# SeaBIOS is configured, and not for the goals that do not need the source (clean and the like) nor
+# for xqbuild's own reading of these makefiles (its xqbuild-print-* goals: else it would fetch itself).
+xqbuild-fetch-mk := $(XEN_ROOT)/.xqbuild/make/seabios-dir-fetched.mk
+xqbuild-source-free-goals := xqbuild-print-% clean distclean uninstall subdir-clean-% subdir-distclean-% subdir-uninstall-% subdirs-clean subdirs-distclean subdirs-uninstall
+ifeq ($(MAKE_RESTARTS)$(wildcard seabios-dir),)
+ifneq ($(filter xqbuild-seabios,$(SUBDIRS-y)),)
+ifneq ($(filter-out $(xqbuild-source-free-goals),$(or $(MAKECMDGOALS),all)),)
+-include $(xqbuild-fetch-mk)
+$(xqbuild-fetch-mk): xqbuild-fetch-always
 	$(call xqbuild-run,fetch seabios)
+	@mkdir -p $(@D) && echo '# written by make/xqbuild.mk when it had xqbuild fetch SeaBIOS' > $@
+xqbuild-fetch-always:
+endif
+endif
+endif
 ifneq ($(call xqbuild-named,subdir-all-seabios-dir subdir-clean-seabios-dir seabios-dir-force-update),)
 .PHONY: subdir-all-seabios-dir subdir-clean-seabios-dir seabios-dir-force-update
 subdir-all-seabios-dir:

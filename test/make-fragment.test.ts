@@ -34,12 +34,28 @@ describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
     const joblog = path.join(base, "jobs.log");
     const env = { ...gitEnv(), PATH: `${bin}:${process.env.PATH}`, XQBUILD_CACHE_DIR: path.join(base, "cache"), XQ_RECORD: record, XQ_FAKE_JOBS: "4", XQ_JOBLOG: joblog, CI: "true" };
     // Reading the makefiles: the fragment replaces no recipe of tools/Makefile (make printed 20
-    // "overriding recipe" lines for it), and in tools/firmware only seabios-dir, which `all` names.
+    // "overriding recipe" lines for it) nor of tools/firmware.
     const parsed = spawnSync("make", ["-C", path.join(root, "tools"), "--eval", "xq-noop: ; @:", "xq-noop"], { env, encoding: "utf8" });
     expect(parsed.status, parsed.stderr).toBe(0);
     expect(parsed.stderr).not.toMatch(/overriding|ignoring old/);
+    // A goal that needs no source (clean) in a tree without seabios-dir: make reads the makefiles,
+    // nothing is fetched.
+    const fwClean = spawnSync("make", ["-C", path.join(root, "tools", "firmware"), "--eval", "clean: ; @:", "clean"], { env, encoding: "utf8" });
+    expect(fwClean.status, fwClean.stderr).toBe(0);
+    expect(existsSync(path.join(root, "tools", "firmware", "seabios-dir"))).toBe(false);
+    // Any other goal: `all` named seabios-dir before the fragment was read, so the glue's own
+    // seabios-dir recipe (git-checkout.sh) stays; xqbuild fetches SeaBIOS while make reads its
+    // makefiles and make starts again with seabios-dir there, so that recipe never runs.
     const fwParsed = spawnSync("make", ["-C", path.join(root, "tools", "firmware"), "--eval", "xq-noop: ; @:", "xq-noop"], { env, encoding: "utf8" });
-    expect(fwParsed.stderr.split("\n").filter((l) => /overriding|ignoring old/.test(l)).map((l) => /target '(.*)'/.exec(l)?.[1])).toEqual(["seabios-dir", "seabios-dir"]);
+    expect(fwParsed.status, fwParsed.stderr).toBe(0);
+    expect(fwParsed.stderr).not.toMatch(/overriding|ignoring old/);
+    expect(fwParsed.stdout + fwParsed.stderr).not.toMatch(/git-checkout|Cloning into/);
+    expect(existsSync(path.join(root, "tools", "firmware", "seabios-dir", "Makefile"))).toBe(true);
+    // With seabios-dir there, reading the makefiles runs nothing.
+    const fwAgain = spawnSync("make", ["-C", path.join(root, "tools", "firmware"), "--eval", "xq-noop: ; @:", "xq-noop"], { env, encoding: "utf8" });
+    expect(fwAgain.status).toBe(0);
+    expect(fwAgain.stdout + fwAgain.stderr).not.toMatch(/ fetch seabios|overriding/);
+    expect(fwParsed.stdout + fwParsed.stderr).toMatch(/ fetch seabios -C /);
     // The targets make's subdirs-all runs for the device models (SUBDIRS-y holds the fragment's names).
     const q = spawnSync("make", ["-j2", "-C", path.join(root, "tools"), "subdir-all-xqbuild-qemu-xen", "debug=y"], { env, encoding: "utf8" });
     expect(q.stderr).toMatch(/jobs: 2/);
@@ -55,7 +71,7 @@ describe("Xen's own make delegating to xqbuild through make/xqbuild.mk", () => {
     const conf = recs.find((r) => r.tool === "configure");
     // make's command-line debug=y reached xqbuild through MAKEFLAGS, as it reaches the glue.
     expect(conf && "argv" in conf ? conf.argv.slice(0, 3) : []).toEqual(["--enable-xen", "--target-list=i386-softmmu", "--enable-debug"]);
-    expect(recs.filter((r) => r.tool === "make").map((r) => ("goals" in r ? `${r.dir} ${r.goals}` : ""))).toEqual(["qemu-xen-build all", "seabios olddefconfig", "seabios all"]);
+    expect(recs.filter((r) => r.tool === "make").map((r) => ("goals" in r ? `${r.dir} ${r.goals}` : ""))).toEqual(["seabios olddefconfig", "qemu-xen-build all", "seabios all"]); // SeaBIOS fetched (olddefconfig) while make read tools/firmware
     expect(readFileSync(path.join(root, "tools", "firmware", "seabios-dir", ".version"), "utf8")).toBe("rel-1.16.0\n");
     // The outer make's -j2 holds across xqbuild and the makes below it.
     const events = readFileSync(joblog, "utf8").trim().split("\n").map((l) => l.split(" ")).map(([s, t]) => ({ d: s === "+" ? 1 : -1, t: Number(t) })).sort((a, b) => a.t - b.t || a.d - b.d);
