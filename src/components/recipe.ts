@@ -1,4 +1,5 @@
 import type { ComponentName } from "./names.js";
+import type { LicenseDeclaration } from "./license.js";
 import type { ResolvedConfig, SystemComponent } from "../config/types.js";
 import type { HostRequirement } from "../host/requirements.js";
 import type { Wrap, WrapChoice } from "../source/wraps.js";
@@ -185,6 +186,8 @@ export interface Recipe {
    * shows that variable with both, so the value it prints is the one configure gets.
    */
   readonly extraArgsVar?: string;
+  /** The license it is distributed under, and the tree's file that says so (components/license.ts). */
+  readonly license: LicenseDeclaration;
   /** The make variables naming its source. */
   readonly sourceVars: { readonly url: string; readonly revision: string; readonly loc: string; readonly sha256: string };
   /** Paths relative to the Xen tree's root: the glue's symlink, clone and build directories. */

@@ -33,6 +33,8 @@ export function xenSetupArgs(ctx: RecipeContext): string[] {
 
 export const qemuXenTraditional: Recipe = {
   name: "qemu-xen-traditional",
+  // An old QEMU: GPL-2.0-only as a whole, COPYING the license's text.
+  license: { spdx: "GPL-2.0-only", file: "COPYING", heading: /GNU GENERAL PUBLIC LICENSE\s+Version 2,/, also: ["LICENSE", "COPYING.LIB"] },
   enableVar: "CONFIG_QEMU_TRAD",
   sourceVars: {
     url: "QEMU_TRADITIONAL_URL",

@@ -76,6 +76,8 @@ function pkgConfigPath(ctx: RecipeContext): string {
 
 export const qemuXen: Recipe = {
   name: "qemu-xen",
+  // QEMU as a whole is GPL-2.0-only (its LICENSE file); COPYING is that license's text.
+  license: { spdx: "GPL-2.0-only", file: "COPYING", heading: /GNU GENERAL PUBLIC LICENSE\s+Version 2,/, also: ["LICENSE", "COPYING.LIB"] },
   enableVar: "CONFIG_QEMU_XEN",
   extraArgsVar: "CONFIG_QEMUU_EXTRA_ARGS",
   sourceVars: { url: "QEMU_UPSTREAM_URL", revision: "QEMU_UPSTREAM_REVISION", loc: "QEMU_UPSTREAM_LOC", sha256: "QEMU_UPSTREAM_SHA256" },

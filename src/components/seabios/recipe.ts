@@ -13,6 +13,8 @@ function ccld(ctx: RecipeContext): string {
 
 export const seabios: Recipe = {
   name: "seabios",
+  // SeaBIOS is LGPL-3.0-only (COPYING.LESSER); COPYING is the GPLv3 that the LGPLv3 adds to.
+  license: { spdx: "LGPL-3.0-only", file: "COPYING.LESSER", heading: /GNU LESSER GENERAL PUBLIC LICENSE\s+Version 3,/, also: ["COPYING"] },
   enableVar: "CONFIG_SEABIOS",
   sourceVars: { url: "SEABIOS_UPSTREAM_URL", revision: "SEABIOS_UPSTREAM_REVISION", loc: "SEABIOS_UPSTREAM_LOC", sha256: "SEABIOS_UPSTREAM_SHA256" },
   dirs: { link: `${FW}/seabios-dir`, remote: `${FW}/seabios-dir-remote` },
