@@ -1,7 +1,7 @@
 // The verify setting (issue 16, point 1): tags signed in a fake upstream with keys made here, checked
 // by the real CLI through git verify-tag and gpgv; each hostile case is refused before the checkout.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +55,16 @@ async function xq(t: Tree, argv: string[], env: Record<string, string | undefine
   const output = memoryOutput();
   const code = await main([...argv, "-C", t.root], { cwd: t.root, env: { ...t.env, ...env }, output });
   return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
+}
+
+/** A PATH with every program of the machine's PATH but the named ones. */
+function pathWithout(hidden: readonly string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-path-"));
+  for (const d of (process.env.PATH ?? "").split(":")) {
+    if (!d || !existsSync(d)) continue;
+    for (const p of readdirSync(d)) if (!hidden.includes(p) && !existsSync(path.join(dir, p))) symlinkSync(path.join(d, p), path.join(dir, p));
+  }
+  return dir;
 }
 
 const qemuDir = (t: Tree): string => path.join(t.root, "tools", "qemu-xen-dir-remote");
@@ -361,6 +371,18 @@ describe("verify: the lock's record of a tag, --locked, tarballs and local direc
     const ok = await xq(t, ["fetch", "seabios"]);
     expect(ok.code).toBe(0);
     expect(readFileSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote", "VERSION"), "utf8")).toMatch(/^1\.16\.0/);
+  });
+
+  it("says which package gives gpgv or gpg when one is missing, before anything is fetched", async () => {
+    for (const [hidden, pkg] of [["gpgv", "gpgv"], ["gpg", "gpg"]] as const) {
+      const t = newTree(`xen-no-${hidden}`, `cache-no-${hidden}`);
+      const r = await xq(t, ["fetch", "qemu-xen"], { PATH: pathWithout([hidden]) });
+      expect(r.code, hidden).toBe(1);
+      expect(r.stderr).toContain(`cannot run ${hidden} (`);
+      expect(r.stderr).toContain(`Install ${hidden} (Debian/Ubuntu: apt-get install ${pkg})`);
+      expect(existsSync(qemuDir(t))).toBe(false);
+      expect(existsSync(path.join(t.root, "xqbuild.lock"))).toBe(false);
+    }
   });
 
   it("warns that a local directory used in place is not verified, and records nothing for it", async () => {
