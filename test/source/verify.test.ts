@@ -345,6 +345,12 @@ describe("verify: the lock's record of a tag, --locked, tarballs and local direc
     const half = await xq(t, ["fetch", "qemu-xen", "--locked"]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain("without the signer that verify requires");
+    // A revision the allow list takes unsigned has no signature to record: --locked takes its pin.
+    writeConfig(t, "signed-good", { verify: { ...settings.verify, allow: ["signed-good"] } });
+    const allowed = await xq(t, ["fetch", "qemu-xen", "--locked"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain("signed-good is taken unsigned: verify.allow lists it");
+    writeConfig(t, "signed-good", settings);
     expect((await xq(t, ["fetch", "qemu-xen", "--update-lock"])).code).toBe(0);
     expect(lockOf(t).components["qemu-xen"]).toMatchObject({ commit: c1, tagObject: goodTag, signer: signer.fingerprint });
     const locked = await xq(t, ["fetch", "qemu-xen", "--locked"]);
