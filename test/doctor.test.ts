@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -192,5 +192,59 @@ describe("qemuMesonOf and versionAccepted", () => {
     expect(versionAccepted("1.10.0", ">=1.5.0")).toBe(true);
     expect(versionAccepted("2.0", ">=1.1,<2")).toBe(false);
     expect(versionAccepted("1.3.1", "")).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Signed tags (the verify setting) need gpgv, and gpg to read the keys: asked for only under verify.
+
+describe("xqbuild doctor: gpgv and gpg under the verify setting", () => {
+  const root = copyXenTree(mkdtempSync(path.join(tmpdir(), "xqbuild-doctor-verify-")), { hardlink: true });
+  writeFileSync(path.join(root, ".config"), "QEMU_UPSTREAM_URL = file:///nonexistent/qemu-xen.git\n");
+  writeFileSync(path.join(root, "signer.asc"), "");
+  const noGpg = pathWithout(["gpgv", "gpg"]);
+  const settings = (s: object | undefined): void => {
+    const file = path.join(root, "xqbuild.config.json");
+    if (s) writeFileSync(file, JSON.stringify(s));
+    else rmSync(file, { force: true });
+  };
+  const checksOf = async (env: Record<string, string | undefined>) => {
+    const r = await run(["doctor", "--json"], root, { HOME: process.env.HOME, ...env });
+    return (JSON.parse(r.stdout) as { checks: JsonCheck[] }).checks.filter((c) => c.what === "gpgv" || c.what === "gpg");
+  };
+
+  it("names gpgv and gpg as missing, with their Debian packages, when a component has verify set", async () => {
+    settings({ verify: { keys: ["signer.asc"] } });
+    const r = await run(["doctor"], root, { PATH: noGpg, HOME: process.env.HOME });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^MISSING {2}gpgv +needed for signed tags \(verify\)$/m);
+    expect(r.stdout).toMatch(/^MISSING {2}gpg +needed for signed tags \(verify\)$/m);
+    expect(r.stdout).toContain("\n  gpgv (for signed tags (verify))\n");
+    expect(r.stdout).toMatch(/^Debian\/Ubuntu: apt-get install .*\bgpg gpgv\b/m);
+    expect(r.stdout).toMatch(/^Fedora: dnf install .*\bgnupg2\b/m);
+    // On the machine's own PATH both are there.
+    expect((await checksOf({ PATH: process.env.PATH })).map((c) => [c.what, c.ok])).toEqual([["gpgv", true], ["gpg", true]]);
+  });
+
+  it("names a component's own verify, and asks for nothing when no component is verified", async () => {
+    settings({ components: { seabios: { verify: { keys: ["signer.asc"] } } } });
+    expect((await checksOf({ PATH: noGpg })).map((c) => [c.what, c.ok, c.why])).toEqual([["gpgv", false, "signed tags (components.seabios.verify)"], ["gpg", false, "signed tags (components.seabios.verify)"]]);
+    settings({ verify: { keys: ["signer.asc"] }, components: { "qemu-xen": { verify: false }, seabios: { verify: false } } });
+    expect(await checksOf({ PATH: noGpg })).toEqual([]);
+    settings(undefined);
+    expect(await checksOf({ PATH: noGpg })).toEqual([]);
+  });
+
+  it("asks for nothing for a local directory used in place, which verify does not check", async () => {
+    const source = mkdtempSync(path.join(tmpdir(), "xqbuild-doctor-local-"));
+    writeFileSync(path.join(source, "configure"), "#!/bin/sh\n");
+    writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_LOC = ${source}\n`);
+    settings({ components: { "qemu-xen": { verify: { keys: ["signer.asc"] } } } });
+    try {
+      expect(await checksOf({ PATH: noGpg })).toEqual([]);
+    } finally {
+      writeFileSync(path.join(root, ".config"), "QEMU_UPSTREAM_URL = file:///nonexistent/qemu-xen.git\n");
+      settings(undefined);
+    }
   });
 });

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { ComponentName } from "../components/names.js";
 import { RECIPES } from "../components/index.js";
 import type { ResolvedConfig } from "../config/types.js";
+import { verifyPolicyOf } from "../source/verify.js";
 import { onPath } from "../util/which.js";
 import { because, prog, type HostRequirement } from "./requirements.js";
 
@@ -33,15 +34,35 @@ function common(config: ResolvedConfig): { python: string; reqs: HostRequirement
   return { python, reqs };
 }
 
+/** A component as the doctor sees it: its name, its source directory and how its source is got. */
+export interface DoctorComponent {
+  readonly name: ComponentName;
+  readonly sourceDir: string;
+  /** The plan's source step ("git-checkout", "tarball", "local-source"); absent: taken as fetched from git. */
+  readonly source?: { readonly kind: string };
+}
+
+/**
+ * gpgv checks the signed tags; gpg reads the configured keys or keyring (to import them, and to name
+ * their fingerprints in every message), so both are needed whenever a component fetched from git
+ * has a verify setting. A local directory used in place is not verified (fetch warns), and a
+ * tarball under verify is refused before either would run, so neither asks for them.
+ */
+function verifyRequirements(config: ResolvedConfig, components: readonly DoctorComponent[]): HostRequirement[] {
+  const policy = components.map((c) => (c.source === undefined || c.source.kind === "git-checkout" ? verifyPolicyOf(config.settings, c.name) : undefined)).find((p) => p !== undefined);
+  if (!policy) return [];
+  return because(`signed tags (${policy.key})`, prog("gpgv", ["gpgv"], ["gpgv"], ["gnupg2"]), prog("gpg", ["gpg"], ["gpg"], ["gnupg2"]));
+}
+
 /**
  * What the host needs for these components: the shared tools, then each recipe's `requirements`
- * (given its source directory, as what QEMU needs follows the QEMU fetched). A thing asked for twice
- * is listed once, with the first reason.
+ * (given its source directory, as what QEMU needs follows the QEMU fetched), then gpgv and gpg when
+ * signed tags are checked. A thing asked for twice is listed once, with the first reason.
  */
-export function requirements(config: ResolvedConfig, components: ReadonlyArray<{ readonly name: ComponentName; readonly sourceDir: string }>): HostRequirement[] {
+export function requirements(config: ResolvedConfig, components: readonly DoctorComponent[]): HostRequirement[] {
   const { python, reqs } = common(config);
   const out: HostRequirement[] = [];
-  const all = [...reqs, ...components.flatMap((c) => RECIPES[c.name].requirements?.({ config, sourceDir: c.sourceDir, python }) ?? [])];
+  const all = [...reqs, ...components.flatMap((c) => RECIPES[c.name].requirements?.({ config, sourceDir: c.sourceDir, python }) ?? []), ...verifyRequirements(config, components)];
   for (const r of all) if (!out.some((o) => o.what === r.what)) out.push(r);
   return out;
 }
@@ -203,6 +224,6 @@ export function missingReport(checks: readonly Check[]): string | undefined {
 }
 
 /** The host checks for a plan's enabled components. */
-export function hostChecks(config: ResolvedConfig, plan: { readonly components: ReadonlyArray<{ readonly name: ComponentName; readonly enabled: boolean; readonly sourceDir: string }> }): Check[] {
+export function hostChecks(config: ResolvedConfig, plan: { readonly components: ReadonlyArray<DoctorComponent & { readonly enabled: boolean }> }): Check[] {
   return runChecks(config, requirements(config, plan.components.filter((c) => c.enabled)));
 }

@@ -154,6 +154,14 @@ async function fetchComponent(
       "Run xqbuild fetch --update-lock to record the new resolution, or restore the configuration.",
     );
   }
+  // --locked never writes the lock, so an entry without the verified tag's record (written before
+  // verify was turned on) would stay unverifiable against a moved tag: refused, before any work.
+  if (opts.locked && policy && pinned && !policy.settings.allow?.includes(src.revision) && (pinned.tagObject === undefined || pinned.signer === undefined)) {
+    throw new UserError(
+      `--locked: ${LOCK_FILE} pins ${c.name} to ${src.revision} (commit ${pinned.commit.slice(0, 12)}) without ${pinned.tagObject === undefined ? "the tag object and signer" : "the signer"} that ${policy.key} requires it to record: it was written before ${policy.key} was turned on.`,
+      `Run xqbuild fetch --update-lock once (it checks the tag's signature and records the tag object and the signing key's fingerprint), commit ${LOCK_FILE}, then use --locked again.`,
+    );
+  }
   emit({ type: "fetch-start", component: c.name, what: "source", name: c.name, url: withoutCredentials(src.url) });
   const commitFrom = `${LOCK_FILE}, the pin of ${c.name}; xqbuild fetch --update-lock resolves ${recipe.sourceVars.revision} again`;
   const revisionFrom = whereSet(config, recipe.sourceVars.revision);

@@ -257,34 +257,30 @@ export async function verifyRevision(req: VerifyRequest, opts: MirrorOptions): P
   const ring = await buildKeyring(req.policy, opts.env, opts.signal);
   try {
     const allowed = ring.keys.map((k) => k.fingerprint).join(", ");
-    const refuse = (what: string, hint: string, signer?: string): UserError =>
+    // Every refusal names the signer (none, for what carries no signature) and the keys that are allowed.
+    const refuse = (what: string, hint: string, signer: string): UserError =>
       new FailureError(
-        `${req.component}: ${what}${signer ? `; signer: ${signer}` : ""}; ${req.policy.key} allows only tags signed by ${ring.keys.length === 1 ? "the key" : "the keys"} ${allowed}.`,
+        `${req.component}: ${what}; signer: ${signer}; ${req.policy.key} allows only tags signed by ${ring.keys.length === 1 ? "the key" : "the keys"} ${allowed}.`,
         `${hint} Nothing was checked out: the tree was left as it was.`,
       );
     const allowHint = (name: string) => `Set the revision (${req.revisionFrom}) to a signed release tag, or list ${JSON.stringify(name)} in ${req.policy.key}.allow to take it unsigned.`;
-    if (FULL_SHA.test(req.revision)) throw refuse(`the revision ${req.revision} (${req.revisionFrom}) is a commit, not a signed tag`, allowHint(req.revision));
+    if (FULL_SHA.test(req.revision)) throw refuse(`the revision ${req.revision} (${req.revisionFrom}) is a commit, not a signed tag`, allowHint(req.revision), "none (a commit carries no signature)");
     const mirrorOpts: MirrorOptions = { ...opts, ...(req.fullHistory ? { shallow: false } : {}), ...(req.refresh ? { refreshTags: true } : {}) };
     const resolved = await ensureRevision(req.url, req.revision, mirrorOpts, req.revisionFrom);
     const shownUrl = withoutCredentials(req.url);
-    if (resolved.kind !== "tag") throw refuse(`${req.revision} (${req.revisionFrom}) is a ${resolved.kind} of ${shownUrl}, not a signed tag`, allowHint(req.revision));
+    if (resolved.kind !== "tag") throw refuse(`${req.revision} (${req.revisionFrom}) is a ${resolved.kind} of ${shownUrl}, not a signed tag`, allowHint(req.revision), `none (a ${resolved.kind} carries no signature)`);
     const git = gitAt(resolved.mirrorDir, opts);
     const tagObject = (await git.raw(["rev-parse", "--verify", "--end-of-options", `refs/tags/${req.revision}`])).trim();
     const type = (await git.raw(["cat-file", "-t", tagObject])).trim();
     const tagName = `the tag ${req.revision} of ${shownUrl}`;
     const signHint = "Ask upstream for a signed release tag, or check that the URL is the real upstream.";
-    if (type !== "tag") throw refuse(`${tagName} is unsigned (a lightweight tag: no tag object, no signature)`, signHint);
+    const pin = req.pinned;
+    // A tag that is now another object than the lock recorded is said as such whatever else is wrong with it.
+    const moved = pin?.tagObject !== undefined && pin.tagObject !== tagObject && !req.acceptMoved ? ` (and it has moved: ${LOCK_FILE} recorded the tag object ${pin.tagObject}${pin.signer ? `, signed by ${pin.signer}` : ""})` : "";
+    if (type !== "tag") throw refuse(`${tagName} is unsigned (a lightweight tag: no tag object, no signature)${moved}`, signHint, "none");
     const body = await git.raw(["cat-file", "tag", tagObject]);
-    const headers = tagHeaders(body);
-    if (headers.get("object") !== resolved.commit || headers.get("type") !== "commit") {
-      throw refuse(`${tagName} (tag object ${tagObject}) does not tag the commit ${resolved.commit}`, signHint);
-    }
-    // A validly signed tag object of another release, served under this tag's name, is no proof of this one.
-    if (headers.get("tag") !== req.revision) {
-      throw refuse(`${tagName} is the tag object ${tagObject}, which names itself ${JSON.stringify(headers.get("tag") ?? "")}: a signed tag of another revision served under this name`, signHint);
-    }
     if (!body.includes("\n-----BEGIN PGP SIGNATURE-----\n")) {
-      throw refuse(`${tagName} is unsigned (tag object ${tagObject} carries no OpenPGP signature${body.includes("-----BEGIN SSH SIGNATURE-----") ? "; it has an SSH signature, which verify does not take" : ""})`, signHint);
+      throw refuse(`${tagName} is unsigned (tag object ${tagObject} carries no OpenPGP signature${body.includes("-----BEGIN SSH SIGNATURE-----") ? "; it has an SSH signature, which verify does not take" : ""})${moved}`, signHint, "none");
     }
     const wrapper = path.join(ring.dir, "gpgv-for-git");
     await writeFile(wrapper, wrapperScript(ring), { mode: 0o700 });
@@ -293,9 +289,18 @@ export async function verifyRevision(req: VerifyRequest, opts: MirrorOptions): P
     const config = [...SAFE_CONFIG, "gpg.format=openpgp", `gpg.openpgp.program=${wrapper}`, `gpg.program=${wrapper}`].flatMap((c) => ["-c", c]);
     const r = await collect(opts.git ?? "git", [...config, "verify-tag", "--raw", tagObject], { cwd: resolved.mirrorDir, env, ...(opts.signal ? { signal: opts.signal } : {}) });
     const verdict = verdictOf(r.stderr, r.code, ring);
-    if (!verdict.ok) throw refuse(`${tagName} (tag object ${tagObject}) ${verdict.why}`, verdict.hint ?? signHint, verdict.signer);
+    if (!verdict.ok) throw refuse(`${tagName} (tag object ${tagObject}) ${verdict.why}${moved}`, verdict.hint ?? signHint, verdict.signer ?? "unknown (gpgv named no key)");
     const signer = `${verdict.fingerprint}${verdict.uid ? ` (${verdict.uid})` : ""}`;
-    const pin = req.pinned;
+    // The signature holds; what it signs must be this tag of this commit. (Checked after the
+    // signature so that the refusal can name who signed what is served here.)
+    const headers = tagHeaders(body);
+    if (headers.get("object") !== resolved.commit || headers.get("type") !== "commit") {
+      throw refuse(`${tagName} (tag object ${tagObject}) does not tag the commit ${resolved.commit}`, signHint, signer);
+    }
+    // A validly signed tag object of another release, served under this tag's name, is no proof of this one.
+    if (headers.get("tag") !== req.revision) {
+      throw refuse(`${tagName} is the tag object ${tagObject}, which names itself ${JSON.stringify(headers.get("tag") ?? "")}: a signed tag of another revision served under this name`, signHint, signer);
+    }
     if (pin && !req.acceptMoved && (pin.tagObject !== undefined ? pin.tagObject !== tagObject : pin.commit !== resolved.commit)) {
       const was = pin.tagObject !== undefined ? `the tag object ${pin.tagObject} (commit ${pin.commit.slice(0, 12)}${pin.signer ? `, signed by ${pin.signer}` : ""})` : `the commit ${pin.commit.slice(0, 12)}`;
       throw refuse(

@@ -19,7 +19,7 @@ const TOOL_HINTS: Readonly<Record<string, { readonly pkg: string; readonly varia
   python3: { pkg: "python3", variable: "PYTHON" },
   ninja: { pkg: "ninja-build" },
   tar: { pkg: "tar" },
-  gpg: { pkg: "gnupg" },
+  gpg: { pkg: "gpg" },
   gpgv: { pkg: "gpgv" },
 };
 

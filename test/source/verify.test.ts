@@ -1,7 +1,7 @@
 // The verify setting (issue 16, point 1): tags signed in a fake upstream with keys made here, checked
 // by the real CLI through git verify-tag and gpgv; each hostile case is refused before the checkout.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +55,16 @@ async function xq(t: Tree, argv: string[], env: Record<string, string | undefine
   const output = memoryOutput();
   const code = await main([...argv, "-C", t.root], { cwd: t.root, env: { ...t.env, ...env }, output });
   return { code, stdout: output.stdout.join("\n"), stderr: output.stderr.join("\n") };
+}
+
+/** A PATH with every program of the machine's PATH but the named ones. */
+function pathWithout(hidden: readonly string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-path-"));
+  for (const d of (process.env.PATH ?? "").split(":")) {
+    if (!d || !existsSync(d)) continue;
+    for (const p of readdirSync(d)) if (!hidden.includes(p) && !existsSync(path.join(dir, p))) symlinkSync(path.join(d, p), path.join(dir, p));
+  }
+  return dir;
 }
 
 const qemuDir = (t: Tree): string => path.join(t.root, "tools", "qemu-xen-dir-remote");
@@ -140,12 +150,15 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
     expect(tree()).toEqual(before);
     expect(r.stderr).toContain("Nothing was checked out: the tree was left as it was.");
     expect(r.stderr).toContain(`allows only tags signed by the key ${signer.fingerprint}`);
+    // Every refusal names the signer: a fingerprint, or none for what carries no signature.
+    expect(r.stderr).toMatch(/; signer: (none|[0-9A-F]{40})\b/);
     return r.stderr;
   }
 
   it("refuses an unsigned tag", async () => {
     const err = await refused("unsigned-c2");
     expect(err).toMatch(/qemu-xen: the tag unsigned-c2 of \S+ is unsigned \(tag object [0-9a-f]{40} carries no OpenPGP signature\)/);
+    expect(err).toContain(`carries no OpenPGP signature); signer: none; verify allows only tags signed by the key ${signer.fingerprint}.`);
   });
 
   it("refuses a tag signed by another key, even one the user's own keyring trusts, naming its fingerprint", async () => {
@@ -163,11 +176,16 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
   it("refuses a signed tag of another revision served under this name", async () => {
     const err = await refused("replayed");
     expect(err).toContain(`is the tag object ${goodTag}, which names itself "signed-good"`);
+    expect(err).toContain(`served under this name; signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>); verify allows`);
   });
 
   it("refuses a branch and a commit under verify", async () => {
-    expect(await refused("stable-4.17")).toMatch(/stable-4\.17 \(QEMU_UPSTREAM_REVISION at \.config:2\) is a branch of \S+, not a signed tag/);
-    expect(await refused(c3)).toContain(`the revision ${c3} (QEMU_UPSTREAM_REVISION at .config:2) is a commit, not a signed tag`);
+    const branch = await refused("stable-4.17");
+    expect(branch).toMatch(/stable-4\.17 \(QEMU_UPSTREAM_REVISION at \.config:2\) is a branch of \S+, not a signed tag/);
+    expect(branch).toContain(`not a signed tag; signer: none (a branch carries no signature); verify allows only tags signed by the key ${signer.fingerprint}.`);
+    const commit = await refused(c3);
+    expect(commit).toContain(`the revision ${c3} (QEMU_UPSTREAM_REVISION at .config:2) is a commit, not a signed tag`);
+    expect(commit).toContain(`not a signed tag; signer: none (a commit carries no signature); verify allows only tags signed by the key ${signer.fingerprint}.`);
   });
 
   it("refuses with keys written inline in a component's own verify", async () => {
@@ -200,7 +218,7 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
     expect(headOf(t)).toBe(c1);
     // Upstream moves the tag, even signed by the right key.
     const moved = tag(t.repos.qemuXen.path, "signed-good", c3, signer, true);
-    const moveMessage = `the tag signed-good of ${t.repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag}`;
+    const moveMessage = `the tag signed-good of ${t.repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag} (commit ${c1.slice(0, 12)}, signed by ${signer.fingerprint}); signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>); verify allows only tags signed by the key ${signer.fingerprint}.`;
     // update asks the server again; a fresh cache (another machine, CI) fetches the tag anew.
     expect(await refused("signed-good", keysSetting(), ["update", "qemu-xen"])).toContain(moveMessage);
     expect(await refused("signed-good", keysSetting(), ["fetch", "qemu-xen"], { XQBUILD_CACHE_DIR: path.join(t.base, "cache-2") })).toContain(moveMessage);
@@ -226,5 +244,164 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
     const r = await xq(t, ["fetch", "qemu-xen"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('xqbuild.config.json: "verify" needs exactly one of "keys"');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// What the lock file recorded of a verified tag holds on every fetch that uses it; --locked needs
+// that record; and sources that are not git tags (a tarball, a local directory) under verify.
+
+describe("verify: the lock's record of a tag, --locked, tarballs and local directories", () => {
+  let base: string;
+  let repos: UpstreamRepos;
+  let signer: Key;
+  let other: Key;
+  let c1: string;
+  let c3: string;
+  let goodTag: string;
+  const settings = { verify: { keys: ["keys/signer.asc"] } };
+
+  beforeAll(() => {
+    base = mkdtempSync(path.join(tmpdir(), "xqbuild-verify-lock-"));
+    signer = makeKey(base, "Lock Signer", "lock@xqbuild.invalid");
+    other = makeKey(base, "Lock Mallory", "lock-mallory@xqbuild.invalid");
+    repos = makeUpstreamRepos(path.join(base, "upstream"));
+    c1 = repos.qemuXen.refs["qemu-xen-4.17.3"] as string;
+    c3 = repos.qemuXen.refs.master as string;
+    goodTag = tag(repos.qemuXen.path, "signed-good", c1, signer);
+  }, 120_000);
+
+  /** A Xen tree of its own, with the signer's key, fetching from `cache`. */
+  function newTree(name: string, cache: string, config = settings): Tree {
+    const root = copyXenTree(path.join(base, name), { hardlink: true });
+    mkdirSync(path.join(root, "keys"));
+    writeFileSync(path.join(root, "keys", "signer.asc"), signer.armored);
+    const t: Tree = { base, root, repos, env: { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(base, cache) } };
+    writeConfig(t, "signed-good", config);
+    return t;
+  }
+
+  const state = (t: Tree) => ({ head: headOf(t), status: git(["status", "--porcelain", "--ignored"], { cwd: qemuDir(t) }), lock: lockText(t) });
+
+  it("refuses a tag moved upstream once the warm mirror has it, in an existing checkout, offline and --locked too", async () => {
+    const a = newTree("xen-a", "cache-shared");
+    expect((await xq(a, ["fetch", "qemu-xen"])).code).toBe(0);
+    expect(headOf(a)).toBe(c1);
+    const moved = tag(repos.qemuXen.path, "signed-good", c3, signer, true);
+    try {
+      // The mirror still holds the tag object the lock recorded: the existing checkout stays as it is.
+      const still = await xq(a, ["fetch", "qemu-xen"]);
+      expect(still.code).toBe(0);
+      expect(headOf(a)).toBe(c1);
+      // Another tree sharing the cache takes the moved tag (it has no lock of its own): the mirror now has it.
+      const b = newTree("xen-b", "cache-shared");
+      const taken = await xq(b, ["update", "qemu-xen"]);
+      expect(taken.code).toBe(0);
+      expect(headOf(b)).toBe(c3);
+      const before = state(a);
+      const message = `qemu-xen: the tag signed-good of ${repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag} (commit ${c1.slice(0, 12)}, signed by ${signer.fingerprint}); signer: ${signer.fingerprint} (Lock Signer <lock@xqbuild.invalid>); verify allows only tags signed by the key ${signer.fingerprint}.`;
+      // A build fetches first (the doctor's pre-flight, which asks for the host's libraries, is not the point here).
+      for (const argv of [["fetch", "qemu-xen"], ["fetch", "qemu-xen", "--offline"], ["fetch", "qemu-xen", "--locked"], ["all", "qemu-xen"]]) {
+        const r = await xq(a, argv, { XQBUILD_NO_DOCTOR: "1" });
+        expect(r.code, argv.join(" ")).toBe(1);
+        expect(r.stderr, argv.join(" ")).toContain(message);
+        expect(r.stderr).toContain("Nothing was checked out: the tree was left as it was.");
+        expect(state(a), argv.join(" ")).toEqual(before);
+        expect(existsSync(path.join(a.root, "tools", "qemu-xen-build")), argv.join(" ")).toBe(false);
+      }
+      // Moved again, now signed by a key verify does not allow: both are said, with both fingerprints.
+      const forged = tag(repos.qemuXen.path, "signed-good", c3, other, true);
+      expect((await xq(b, ["update", "qemu-xen"])).code).toBe(1);
+      const r = await xq(a, ["fetch", "qemu-xen", "--offline"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `the tag signed-good of ${repos.qemuXen.url} (tag object ${forged}) is signed by another key, not one of the allowed keys (and it has moved: xqbuild.lock recorded the tag object ${goodTag}, signed by ${signer.fingerprint}); signer: ${other.fingerprint}; verify allows only tags signed by the key ${signer.fingerprint}.`,
+      );
+      expect(state(a)).toEqual(before);
+    } finally {
+      // The tag object the later cases expect (still in the upstream's objects) is put back.
+      git(["update-ref", "refs/tags/signed-good", goodTag], { env: { ...gitEnv(), GIT_DIR: repos.qemuXen.path } });
+    }
+  });
+
+  it("--locked refuses a lock entry written before verify, until fetch --update-lock records the tag", async () => {
+    const t = newTree("xen-locked", "cache-locked");
+    expect((await xq(t, ["fetch", "qemu-xen"])).code).toBe(0);
+    const lock = lockOf(t);
+    const entry = lock.components["qemu-xen"] as Record<string, unknown>;
+    expect(entry).toMatchObject({ tagObject: goodTag, signer: signer.fingerprint });
+    delete entry.tagObject;
+    delete entry.signer;
+    writeFileSync(path.join(t.root, "xqbuild.lock"), JSON.stringify(lock, null, 2));
+    const before = state(t);
+    const r = await xq(t, ["fetch", "qemu-xen", "--locked"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--locked: xqbuild.lock pins qemu-xen to signed-good (commit ${c1.slice(0, 12)}) without the tag object and signer that verify requires it to record: it was written before verify was turned on.`);
+    expect(r.stderr).toContain("Run xqbuild fetch --update-lock once");
+    expect(state(t)).toEqual(before);
+    // A lock entry with a tag object but no signer is no better.
+    entry.tagObject = goodTag;
+    writeFileSync(path.join(t.root, "xqbuild.lock"), JSON.stringify(lock, null, 2));
+    const half = await xq(t, ["fetch", "qemu-xen", "--locked"]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain("without the signer that verify requires");
+    // A revision the allow list takes unsigned has no signature to record: --locked takes its pin.
+    writeConfig(t, "signed-good", { verify: { ...settings.verify, allow: ["signed-good"] } });
+    const allowed = await xq(t, ["fetch", "qemu-xen", "--locked"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain("signed-good is taken unsigned: verify.allow lists it");
+    writeConfig(t, "signed-good", settings);
+    expect((await xq(t, ["fetch", "qemu-xen", "--update-lock"])).code).toBe(0);
+    expect(lockOf(t).components["qemu-xen"]).toMatchObject({ commit: c1, tagObject: goodTag, signer: signer.fingerprint });
+    const locked = await xq(t, ["fetch", "qemu-xen", "--locked"]);
+    expect(locked.code).toBe(0);
+  });
+
+  it("refuses a tarball source under verify, before downloading anything, and takes it with the component's verify false", async () => {
+    // The fake SeaBIOS release as a tarball (git archive: its Makefile and _record.py included).
+    const tarball = path.join(base, "seabios-1.16.0.tar.gz");
+    execFileSync("git", ["archive", "--format=tar.gz", "--prefix=seabios-1.16.0/", "-o", tarball, "rel-1.16.0"], { env: { ...gitEnv(), GIT_DIR: repos.seabios.path } });
+    const sha = execFileSync("sha256sum", [tarball], { encoding: "utf8" }).split(" ")[0] ?? "";
+    const t = newTree("xen-tarball", "cache-tarball");
+    const config = (s: object) => {
+      writeConfig(t, "signed-good", s);
+      writeFileSync(path.join(t.root, ".config"), `SEABIOS_UPSTREAM_LOC = ${tarball}\nSEABIOS_UPSTREAM_SHA256 = ${sha}\n`, { flag: "a" });
+    };
+    config(settings);
+    const r = await xq(t, ["fetch", "seabios"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`seabios: verify requires a signed tag, but the source of seabios is the tarball ${tarball}, which has no tag to verify.`);
+    expect(r.stderr).toContain("set components.seabios.verify to false to take it unverified (the tarball is still checked against its sha256)");
+    expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
+    expect(existsSync(path.join(t.root, "xqbuild.lock"))).toBe(false);
+    expect(existsSync(path.join(base, "cache-tarball", "tarballs"))).toBe(false);
+    config({ ...settings, components: { seabios: { verify: false } } });
+    const ok = await xq(t, ["fetch", "seabios"]);
+    expect(ok.code).toBe(0);
+    expect(readFileSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote", "VERSION"), "utf8")).toMatch(/^1\.16\.0/);
+  });
+
+  it("says which package gives gpgv or gpg when one is missing, before anything is fetched", async () => {
+    for (const [hidden, pkg] of [["gpgv", "gpgv"], ["gpg", "gpg"]] as const) {
+      const t = newTree(`xen-no-${hidden}`, `cache-no-${hidden}`);
+      const r = await xq(t, ["fetch", "qemu-xen"], { PATH: pathWithout([hidden]) });
+      expect(r.code, hidden).toBe(1);
+      expect(r.stderr).toContain(`cannot run ${hidden} (`);
+      expect(r.stderr).toContain(`Install ${hidden} (Debian/Ubuntu: apt-get install ${pkg})`);
+      expect(existsSync(qemuDir(t))).toBe(false);
+      expect(existsSync(path.join(t.root, "xqbuild.lock"))).toBe(false);
+    }
+  });
+
+  it("warns that a local directory used in place is not verified, and records nothing for it", async () => {
+    const t = newTree("xen-local", "cache-local");
+    const local = path.join(base, "my-qemu");
+    mkdirSync(local);
+    writeFileSync(path.join(local, "configure"), "#!/bin/sh\n");
+    writeFileSync(path.join(t.root, ".config"), `QEMU_UPSTREAM_LOC = ${local}\n`, { flag: "a" });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`verify does not check ${local}: a local directory used in place is your own, not a fetched tag`);
+    expect(existsSync(path.join(t.root, "xqbuild.lock"))).toBe(false);
   });
 });
