@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, lstatSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, lstatSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { loadTar, writeFileAtomic } from "../util/fs.js";
 import type { ComponentPlan } from "../plan/plan.js";
 import { buildRewrites } from "./local-work.js";
 import { gitAt } from "./git.js";
-import { throwIfInterrupted, untilInterrupted } from "../util/signals.js";
+import { processSignal, throwIfInterrupted, untilInterrupted } from "../util/signals.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { preparedFromWrap, readWraps } from "./wraps.js";
 
@@ -57,9 +57,8 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
   try {
     if (committed) await git.raw(["checkout-index", `--prefix=${committed}/`, "--", ...rewritten]);
     const tar = await loadTar();
-    await tar.c(
+    const pack = tar.c(
       {
-        file: tmp,
         cwd: dir,
         gzip: { level: 9 },
         portable: true,
@@ -67,7 +66,7 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
         noDirRecurse: true,
         prefix,
         follow: false,
-        // Once interrupted no entry more goes in; the check below removes the file.
+        // Once interrupted no entry more goes in, and the pipeline below stops the one going in.
         filter: untilInterrupted(signal),
         // Modes as git records them (644, or 755 for executables), whatever the checkout's umask was.
         onWriteEntry: (entry) => {
@@ -81,9 +80,12 @@ export async function writeDist(dir: string, name: string, outDir: string, env: 
       },
       files,
     );
+    // A signal ends the write at once, even inside one large file (a 48 MiB blob takes seconds of gzip -9).
+    const stop = AbortSignal.any([processSignal, ...(signal ? [signal] : [])]);
+    await pipeline(pack, createWriteStream(tmp), { signal: stop });
     throwIfInterrupted(signal);
     const h = createHash("sha256");
-    await pipeline(createReadStream(tmp), h, ...(signal ? [{ signal }] : []));
+    await pipeline(createReadStream(tmp), h, { signal: stop });
     throwIfInterrupted(signal);
     const sha256 = h.digest("hex");
     await rename(tmp, file);
