@@ -4,6 +4,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseArgs } from "../../src/cli/args.js";
 import { main } from "../../src/cli/main.js";
 import { csvField, manifestCsv, type ManifestRow } from "../../src/packaging/legal-info.js";
 import { memoryOutput } from "../../src/report/output.js";
@@ -345,6 +346,15 @@ describe("xqbuild legal-info DIR", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(siblings(dir)).toEqual(["stale.xqbuild-tmp-1"]);
     rmSync(`${dir}.xqbuild-tmp-1`, { recursive: true });
+  });
+});
+
+describe("legal-info's command line", () => {
+  it("takes its first word as DIR, whatever it is named, then components", () => {
+    const a = parseArgs(["legal-info", "seabios", "qemu-xen", "QEMU_UPSTREAM_REVISION=x"]);
+    expect([a.command, a.words, a.components, a.assignments]).toEqual(["legal-info", ["seabios"], ["qemu-xen"], { QEMU_UPSTREAM_REVISION: "x" }]);
+    expect(() => parseArgs(["legal-info", "out", "nonsense"])).toThrow(/unknown component "nonsense"/);
+    expect(() => parseArgs(["legal-info", "--json"])).toThrow("xqbuild legal-info needs the directory to write into.");
   });
 });
 
