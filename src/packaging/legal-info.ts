@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { RECIPES } from "../components/index.js";
 import { readLicense, type ComponentLicense } from "../components/license.js";
@@ -87,10 +87,15 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
     const prepared = await Promise.all(enabled.map((c) => prepareComponent(config, c)));
     const tmp = `${dir}.xqbuild-tmp-${process.pid}`;
     const aside = `${dir}.xqbuild-old-${process.pid}`;
-    await mkdir(path.dirname(dir), { recursive: true });
+    // The parents a failed run made are removed with it (mkdir gives the first it made, if any).
+    const madeParent = await mkdir(path.dirname(dir), { recursive: true });
     await removeStaleTemporaries(dir);
-    // A second signal exits at once, without the finally below: the exit hook still removes it.
-    const dropHook = onExit(() => rmSync(tmp, { recursive: true, force: true }));
+    // A second signal exits at once, without the catch below: the exit hook still removes the
+    // temporary directory, and the set-aside previous output once the new one is in its place.
+    const dropHook = onExit(() => {
+      rmSync(tmp, { recursive: true, force: true });
+      if (existsSync(dir)) rmSync(aside, { recursive: true, force: true });
+    });
     try {
       await mkdir(tmp);
       const rows: ManifestRow[] = [];
@@ -123,6 +128,7 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
       return { dir, components: rows, replaced: previous === "legal-info" };
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
+      if (madeParent !== undefined) await removeEmptyParents(path.dirname(dir), madeParent);
       throwIfInterrupted(signal);
       throw e;
     } finally {
@@ -141,6 +147,18 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
 async function writeSboms(_config: ResolvedConfig, _plan: Plan, _dir: string): Promise<void> {
   // TODO(merge): for (const [format, file] of [["cyclonedx", "sbom.cdx.json"], ["spdx", "sbom.spdx.json"]] as const)
   //   await writeFile(path.join(_dir, file), await sbomText(_config, _plan, format));
+}
+
+/** Removes dir and its parents up to and including top, each only while it is empty. */
+async function removeEmptyParents(dir: string, top: string): Promise<void> {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+    if (d === top || path.dirname(d) === d) return;
+  }
 }
 
 /**

@@ -267,13 +267,13 @@ describe("xqbuild legal-info DIR", () => {
 
   it("refuses a component not fetched, a tree with a local edit, or a queue changed since the fetch; the previous output stays", async () => {
     const fresh = tree("xen-fresh");
-    const dir = path.join(base, "out", "fresh");
+    // Under parents that do not exist yet: they go too.
+    const dir = path.join(base, "out", "made", "for", "fresh");
     const r = await xq(fresh, ["legal-info", dir, "seabios"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("seabios has not been fetched");
     expect(r.stderr).toContain("Run xqbuild fetch seabios first.");
-    expect(existsSync(dir)).toBe(false);
-    expect(siblings(dir)).toEqual([]);
+    expect(existsSync(path.join(base, "out", "made")), "the parents it made").toBe(false);
 
     // A local edit of a tracked file: dist's refusal, and the previous legal-info untouched.
     const version = path.join(seabiosDir(t), "Makefile");
@@ -285,6 +285,10 @@ describe("xqbuild legal-info DIR", () => {
       expect(e.stderr).toMatch(/seabios-dir has uncommitted changes; a source tarball \(dist, legal-info\) packs the committed tree only:\n M Makefile/);
       expect(treeOf(out)).toEqual(first);
       expect(siblings(out)).toEqual([]);
+      // Refused once the writing began (dist's own check): the parents it made are gone as well.
+      const e2 = await xq(t, ["legal-info", path.join(base, "out", "made2", "x"), "seabios"]);
+      expect(e2.code).toBe(1);
+      expect(existsSync(path.join(base, "out", "made2")), "the parents it made").toBe(false);
     } finally {
       writeFileSync(version, text);
     }
