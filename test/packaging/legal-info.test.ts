@@ -9,7 +9,9 @@ import { main } from "../../src/cli/main.js";
 import { csvField, manifestCsv, type ManifestRow } from "../../src/packaging/legal-info.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { InterruptedError } from "../../src/util/errors.js";
+import { cliPath } from "../support/cli-path.js";
 import { fileUrl, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { interrupt, startNodeCli } from "../support/processes.js";
 import { copyXenTree } from "../support/xen-tree.js";
 
 const sha256 = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
@@ -309,25 +311,36 @@ describe("xqbuild legal-info DIR", () => {
     expect(treeOf(out)).toEqual(first);
   });
 
-  it("interrupted while packing: exit 130, no directory and no temporary sibling left, a previous output as it was", async () => {
+  /** A tree whose SeaBIOS has a committed 24 MiB of random bytes: gzip -9 of it takes long enough to be interrupted. */
+  let big: Tree | undefined;
+  const bigTree = async (): Promise<Tree> => {
+    if (big) return big;
     const t3 = tree("xen-big", { patches: false });
     expect((await xq(t3, ["fetch", "seabios"])).code).toBe(0);
-    // A committed 24 MiB of random bytes: gzip -9 of it takes long enough to be interrupted.
     const s = path.join(t3.root, "tools", "firmware", "seabios-dir-remote");
     writeFileSync(path.join(s, "big.bin"), randomBytes(24 * 1024 * 1024));
     git(["add", "big.bin"], { cwd: s });
     git(["commit", "-qm", "big"], { cwd: s });
+    return (big = t3);
+  };
+  /** Resolves once the run with that pid is writing its tarball into its temporary sibling of dir. */
+  const packing = async (dir: string, pid: number): Promise<void> => {
+    const sources = path.join(`${dir}.xqbuild-tmp-${pid}`, "sources");
+    const started = Date.now();
+    while (!(existsSync(sources) && readdirSync(sources).some((f) => /\.tmp-\d+$/.test(f)))) {
+      if (Date.now() - started > 60_000) throw new Error("legal-info never wrote its tarball");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it("interrupted while packing: exit 130, no directory and no temporary sibling left, a previous output as it was", async () => {
+    const t3 = await bigTree();
     for (const previous of [false, true]) {
       const dir = path.join(base, "out", "big");
       const before = previous ? treeOf(dir) : undefined;
       const c = new AbortController();
       const run = xq(t3, ["legal-info", dir, "seabios"], c.signal);
-      const tmp = `${dir}.xqbuild-tmp-${process.pid}`;
-      const started = Date.now();
-      while (!(existsSync(path.join(tmp, "sources")) && readdirSync(path.join(tmp, "sources")).some((f) => /\.tmp-\d+$/.test(f)))) {
-        if (Date.now() - started > 60_000) throw new Error("legal-info never wrote its tarball");
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await packing(dir, process.pid);
       c.abort(new InterruptedError("SIGINT"));
       const r = await run;
       expect(r.code).toBe(130);
@@ -337,6 +350,16 @@ describe("xqbuild legal-info DIR", () => {
       // Then a whole run, for the second round to have a previous output to keep.
       if (!previous) expect((await xq(t3, ["legal-info", dir, "seabios"])).code).toBe(0);
     }
+  }, 120_000);
+
+  it.each(["SIGINT", "SIGTERM"] as const)("%s to the xqbuild process while it packs: exit 128+n at once, nothing left beside DIR", async (sig) => {
+    const t3 = await bigTree();
+    const dir = path.join(base, "out", `signal-${sig}`);
+    const run = startNodeCli(cliPath(), ["legal-info", dir, "seabios", "-C", t3.root], { cwd: t3.root, env: t3.env, timeoutMs: 120_000 });
+    await packing(dir, run.pid);
+    await interrupt(run, sig);
+    expect(existsSync(dir)).toBe(false);
+    expect(siblings(dir)).toEqual([]);
   }, 120_000);
 
   it("removes the temporary sibling a killed run left (its process gone), never a live run's", async () => {
