@@ -362,6 +362,25 @@ describe("xqbuild legal-info DIR", () => {
     expect(siblings(dir)).toEqual([]);
   }, 120_000);
 
+  it("names the upstream URL without its credentials, and no file of DIR holds them", async () => {
+    const t4 = tree("xen-secret", { patches: false });
+    const secret = "https://packager:s3cr3t-token@example.invalid/seabios.git";
+    writeFileSync(path.join(t4.root, ".config"), `SEABIOS_UPSTREAM_URL = ${secret}\n`);
+    writeFileSync(path.join(t4.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { "https://packager:s3cr3t-token@example.invalid/": `${fileUrl(repos.baseDir)}/` } }));
+    const f = await xq(t4, ["fetch", "seabios"]);
+    expect(f.code, f.stderr).toBe(0);
+    const dir = path.join(base, "out", "secret");
+    const r = await xq(t4, ["legal-info", dir, "seabios"]);
+    expect(r.code, r.stderr).toBe(0);
+    const [row] = JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as ManifestRow[];
+    expect(row?.url).toBe("https://example.invalid/seabios.git");
+    expect(treeOf(dir).files.filter((f2) => readFileSync(path.join(dir, f2)).includes("s3cr3t"))).toEqual([]);
+    // Without the lock's pin (whose URL is stored without them), from the configuration itself.
+    rmSync(path.join(t4.root, "xqbuild.lock"));
+    expect((await xq(t4, ["legal-info", dir, "seabios"])).code).toBe(0);
+    expect((JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as ManifestRow[])[0]?.url).toBe("https://example.invalid/seabios.git");
+  });
+
   it("removes the temporary sibling a killed run left (its process gone), never a live run's", async () => {
     const dir = path.join(base, "out", "stale");
     const dead = execFileSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).trim();
