@@ -20,6 +20,7 @@ export const COMMANDS = [
   "status",
   "doctor",
   "dist",
+  "legal-info",
   "cache",
   "help",
   "completion",
@@ -37,7 +38,7 @@ export interface CommandSpec {
   readonly summary: string;
   readonly synopsis: string;
   /** What its bare words are, besides VAR=value: components (the default), or one of these lists. */
-  readonly words?: "variables" | "cache" | "command" | "shell" | "none";
+  readonly words?: "variables" | "cache" | "command" | "shell" | "none" | "dir";
 }
 
 const WORK = "[component...] [VAR=value...] [options]";
@@ -57,6 +58,11 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
   status: { summary: "show the state of each component's source and stages", synopsis: WORK },
   doctor: { summary: "check the host for what the enabled components need", synopsis: WORK },
   dist: { summary: "write reproducible source tarballs of the fetched trees", synopsis: WORK },
+  "legal-info": {
+    summary: "write into DIR what distributing the binaries needs: source tarballs, patch queues, license texts, a manifest",
+    synopsis: `DIR ${WORK}`,
+    words: "dir",
+  },
   cache: {
     summary: "show the build artifact cache; cache prune [SIZE] evicts the least recently used, cache clear empties it",
     synopsis: "[list | prune [SIZE] | clear] [options]",
@@ -341,6 +347,11 @@ export function parseArgs(argv: readonly string[]): Args {
       continue;
     }
     const takes = command ? (COMMAND_SPECS[command].words ?? "components") : "components";
+    // legal-info's first word is its directory, whatever it is named (a directory "seabios" too).
+    if (takes === "dir" && words.length === 0) {
+      words.push(a);
+      continue;
+    }
     if (takes === "command" || takes === "shell" || takes === "none") {
       words.push(a);
       continue;
@@ -388,6 +399,7 @@ export function parseArgs(argv: readonly string[]): Args {
       );
     }
   }
+  if (cmd === "legal-info" && words.length === 0) throw new CommandLineError("xqbuild legal-info needs the directory to write into.", "For example: xqbuild legal-info out/legal-info [component...]", cmd);
   if (cmd === "man" && words.length > 0) throw new CommandLineError(`xqbuild man: unexpected ${JSON.stringify(words[0])}.`, "It takes no arguments.", cmd);
   const jobs = values.has("jobs") ? parseJobs(values.get("jobs") as string, command) : undefined;
   if (flags.has("locked") && flags.has("update-lock")) throw new CommandLineError("--locked and --update-lock cannot be used together.", undefined, command);

@@ -167,6 +167,19 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
   return report;
 }
 
+/**
+ * Whether the subproject directory of a wrap was prepared from this very wrap file: a real directory
+ * (not a link) holding meson's hash file, itself a real file, with the wrap's hash in it, as
+ * fetchWraps and `meson subprojects download` leave it. A directory put there otherwise (by hand, or
+ * from another revision of the wrap) is not the wrap's.
+ */
+export function preparedFromWrap(sourceDir: string, w: Wrap): boolean {
+  const dest = path.join(sourceDir, "subprojects", w.directory);
+  if (!lstatSync(dest, { throwIfNoEntry: false })?.isDirectory()) return false;
+  if (!lstatSync(path.join(dest, HASH_FILE), { throwIfNoEntry: false })?.isFile()) return false;
+  return readFileSyncOrEmpty(path.join(dest, HASH_FILE)).trim() === w.hash;
+}
+
 /** A file's text, "" when it cannot be read (no hash file: a directory meson did not make). */
 function readFileSyncOrEmpty(file: string): string {
   try {
