@@ -10,6 +10,7 @@ import { configCommand } from "./commands/config.js";
 import type { CommandContext } from "./context.js";
 import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
 import { distCommand } from "./commands/dist.js";
+import { sbomCommand } from "./commands/sbom.js";
 import { cacheCommand } from "./commands/cache.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { fetchCommand } from "./commands/fetch.js";
@@ -60,6 +61,8 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return statusCommand(ctx);
     case "dist":
       return distCommand(ctx);
+    case "sbom":
+      return sbomCommand(ctx);
     case "cache":
       return cacheCommand(ctx);
     default: {
