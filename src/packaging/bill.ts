@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, lstatSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { pipeline } from "node:stream/promises";
 import type { ResolvedConfig } from "../config/types.js";
 import { RECIPES } from "../components/index.js";
@@ -156,6 +157,11 @@ export function checkSpdxId(id: string, what: string): void {
   }
 }
 
+/** A location as a URL: a local path (a *_URL or *_LOC naming a directory or file here) as file://. */
+function asUrl(location: string): string {
+  return path.isAbsolute(location) ? pathToFileURL(location).href : location;
+}
+
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function hashes(content: Buffer): { sha256: string; sha1: string } {
@@ -230,7 +236,7 @@ async function submodulesOf(dir: string, superUrl: string, env: Readonly<Record<
     if (!existsSync(path.join(sub, ".git"))) continue;
     const rel = urls.get(l.path);
     const url = rel !== undefined ? withoutCredentials(/^\.\.?\//.test(rel) ? resolveSubmoduleUrl(superUrl, rel) : rel) : undefined;
-    out.push({ path: `${prefix}${l.path}`, ...(url !== undefined ? { url } : {}), commit: l.commit });
+    out.push({ path: `${prefix}${l.path}`, ...(url !== undefined ? { url: asUrl(url) } : {}), commit: l.commit });
     // A submodule's own submodules: named by their full path.
     if (url !== undefined) out.push(...(await submodulesOf(sub, url, env, `${prefix}${l.path}/`)));
   }
@@ -333,7 +339,7 @@ async function componentBill(config: ResolvedConfig, c: ComponentPlan, patches: 
     .filter((t) => t !== "")
     .sort(byName);
   const lock = readLockFile(config.xenRoot).components[c.name];
-  const url = withoutCredentials(c.source.url);
+  const url = asUrl(withoutCredentials(c.source.url));
   const pinned = lock !== undefined && pinnedUrlMatches(lock, c.source.url) && lock.commit === commit ? lock : undefined;
   const source: BillSource = {
     kind: c.source.kind === "tarball" ? "tarball" : "git",

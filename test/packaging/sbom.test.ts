@@ -3,11 +3,12 @@
 // wrap added by a patch, a real install through the artifact cache. Both documents are validated
 // against the official schemas (CycloneDX 1.6 through the CycloneDX library's own validator, SPDX 2.3
 // with the schema vendored from spdx/spdx-spec) and read for their content.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Spec, Validation } from "@cyclonedx/cyclonedx-library";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
@@ -67,11 +68,12 @@ interface Tree {
 }
 
 let n = 0;
-function tree(extra: Record<string, string | undefined> = {}): Tree {
+function tree(extra: Record<string, string | undefined> = {}, opts: { patches?: boolean; config?: string } = {}): Tree {
   const dir = path.join(base, `t${n++}`);
   const root = copyXenTree(path.join(dir, "xen"), { hardlink: true });
   const qemu = server.url("qemu-xen.git").replace("http://", "http://user:secret@");
-  writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${qemu}\nSEABIOS_UPSTREAM_URL = ${server.url("seabios.git")}\n`);
+  writeFileSync(path.join(root, ".config"), `QEMU_UPSTREAM_URL = ${qemu}\nSEABIOS_UPSTREAM_URL = ${server.url("seabios.git")}\n${opts.config ?? ""}`);
+  if (opts.patches !== false) writeFileSync(path.join(root, ".xqbuildrc.json"), JSON.stringify({ components: { seabios: { patches: "patches/seabios" }, "qemu-xen": { patches: "patches/qemu-xen" } } }));
   for (const [c, name, text] of [
     ["seabios", "0001-version.patch", VERSION_PATCH],
     ["qemu-xen", "0001-wrap.patch", WRAP_PATCH],
@@ -79,7 +81,6 @@ function tree(extra: Record<string, string | undefined> = {}): Tree {
     mkdirSync(path.join(root, "patches", c), { recursive: true });
     writeFileSync(path.join(root, "patches", c, name), text);
   }
-  writeFileSync(path.join(root, ".xqbuildrc.json"), JSON.stringify({ components: { seabios: { patches: "patches/seabios" }, "qemu-xen": { patches: "patches/qemu-xen" } } }));
   return { root, dest: path.join(dir, "dest"), env: { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(base, "cache"), XQBUILD_CCACHE: "0", XQ_RECORD: path.join(dir, "record.jsonl"), ...extra } };
 }
 
@@ -307,4 +308,65 @@ describe("what sbom refuses", () => {
     expect(() => checkSpdxId("gpl-2.0-only", "the license of seabios")).toThrow(/SPDX spells it GPL-2.0-only/);
     expect(() => checkSpdxId("GPL-2.0-only OR MIT", "x")).toThrow(/not an SPDX license identifier/);
   });
+});
+
+describe("a tarball source", () => {
+  it("is named by its location and sha256 in both documents", async () => {
+    const cache = { XQBUILD_CACHE_DIR: path.join(base, "cache-tarball") };
+    const a = tree(cache, { patches: false });
+    expect((await xq(a, ["fetch", "seabios"])).code).toBe(0);
+    const d = await xq(a, ["dist", "seabios", "--json"]);
+    expect(d.code, d.stderr).toBe(0);
+    const [dist] = JSON.parse(d.stdout) as { file: string; sha256: string }[];
+    if (!dist) throw new Error("dist wrote nothing");
+    const t = tree(cache, { patches: false, config: `SEABIOS_UPSTREAM_LOC = ${dist.file}\nSEABIOS_UPSTREAM_SHA256 = ${dist.sha256}\n` });
+    const r = await xq(t, ["install", "seabios", "--sbom", "--destdir", t.dest]);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = path.join(t.dest, "usr", "local", "lib", "xen", "share", "doc", "xqbuild");
+    const cdx = readFileSync(path.join(dir, "sbom.cdx.json"), "utf8");
+    const spdx = readFileSync(path.join(dir, "sbom.spdx.json"), "utf8");
+    await validCycloneDx(cdx);
+    validSpdx(spdx);
+    const [c] = (JSON.parse(cdx) as { components: CdxComponent[] }).components;
+    expect(c?.externalReferences).toEqual([expect.objectContaining({ type: "source-distribution", url: pathToFileURL(dist.file).href, hashes: [{ alg: "SHA-256", content: dist.sha256 }] })]);
+    expect(prop(c as CdxComponent, "source-kind")).toEqual(["tarball"]);
+    const [p] = (JSON.parse(spdx) as { packages: { downloadLocation: string; checksums?: unknown[] }[] }).packages;
+    expect(p?.downloadLocation).toBe(pathToFileURL(dist.file).href);
+    expect(p?.checksums).toEqual([{ algorithm: "SHA256", checksumValue: dist.sha256 }]);
+    expect(role(c as CdxComponent, "installed-file").map((f) => f.name)).toEqual(["usr/local/lib/xen/boot/seabios.bin"]);
+  }, 120_000);
+});
+
+describe("a source verified by its signed tag", () => {
+  it("carries the tag, its object and the signing key's fingerprint from xqbuild.lock into both documents", async () => {
+    const dir = mkdtempSync(path.join(base, "signed-"));
+    const home = path.join(dir, "gnupg");
+    mkdirSync(home, { mode: 0o700 });
+    const genv = { ...process.env, GNUPGHOME: home };
+    execFileSync("gpg", ["--batch", "--quiet", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key", "Release Signer <signer@xqbuild.invalid>", "ed25519", "sign", "never"], { env: genv, stdio: "ignore" });
+    const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(execFileSync("gpg", ["--batch", "--with-colons", "--list-keys"], { env: genv, encoding: "utf8" }))?.[1] as string;
+    const upstream = makeUpstreamRepos(path.join(dir, "upstream"));
+    const commit = upstream.seabios.refs["rel-1.16.0"] as string;
+    const tenv = { ...gitEnv(), GIT_DIR: upstream.seabios.path, GNUPGHOME: home };
+    git(["tag", "-s", "-u", fingerprint, "-m", "release 1.16.0 (signed)", "rel-1.16.0-signed", commit], { env: tenv });
+    const tagObject = git(["rev-parse", "refs/tags/rel-1.16.0-signed"], { env: tenv }).trim();
+    const root = copyXenTree(path.join(dir, "xen"), { hardlink: true });
+    writeFileSync(path.join(root, ".config"), `SEABIOS_UPSTREAM_URL = ${upstream.seabios.url}\nSEABIOS_UPSTREAM_REVISION = rel-1.16.0-signed\n`);
+    writeFileSync(path.join(root, "signer.asc"), execFileSync("gpg", ["--batch", "--armor", "--export", fingerprint], { env: genv, encoding: "utf8" }));
+    writeFileSync(path.join(root, "xqbuild.config.json"), JSON.stringify({ components: { seabios: { verify: { keys: ["signer.asc"] } } } }));
+    const t: Tree = { root, dest: path.join(dir, "dest"), env: { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(dir, "cache"), XQBUILD_CCACHE: "0" } };
+    const f = await xq(t, ["fetch", "seabios"]);
+    expect(f.code, f.stderr).toBe(0);
+    const r = await xq(t, ["sbom", "seabios"]);
+    expect(r.code, r.stderr).toBe(0);
+    await validCycloneDx(r.stdout);
+    const [c] = (JSON.parse(r.stdout) as { components: CdxComponent[] }).components as [CdxComponent];
+    expect([prop(c, "revision"), prop(c, "commit"), prop(c, "tag-object"), prop(c, "tag-signer")]).toEqual([["rel-1.16.0-signed"], [commit], [tagObject], [fingerprint]]);
+    // The tags the fetched tree has at that commit (xqbuild fetches the wanted one).
+    expect(prop(c, "tag")).toEqual(["rel-1.16.0-signed"]);
+    const s = await xq(t, ["sbom", "seabios", "--format", "spdx"]);
+    validSpdx(s.stdout);
+    const [p] = (JSON.parse(s.stdout) as { packages: { sourceInfo: string }[] }).packages;
+    expect(p?.sourceInfo).toContain(`signed tag object ${tagObject} by key ${fingerprint}, verified by xqbuild`);
+  }, 120_000);
 });
