@@ -268,10 +268,14 @@ async function subprojectsOf(sourceDir: string, env: Readonly<Record<string, str
   return out.sort((a, b) => byName(a.name, b.name));
 }
 
-/** The paths and contents of an artifact's files (regular files; links and directories are not files a packager ships a hash of). */
-async function artifactFiles(tarFile: string): Promise<Map<string, Buffer>> {
+/**
+ * The regular files of an artifact and their hashes, hashed as the archive streams by (an artifact of
+ * QEMU is hundreds of megabytes: nothing is held in memory). Links and directories are not files a
+ * packager ships a hash of.
+ */
+async function artifactFiles(tarFile: string): Promise<Map<string, { sha256: string; sha1: string }>> {
   const tar = await loadTar();
-  const files = new Map<string, Buffer>();
+  const files = new Map<string, { sha256: string; sha1: string }>();
   await tar.t({
     file: tarFile,
     onReadEntry: (e) => {
@@ -280,9 +284,13 @@ async function artifactFiles(tarFile: string): Promise<Map<string, Buffer>> {
         e.resume();
         return;
       }
-      const chunks: Buffer[] = [];
-      e.on("data", (c: Buffer) => chunks.push(c));
-      e.on("end", () => files.set(name, Buffer.concat(chunks)));
+      const a = createHash("sha256");
+      const b = createHash("sha1");
+      e.on("data", (c: Buffer) => {
+        a.update(c);
+        b.update(c);
+      });
+      e.on("end", () => files.set(name, { sha256: a.digest("hex"), sha1: b.digest("hex") }));
     },
   });
   return files;
@@ -303,10 +311,10 @@ async function installedOf(config: ResolvedConfig, c: ComponentPlan, opts: BillO
   if (!entry) return { why: `not installed with these inputs (no artifact ${key.slice(0, 12)} in ${cache.store.dir}): run xqbuild install` };
   const files = await artifactFiles(cache.store.tarPath(key));
   const out: BillFile[] = [];
-  for (const [rel, content] of [...files].sort(([a], [b]) => byName(a, b))) {
+  for (const [rel, packed] of [...files].sort(([a], [b]) => byName(a, b))) {
     throwIfInterrupted(opts.signal);
     if (opts.installRoot === undefined) {
-      out.push({ path: rel, ...hashes(content) });
+      out.push({ path: rel, ...packed });
       continue;
     }
     const file = path.join(opts.installRoot, rel);
