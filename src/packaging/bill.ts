@@ -308,7 +308,8 @@ async function installedOf(config: ResolvedConfig, c: ComponentPlan, opts: BillO
   if (!cacheable(c) || !c.staging) return { why: `a ${c.source.kind} source is built in place and has no artifact listing its installed files` };
   const key = await artifactKey(c, c.staging.install, c.staging.dir, config.xenRoot, config.env, undefined, { record: false });
   const entry = cache.store.lookup(key);
-  if (!entry) return { why: `not installed with these inputs (no artifact ${key.slice(0, 12)} in ${cache.store.dir}): run xqbuild install` };
+  // (No machine's path in the reason: it goes into the documents, which must not depend on where they were made.)
+  if (!entry) return { why: `not installed with these inputs (no artifact ${key.slice(0, 12)} in the artifact cache): run xqbuild install` };
   const files = await artifactFiles(cache.store.tarPath(key));
   const out: BillFile[] = [];
   for (const [rel, packed] of [...files].sort(([a], [b]) => byName(a, b))) {
