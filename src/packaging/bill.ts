@@ -102,6 +102,8 @@ export interface BillComponent {
   /** Each configure command's argv as it runs (the plan's, resolved as the executor does). */
   readonly configure: readonly (readonly string[])[];
   readonly license: { readonly spdx: string; readonly files: readonly BillFile[] };
+  /** Tools the configured build directory records (QEMU's meson), by name; {} when none. */
+  readonly buildTools: Readonly<Record<string, string>>;
   /**
    * The installed files, or undefined with the reason in installedWhy. Where they were hashed (the
    * install root, or the artifact) is left out of the documents: the same install gives the same
@@ -373,6 +375,7 @@ async function componentBill(config: ResolvedConfig, c: ComponentPlan, patches: 
     subprojects,
     patches,
     configure,
+    buildTools: Object.fromEntries(Object.entries(RECIPES[c.name].buildToolVersions?.(c.buildDir) ?? {}).sort(([a], [b]) => byName(a, b))),
     license: { spdx: license.spdx, files: license.files.map((f) => ({ path: f.path, ...hashes(Buffer.from(f.text)) })).sort((a, b) => byName(a.path, b.path)) },
     ...(installed.files ? { installed: installed.files } : {}),
     ...(installed.from !== undefined ? { installedFrom: installed.from } : {}),

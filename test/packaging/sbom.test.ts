@@ -140,7 +140,8 @@ describe("xqbuild sbom and install --sbom", () => {
   const installedSbom = (file: string): string => readFileSync(path.join(t.dest, "usr", "local", "lib", "xen", "share", "doc", "xqbuild", file), "utf8");
 
   beforeAll(async () => {
-    t = tree();
+    // XQ_FAKE_MESON: QEMU's build directory is a meson one (QEMU 5.2 and later), as meson leaves it.
+    t = tree({ XQ_FAKE_MESON: "1" });
     const r = await xq(t, ["install", "--sbom", "--destdir", t.dest]);
     expect(r.code, r.stderr).toBe(0);
     cdx = installedSbom("sbom.cdx.json");
@@ -193,6 +194,10 @@ describe("xqbuild sbom and install --sbom", () => {
     expect(argv[0]).toContain("--enable-xen");
     const meta = (JSON.parse(cdx) as { metadata: { properties: { name: string; value: string }[] } }).metadata.properties.map((p) => p.name);
     expect(meta).toEqual(expect.arrayContaining(["xqbuild:toolchain:cc", "xqbuild:toolchain:make", "xqbuild:toolchain:python", "xqbuild:toolchain:ninja"]));
+    // The meson QEMU's build directory was set up with (the fixture's configure records one).
+    expect(prop(q, "build-tool:meson")).toEqual(["1.5.0-fake"]);
+    expect(prop(s, "build-tool:meson")).toEqual([]);
+    expect(spdx).toContain("meson: 1.5.0-fake");
     // The license files read from the trees.
     const copying = readFileSync(path.join(t.root, "tools", "firmware", "seabios-dir", "COPYING.LESSER"));
     expect(prop(s, "license-file:COPYING.LESSER")).toEqual([`sha256:${sha256(copying)}`]);
