@@ -252,6 +252,28 @@ describe("xqbuild sbom and install --sbom", () => {
       writeFileSync(bin, keep);
     }
   });
+  it("a prepared wrap-git subproject is named by the commit checked out, its URL without credentials (last: it adds to the tree)", async () => {
+    const q = path.join(t.root, "tools", "qemu-xen-dir");
+    const sub = path.join(q, "subprojects");
+    writeFileSync(path.join(sub, "libgit.wrap"), "[wrap-git]\nurl = https://user:secret@example.invalid/libgit.git\nrevision = v1.0\ndirectory = libgit\n");
+    const work = path.join(sub, "libgit");
+    mkdirSync(work);
+    git(["init", "-q", work]);
+    writeFileSync(path.join(work, "meson.build"), "project('libgit')\n");
+    git(["add", "-A"], { cwd: work });
+    git(["commit", "-qm", "libgit 1.0"], { cwd: work });
+    const commit = git(["rev-parse", "HEAD"], { cwd: work }).trim();
+    const r = await xq(t, ["sbom", "qemu-xen"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain("secret");
+    await validCycloneDx(r.stdout);
+    const [c] = (JSON.parse(r.stdout) as { components: CdxComponent[] }).components as [CdxComponent];
+    const w = role(c, "subproject").find((x) => x.name === "libgit");
+    expect([w?.version, prop(w as CdxComponent, "present"), w?.externalReferences?.[0]?.url]).toEqual([commit, ["true"], "https://example.invalid/libgit.git"]);
+    const s = await xq(t, ["sbom", "qemu-xen", "--format", "spdx"]);
+    validSpdx(s.stdout);
+    expect(s.stdout).toContain(`git+https://example.invalid/libgit.git@${commit}`);
+  });
 });
 
 describe("what sbom refuses", () => {
