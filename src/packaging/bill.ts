@@ -7,7 +7,8 @@ import type { ResolvedConfig } from "../config/types.js";
 import { RECIPES } from "../components/index.js";
 import { readLicense } from "../components/license.js";
 import type { ComponentPlan, Plan } from "../plan/plan.js";
-import { refinePlan } from "../plan/plan.js";
+import { makePlan, refinePlan } from "../plan/plan.js";
+import { stagingRootOf } from "../engine/build.js";
 import { sourceFacts } from "../plan/facts.js";
 import { artifactCacheFor } from "../cache/from-config.js";
 import { artifactKey, cacheable, toolVersions } from "../engine/pipeline.js";
@@ -390,8 +391,10 @@ async function componentBill(config: ResolvedConfig, c: ComponentPlan, patches: 
  * with these inputs is still described by its sources, with a warning that its files are not listed.
  */
 export async function gatherBill(config: ResolvedConfig, plan: Plan, opts: BillOptions = {}): Promise<Bill> {
-  // The plan as the build ran it: with the facts read from the fetched sources (engine/build.ts).
-  const refined = refinePlan(config, plan, sourceFacts(config, plan.facts));
+  // The plan as the build ran it: with the staging directories (the artifact key, and so the
+  // installed files, is the staged install's) and the facts read from the fetched sources (engine/build.ts).
+  const staged = plan.options.stagingRoot !== undefined ? plan : makePlan(config, plan.facts, { ...plan.options, stagingRoot: stagingRootOf(config) });
+  const refined = refinePlan(config, staged, sourceFacts(config, staged.facts));
   const enabled = refined.components.filter((c) => c.enabled);
   if (enabled.length === 0) throw new UserError("No component is enabled, so there is nothing to describe.", "Name the components (xqbuild sbom COMPONENT...) or enable them in .config.");
   const explained = await explainPlan(config, { ...refined, components: enabled }, undefined, { keys: false });

@@ -245,6 +245,8 @@ describe("xqbuild sbom and install --sbom", () => {
       const plan = makePlan(config, gatherFacts(config, { probe: false }), { stagingRoot: stagingRootOf(config) });
       const text = await sbomText(config, plan, "spdx", { installRoot: t.dest });
       expect(text).toContain(sha256("tampered\n"));
+      // A plan made without the staging directories (as dist's and legal-info's are) describes the same install.
+      expect(await sbomText(config, makePlan(config, gatherFacts(config, { probe: false })), "spdx", { installRoot: t.dest })).toBe(text);
       // The file gone: refused, naming it.
       rmSync(bin);
       await expect(sbomText(config, plan, "cyclonedx", { installRoot: t.dest })).rejects.toThrow(/seabios installs usr\/local\/lib\/xen\/boot\/seabios\.bin, but .* is not there/);
