@@ -7,6 +7,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import { RECIPES } from "../components/index.js";
 import { readLicense } from "../components/license.js";
 import type { ComponentPlan, Plan } from "../plan/plan.js";
+import type { PlannedStep } from "../components/recipe.js";
 import { makePlan, refinePlan } from "../plan/plan.js";
 import { stagingRootOf } from "../engine/build.js";
 import { sourceFacts } from "../plan/facts.js";
@@ -103,6 +104,12 @@ export interface BillComponent {
   /** Each configure command's argv as it runs (the plan's, resolved as the executor does). */
   readonly configure: readonly (readonly string[])[];
   readonly license: { readonly spdx: string; readonly files: readonly BillFile[] };
+  /**
+   * The files copied into the tree or build directory before the build (SeaBIOS's .config), by their
+   * place there (relative to the source tree when inside it), with the sha256 of what was copied (the
+   * input: a later step such as olddefconfig may rewrite the copy).
+   */
+  readonly configFiles: ReadonlyArray<{ readonly path: string; readonly sha256: string }>;
   /** Tools the configured build directory records (QEMU's meson), by name; {} when none. */
   readonly buildTools: Readonly<Record<string, string>>;
   /**
@@ -334,7 +341,14 @@ async function installedOf(config: ResolvedConfig, c: ComponentPlan, opts: BillO
   return { files: out, from: opts.installRoot ?? `artifact ${key}` };
 }
 
-async function componentBill(config: ResolvedConfig, c: ComponentPlan, patches: readonly BillPatch[], configure: readonly (readonly string[])[], opts: BillOptions): Promise<{ bill: BillComponent; warning?: string }> {
+async function componentBill(
+  config: ResolvedConfig,
+  c: ComponentPlan,
+  patches: readonly BillPatch[],
+  configure: readonly (readonly string[])[],
+  configFiles: BillComponent["configFiles"],
+  opts: BillOptions,
+): Promise<{ bill: BillComponent; warning?: string }> {
   if (c.source.kind !== "git-checkout" && c.source.kind !== "tarball") {
     throw new UserError(`${c.name}'s source is ${c.source.kind === "local-source" ? `the local directory ${c.source.dir}` : "not fetched by xqbuild"}: an SBOM names an upstream, a commit and a license file xqbuild fetched and checked.`, `Fetch ${c.name} from its upstream (unset its *_LOC), or leave it out of the SBOM: xqbuild sbom COMPONENT...`, "failure");
   }
@@ -376,6 +390,7 @@ async function componentBill(config: ResolvedConfig, c: ComponentPlan, patches: 
     subprojects,
     patches,
     configure,
+    configFiles,
     buildTools: Object.fromEntries(Object.entries(RECIPES[c.name].buildToolVersions?.(c.buildDir) ?? {}).sort(([a], [b]) => byName(a, b))),
     license: { spdx: license.spdx, files: license.files.map((f) => ({ path: f.path, ...hashes(Buffer.from(f.text)) })).sort((a, b) => byName(a.path, b.path)) },
     ...(installed.files ? { installed: installed.files } : {}),
@@ -383,6 +398,24 @@ async function componentBill(config: ResolvedConfig, c: ComponentPlan, patches: 
     ...(installed.why !== undefined ? { installedWhy: installed.why } : {}),
   };
   return { bill, ...(installed.why !== undefined ? { warning: `${c.name}: the SBOM lists no installed files: ${installed.why}.` } : {}) };
+}
+
+/** What the fetch and configure stages copy in (a built-in text the recipe holds, or a file), hashed. */
+function configFilesOf(c: ComponentPlan, steps: readonly PlannedStep[]): BillComponent["configFiles"] {
+  const out: { path: string; sha256: string }[] = [];
+  for (const s of steps) {
+    if (s.kind !== "copy" || (s.stage !== "fetch" && s.stage !== "configure")) continue;
+    const builtin = RECIPES[c.name].builtinContent?.(s.from);
+    let content: Buffer;
+    try {
+      content = builtin !== undefined ? Buffer.from(builtin) : readFileSync(s.from);
+    } catch {
+      continue;
+    }
+    const rel = path.relative(c.sourceDir, s.to);
+    out.push({ path: rel.startsWith("..") || path.isAbsolute(rel) ? s.to : rel, sha256: hashes(content).sha256 });
+  }
+  return out.sort((a, b) => byName(a.path, b.path));
 }
 
 /**
@@ -409,7 +442,8 @@ export async function gatherBill(config: ResolvedConfig, plan: Plan, opts: BillO
     });
     // Credentials never reach a document, even one a configure argument carried.
     const configure = x.steps.filter((s) => s.stage === "configure" && s.kind === "run").map((s) => (s.kind === "run" ? (s.runs?.argv ?? s.argv) : []).map(redactText));
-    const { bill, warning } = await componentBill(config, x.plan, patches, configure, opts);
+    const configFiles = configFilesOf(x.plan, x.steps);
+    const { bill, warning } = await componentBill(config, x.plan, patches, configure, configFiles, opts);
     components.push(bill);
     if (warning !== undefined) warnings.push(warning);
   }

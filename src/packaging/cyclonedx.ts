@@ -114,6 +114,7 @@ function componentOf(c: BillComponent): Models.Component {
       ["tag-signer", s.signer],
       ["tarball-sha256", s.sha256],
       ...c.configure.map((argv) => ["configure-argv", JSON.stringify(argv)] as const),
+      ...c.configFiles.map((f) => [`config-file:${f.path}`, `sha256:${f.sha256}`] as const),
       ...Object.entries(c.buildTools).map(([k, v]) => [`build-tool:${k}`, v] as const),
       ...c.license.files.map((f) => [`license-file:${f.path}`, `sha256:${f.sha256}`] as const),
       ["installed-files-unknown", c.installedWhy],

@@ -49,6 +49,7 @@ function componentParts(c: BillComponent, out: Parts): void {
   const s = c.source;
   const comment = [
     ...c.configure.map((argv) => `configure argv: ${JSON.stringify(argv)}`),
+    ...c.configFiles.map((f) => `config file ${f.path}: sha256 ${f.sha256}`),
     ...Object.entries(c.buildTools).map(([k, v]) => `${k}: ${v}`),
     ...(c.installedWhy !== undefined ? [`installed files unknown: ${c.installedWhy}`] : []),
   ].join("\n");

@@ -198,6 +198,9 @@ describe("xqbuild sbom and install --sbom", () => {
     expect(prop(q, "build-tool:meson")).toEqual(["1.5.0-fake"]);
     expect(prop(s, "build-tool:meson")).toEqual([]);
     expect(spdx).toContain("meson: 1.5.0-fake");
+    // SeaBIOS's .config as the glue copies it into the tree (tools/firmware/seabios-config), before olddefconfig.
+    const dotConfig = readFileSync(path.join(t.root, "tools", "firmware", "seabios-config"));
+    expect(prop(s, "config-file:.config")).toEqual([`sha256:${sha256(dotConfig)}`]);
     // The license files read from the trees.
     const copying = readFileSync(path.join(t.root, "tools", "firmware", "seabios-dir", "COPYING.LESSER"));
     expect(prop(s, "license-file:COPYING.LESSER")).toEqual([`sha256:${sha256(copying)}`]);
