@@ -424,6 +424,8 @@ function configFilesOf(c: ComponentPlan, steps: readonly PlannedStep[]): BillCom
  * with these inputs is still described by its sources, with a warning that its files are not listed.
  */
 export async function gatherBill(config: ResolvedConfig, plan: Plan, opts: BillOptions = {}): Promise<Bill> {
+  // A bad SOURCE_DATE_EPOCH is refused before any work.
+  const epoch = sourceDateEpoch(config.env);
   // The plan as the build ran it: with the staging directories (the artifact key, and so the
   // installed files, is the staged install's) and the facts read from the fetched sources (engine/build.ts).
   const staged = plan.options.stagingRoot !== undefined ? plan : makePlan(config, plan.facts, { ...plan.options, stagingRoot: stagingRootOf(config) });
@@ -447,7 +449,6 @@ export async function gatherBill(config: ResolvedConfig, plan: Plan, opts: BillO
     components.push(bill);
     if (warning !== undefined) warnings.push(warning);
   }
-  const epoch = sourceDateEpoch(config.env);
   const newest = components.map((c) => c.source.date).sort(byName).at(-1) as string;
   return {
     tool: { name: "xqbuild", version: xqbuildVersion() },
