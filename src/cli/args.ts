@@ -5,6 +5,7 @@ import { didYouMean } from "./suggest.js";
 import { MAX_JOBS } from "../engine/jobserver.js";
 import { FEATURE_NAMES, type FeatureName } from "../config/settings.js";
 import { KNOWN_VARIABLES } from "../config/variables.js";
+import { SBOM_FORMATS, isSbomFormat, type SbomFormat } from "../packaging/formats.js";
 
 export const COMMANDS = [
   "all",
@@ -21,6 +22,7 @@ export const COMMANDS = [
   "doctor",
   "dist",
   "legal-info",
+  "sbom",
   "cache",
   "help",
   "completion",
@@ -63,6 +65,7 @@ export const COMMAND_SPECS: Readonly<Record<Command, CommandSpec>> = {
     synopsis: `DIR ${WORK}`,
     words: "dir",
   },
+  sbom: { summary: "write an SBOM (CycloneDX 1.6 or SPDX 2.3 JSON) of the fetched and built components", synopsis: "[component...] [VAR=value...] [--format cyclonedx|spdx] [-o FILE]" },
   cache: {
     summary: "show the build artifact cache; cache prune [SIZE] evicts the least recently used, cache clear empties it",
     synopsis: "[list | prune [SIZE] | clear] [options]",
@@ -115,6 +118,12 @@ export interface Args {
   readonly noCache: boolean;
   /** -n/--dry-run: print what the command would run and change nothing. */
   readonly dryRun: boolean;
+  /** sbom --format: cyclonedx (the default) or spdx. */
+  readonly sbomFormat?: SbomFormat;
+  /** sbom -o/--output: the file to write instead of standard output. */
+  readonly outputFile?: string;
+  /** install --sbom: write both SBOM documents into DESTDIR after the install. */
+  readonly sbom: boolean;
   /** The command was named on the command line (not the default `all`). */
   readonly commandGiven: boolean;
 }
@@ -165,6 +174,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "locked", help: "fail if a revision would resolve to another commit than xqbuild.lock records", commands: ["fetch", "update", "all"] },
   { long: "update-lock", help: "resolve the revisions again and rewrite xqbuild.lock", commands: ["fetch", "all"] },
   { long: "no-cache", help: "build without the artifact cache (neither restore nor store)", commands: ["all", "configure", "build", "install"] },
+  { long: "format", value: "FORMAT", choices: SBOM_FORMATS, help: "the SBOM's format: cyclonedx (CycloneDX 1.6 JSON, the default) or spdx (SPDX 2.3 JSON)", commands: ["sbom"] },
+  { long: "output", short: "o", value: "FILE", completes: "file", help: "write the SBOM to FILE instead of standard output", commands: ["sbom"] },
+  { long: "sbom", help: "after installing, write the SBOM (CycloneDX and SPDX) into DESTDIR$(LIBEXEC)/share/doc/xqbuild/", commands: ["install"] },
   { long: "lock-timeout", value: "SECONDS", help: "give up waiting for another xqbuild's lock after this long" },
   { long: "help", short: "h", help: "show help (of the command given)", commands: COMMANDS },
   { long: "version", short: "V", help: "show xqbuild's version", commands: COMMANDS },
@@ -409,6 +421,11 @@ export function parseArgs(argv: readonly string[]): Args {
     if (!/^\d+(\.\d+)?$/.test(t)) throw new CommandLineError(`--lock-timeout ${JSON.stringify(t)}: expected a number of seconds.`, undefined, command);
     lockTimeoutMs = Number(t) * 1000;
   }
+  const format = values.get("format");
+  if (format !== undefined && !isSbomFormat(format)) {
+    const near = didYouMean(format, SBOM_FORMATS);
+    throw new CommandLineError(`--format ${JSON.stringify(format)}: unknown SBOM format${near ? `; did you mean "${near}"?` : ""} (known: ${SBOM_FORMATS.join(", ")}).`, undefined, cmd);
+  }
   const opt = (k: string): string | undefined => values.get(k);
   const out: Args = {
     command: cmd,
@@ -430,6 +447,9 @@ export function parseArgs(argv: readonly string[]): Args {
     features,
     noCache: flags.has("no-cache"),
     dryRun: flags.has("dry-run"),
+    sbom: flags.has("sbom"),
+    ...(format !== undefined ? { sbomFormat: format } : {}),
+    ...(opt("output") !== undefined ? { outputFile: opt("output") as string } : {}),
     ...(opt("xen-root") !== undefined ? { xenRoot: opt("xen-root") as string } : {}),
     ...(jobs !== undefined ? { jobs } : {}),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),

@@ -11,6 +11,7 @@ import type { CommandContext } from "./context.js";
 import { buildCommand, cleanCommand, distcleanCommand } from "./commands/build.js";
 import { distCommand } from "./commands/dist.js";
 import { legalInfoCommand } from "./commands/legal-info.js";
+import { sbomCommand } from "./commands/sbom.js";
 import { cacheCommand } from "./commands/cache.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { fetchCommand } from "./commands/fetch.js";
@@ -63,6 +64,8 @@ async function dispatch(ctx: CommandContext): Promise<number> {
       return distCommand(ctx);
     case "legal-info":
       return legalInfoCommand(ctx);
+    case "sbom":
+      return sbomCommand(ctx);
     case "cache":
       return cacheCommand(ctx);
     default: {

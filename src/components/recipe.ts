@@ -267,6 +267,11 @@ export interface Recipe {
   artifactInputs?(input: { readonly xenRoot: string; readonly env: Readonly<Record<string, string>> }): Promise<unknown>;
   /** Progress in a line of the build's output (ninja's "[N/M] ..."); undefined for any other line. */
   progressOf?(line: string): LineProgress | undefined;
+  /**
+   * The versions of tools its configured build directory records it was set up with, by name (QEMU:
+   * the meson of its own tree, from meson-info), for the SBOM; empty or absent when there are none.
+   */
+  buildToolVersions?(buildDir: string): Readonly<Record<string, string>>;
   /** Tools its build runs besides the compiler, make and Python, by name: `--version` argv (QEMU: ninja). Their versions are in every fingerprint. */
   readonly versionedTools?: Readonly<Record<string, readonly string[]>>;
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { gatherBill, renderSbom, SBOM_FILES, SBOM_FORMATS } from "./sbom.js";
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { mkdir, readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -106,7 +107,7 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
       throwIfInterrupted(signal);
       await writeFile(path.join(tmp, "manifest.csv"), manifestCsv(rows));
       await writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(rows, null, 2)}\n`);
-      await writeSboms(config, plan, tmp);
+      await writeSboms(config, plan, tmp, opts.emit, signal);
       throwIfInterrupted(signal);
       const files = await listFiles(tmp);
       await writeFile(path.join(tmp, LEGAL_INFO_MARKER), `${JSON.stringify({ xqbuild: "legal-info", version: 1, files }, null, 2)}\n`);
@@ -138,15 +139,14 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
 }
 
 /**
- * The SBOM beside the manifest: sbom.cdx.json (CycloneDX) and sbom.spdx.json (SPDX). The one call
- * site where legal-info writes it, into `dir` (the temporary directory, before the file list and the
- * rename), from the same config and plan as everything else here; the SBOM document itself is
- * src/packaging/sbom.ts's (sbomText(config, plan, format)), wired here when it lands. Until then
- * legal-info writes no SBOM.
+ * The SBOM of the same components, in both formats, from one gathered bill (packaging/sbom.ts), so
+ * the two documents and the manifest describe the same trees. A component fetched but not installed
+ * with these inputs is described by its sources; the warning saying so goes to the reporter.
  */
-async function writeSboms(_config: ResolvedConfig, _plan: Plan, _dir: string): Promise<void> {
-  // TODO(merge): for (const [format, file] of [["cyclonedx", "sbom.cdx.json"], ["spdx", "sbom.spdx.json"]] as const)
-  //   await writeFile(path.join(_dir, file), await sbomText(_config, _plan, format));
+async function writeSboms(config: ResolvedConfig, plan: Plan, dir: string, emit: (e: XqEvent) => void, signal?: AbortSignal): Promise<void> {
+  const bill = await gatherBill(config, plan, signal ? { signal } : {});
+  for (const w of bill.warnings) emit({ type: "message", level: "warn", text: w });
+  for (const format of SBOM_FORMATS) await writeFile(path.join(dir, SBOM_FILES[format]), renderSbom(bill, format));
 }
 
 /** Removes dir and its parents up to and including top, each only while it is empty. */

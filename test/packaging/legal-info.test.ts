@@ -152,6 +152,8 @@ describe("xqbuild legal-info DIR", () => {
       "patches/seabios/0001-version.patch",
       "patches/seabios/0002-newfile.diff",
       "patches/seabios/series",
+      "sbom.cdx.json",
+      "sbom.spdx.json",
       `sources/${qemuTar}`,
       `sources/${qemuTar}.sha256`,
       `sources/${seaTar}`,
@@ -182,6 +184,16 @@ describe("xqbuild legal-info DIR", () => {
     expect(parseCsv(path.join(out, "manifest.csv"))).toEqual(rows.map((row) => ({ component: row.component, version: row.version, license: row.license, source: row.source, sha256: row.sha256, url: row.url, commit: row.commit })));
     expect(readFileSync(path.join(out, "manifest.csv"), "utf8").split("\r\n")[0]).toBe("component,version,license,source,sha256,url,commit");
     for (const f of [qemuTar, seaTar]) expect(readFileSync(path.join(out, "sources", `${f}.sha256`), "utf8")).toBe(`${sha256(readFileSync(path.join(out, "sources", f)))}  ${f}\n`);
+
+    // The SBOM of the same trees, both formats, as `xqbuild sbom` prints them.
+    for (const [format, file] of [["cyclonedx", "sbom.cdx.json"], ["spdx", "sbom.spdx.json"]] as const) {
+      const printed = await xq(t, ["sbom", "qemu-xen", "seabios", "--format", format]);
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(readFileSync(path.join(out, file), "utf8").trimEnd(), file).toBe(printed.stdout.trimEnd());
+    }
+    const cdx = JSON.parse(readFileSync(path.join(out, "sbom.cdx.json"), "utf8")) as { specVersion: string; components: Array<{ name: string; licenses?: Array<{ license?: { id?: string } }> }> };
+    expect(cdx.specVersion).toBe("1.6");
+    expect(cdx.components.filter((c) => c.name === "qemu-xen" || c.name === "seabios").map((c) => [c.name, c.licenses?.[0]?.license?.id])).toEqual([["qemu-xen", "GPL-2.0-only"], ["seabios", "LGPL-3.0-only"]]);
 
     // A second run replaces the first with the very same bytes, file for file.
     const again = await xq(t, ["legal-info", out, "qemu-xen", "seabios"]);

@@ -1,4 +1,7 @@
+import path from "node:path";
 import { definedOnly } from "../../util/proc.js";
+import { UserError } from "../../util/errors.js";
+import { artifactCacheFor } from "../../cache/from-config.js";
 import { toolVersions, type BuildStage } from "../../engine/pipeline.js";
 import { runBuild, stagingRootOf } from "../../engine/build.js";
 import { cleanTree, distcleanTree } from "../../engine/clean.js";
@@ -20,6 +23,14 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
   // configuration is read and the sources checked; the build's environment is the caller's.
   void toolVersions(definedOnly(ctx.env));
   const config = await loadConfig(ctx);
+  // install --sbom lists each component's installed files from its artifact: without the cache there is none.
+  if (ctx.args.sbom && artifactCacheFor(config, ctx.args.noCache, () => undefined) === undefined) {
+    throw new UserError(
+      `install --sbom needs the artifact cache, which is ${ctx.args.noCache ? "turned off by --no-cache" : "turned off (XQBUILD_ARTIFACT_CACHE=0 or artifactCache.enabled: false)"}: the SBOM lists each component's installed files from the artifact its install made.`,
+      "Install with the cache on, or install without --sbom and describe the sources only with xqbuild sbom.",
+      ctx.args.noCache ? "usage" : "config",
+    );
+  }
   // The one plan of the run: made before the fetch (no trace probe), refined once after it.
   const plan = makePlan(config, gatherFacts(config, { probe: false }), {
     ...(ctx.args.destdir !== undefined ? { destdir: ctx.args.destdir } : {}),
@@ -38,6 +49,14 @@ export async function buildCommand(ctx: CommandContext, command: keyof typeof ST
     treeLock: treeLockOf(ctx),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  if (ctx.args.sbom) {
+    // Loaded here only: the SBOM writers (and the CycloneDX library) are for this step alone.
+    const { writeInstalledSbom } = await import("../../packaging/sbom.js");
+    const destdir = ctx.args.destdir !== undefined ? path.resolve(ctx.args.destdir) : "/";
+    const { files, warnings } = await writeInstalledSbom(config, plan, destdir, ctx.signal);
+    for (const w of warnings) ctx.reporter.emit({ type: "message", level: "warn", text: w });
+    for (const f of files) ctx.reporter.emit({ type: "message", level: "info", text: `wrote the SBOM ${f}` });
+  }
   return 0;
 }
 

@@ -6,6 +6,7 @@ import { qemuXenRequirements } from "./requirements.js";
 import { systemQemu } from "./system.js";
 import { qemuXenWraps } from "./wraps.js";
 import { installedTargets, resolveQemuRun } from "./build-dir.js";
+import { qemuBuildToolVersions } from "./build-tools.js";
 import { xenLibsInputs } from "../xen-libs.js";
 
 function sourceDir(ctx: RecipeContext): string {
@@ -140,6 +141,7 @@ export const qemuXen: Recipe = {
   },
   // The engine's questions: QEMU's configured build directory (build-dir.ts) says what runs.
   resolveRun: (step, env) => (step.goals !== undefined || step.install !== undefined ? resolveQemuRun(step, env) : Promise.resolve(undefined)),
+  buildToolVersions: qemuBuildToolVersions,
   builtOutputs: (step) => (step.goals === "installed" ? installedTargets(step.cwd)?.map((f) => path.join(step.cwd, f)) : undefined),
   artifactInputs: xenLibsInputs,
   // meson builds QEMU 5.2 and later with ninja: a new ninja rebuilds.
