@@ -159,6 +159,31 @@ describe("one recorded stream, three renderings", () => {
 });
 
 describe("the live view's lines", () => {
+  it("a warning while a stage runs is printed at once above the view, redacted, once; the view goes on below it", async () => {
+    const o = memoryOutput();
+    const r = ttyReporter(o);
+    r.emit({ type: "run-start", command: "build", components: ["qemu-xen"], jobs: 2, stages: ["configure", "build"] });
+    await sleep(300);
+    r.emit({ type: "stage-start", component: "qemu-xen", stage: "configure" });
+    await sleep(100);
+    r.emit({ type: "message", level: "warn", component: "qemu-xen", text: "https://ann:hunter2@mirror.example/qemu-xen.git did not answer; fetching from the next URL" });
+    const shown = "qemu-xen: warning: https://***@mirror.example/qemu-xen.git did not answer; fetching from the next URL\n";
+    // At once, while configure still runs: not held for close().
+    expect(o.raws).toContain(shown);
+    const at = o.raws.indexOf(shown);
+    await sleep(200);
+    r.emit({ type: "stage-done", component: "qemu-xen", stage: "configure", seconds: 0.4 });
+    r.emit({ type: "run-end", ok: true, seconds: 0.6, exitCode: 0 });
+    await r.close();
+    const drawn = o.raws.join("");
+    expect(drawn).not.toContain("hunter2");
+    expect(o.raws.filter((t) => t === shown)).toHaveLength(1);
+    // The view drawn again below the line, still running, before it ended with its check.
+    const after = o.raws.slice(at + 1).join("").replace(ANSI, "");
+    expect(after).toMatch(/qemu-xen: configure… 0s[\s\S]*✔ qemu-xen: configure done \(0\.4 s\)/);
+    expect(o.stderr.at(-1)).toBe("xqbuild: finished in 0.6 s");
+  });
+
   it("on a narrow terminal the bar goes first, the numbers stay; a component with nothing to do says so", async () => {
     // A terminal of 48 columns: listr2 cuts lines at process.stdout's width (on a terminal, stdout
     // and stderr are the same one), log-update and the titles use the Output's.
