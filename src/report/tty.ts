@@ -58,6 +58,8 @@ interface ViewOptions {
  */
 class ViewRenderer extends DefaultRenderer {
   static override nonTTY = true;
+  /** Whether a frame has been drawn: before the first one there is nothing of the view to erase. */
+  private drawn = false;
   /** Once listr2 has ended the view (its last frame is printed for good), nothing is drawn again. */
   private over = false;
 
@@ -72,16 +74,21 @@ class ViewRenderer extends DefaultRenderer {
    * view is on the screen, so write just runs. False, with write not run, when it cannot be done.
    */
   above(write: () => void): boolean {
-    const updater = (this as unknown as { updater?: { clear?: unknown } }).updater;
-    if (this.over || updater === undefined) {
+    if (!this.drawn || this.over) {
       write();
       return true;
     }
-    if (typeof updater.clear !== "function") return false;
+    const updater = (this as unknown as { updater?: { clear?: unknown } }).updater;
+    if (typeof updater?.clear !== "function") return false;
     (updater as { clear(): void }).clear();
     write();
     this.update();
     return true;
+  }
+
+  override update(): void {
+    this.drawn = true;
+    super.update();
   }
 
   override end(): void {
