@@ -172,9 +172,7 @@ export function ttyReporter(o: Output): Reporter {
   };
   const noteOutput: Output = { ...o, interactive: false, out: say, err: say, backlog: () => undefined };
   const plain = plainReporter(noteOutput, { verbose: false, quiet: false, heartbeatSeconds: 0 });
-  const note = (e: XqEvent): void => {
-    plain.emit(e);
-  };
+  const note = (e: XqEvent): void => plain.emit(e);
   const width = (): number => o.columns ?? 80;
   const refresh = (h: Handle): void => {
     if (h.task && h.ended === undefined) h.task.title = titleOf(h, width());
