@@ -37,13 +37,64 @@ interface Handle {
   ended?: End;
 }
 
+/** What the view's renderer is given beside listr2's own options: a way to make itself known. */
+interface ViewOptions {
+  readonly attach?: (view: ViewRenderer) => void;
+}
+
 /**
  * The default listr2 renderer, drawing wherever xqbuild's Output says (a terminal: it is only
  * chosen when Output.interactive). listr2 itself would fall back to another renderer when
  * process.stdout is not a TTY; the decision is the Output's, as for every other reporter.
+ *
+ * It can also print lines ABOVE the view while it draws, as cargo, docker buildx and bitbake do: a
+ * warning given at the start of a long build is seen then, not once the build is over. listr2's
+ * default renderer has no such call (its task output goes below a task, and what is written to the
+ * hijacked stream is held until the view ends), so the frame is taken off the screen with the
+ * renderer's own log-update (clear), the lines are written where it was, and the frame is drawn
+ * again below them (log-update then erases only what it drew since). listr2 keeps that log-update
+ * private: where a listr2 release no longer has it, `above` answers false and the caller keeps the
+ * lines for below the ended view, as before.
  */
 class ViewRenderer extends DefaultRenderer {
   static override nonTTY = true;
+  /** Whether a frame has been drawn: before the first one there is nothing of the view to erase. */
+  private drawn = false;
+  /** Once listr2 has ended the view (its last frame is printed for good), nothing is drawn again. */
+  private over = false;
+
+  constructor(...args: ConstructorParameters<typeof DefaultRenderer>) {
+    super(...args);
+    (args[1] as ViewOptions | undefined)?.attach?.(this);
+  }
+
+  /**
+   * Runs write (which prints whole lines through the Output) above the view: the frame erased
+   * first, drawn again after. Before the first frame and after the view has ended nothing of the
+   * view is on the screen, so write just runs. False, with write not run, when it cannot be done.
+   */
+  above(write: () => void): boolean {
+    if (!this.drawn || this.over) {
+      write();
+      return true;
+    }
+    const updater = (this as unknown as { updater?: { clear?: unknown } }).updater;
+    if (typeof updater?.clear !== "function") return false;
+    (updater as { clear(): void }).clear();
+    write();
+    this.update();
+    return true;
+  }
+
+  override update(): void {
+    this.drawn = true;
+    super.update();
+  }
+
+  override end(): void {
+    this.over = true;
+    super.end();
+  }
 }
 
 /** Ends the component's task now, or as soon as listr2 starts it. */
@@ -97,9 +148,9 @@ function titleOf(h: Handle, width = 80, now = Date.now()): string {
  * of output. Whatever happens, run-end and close() end the view: a failed stage gets a cross with
  * the diagnostic that says why, a stopped one (Ctrl-C, SIGTERM, another component's failure) the ⊘
  * mark, and only a component that finished gets a check. Messages and the fetch service's lines
- * are printed below the view once it has ended (while it draws, nothing else may write to the
- * terminal), then the errors, then the run's end line. Only this file imports listr2; signals are
- * xqbuild's own, not the renderer's.
+ * are printed as they come, above the view (which is drawn again below them); the errors and the
+ * run's end line come below the ended view. Only this file imports listr2; signals are xqbuild's
+ * own, not the renderer's.
  */
 export function ttyReporter(o: Output): Reporter {
   const handles = new Map<string, Handle>();
@@ -109,15 +160,19 @@ export function ttyReporter(o: Output): Reporter {
   let stages: readonly string[] | undefined;
   let runEnd: Extract<XqEvent, { type: "run-end" }> | undefined;
   const errors: Array<Extract<XqEvent, { type: "error" }>> = [];
-  // Messages, fetch lines, resolved commits, cache answers: as the plain reporter words them,
-  // kept for below the view (printed at once when there is no view, as before run-start).
+  let view: ViewRenderer | undefined;
+  // Messages (warnings and info), fetch lines, lock waits, cache answers: as the plain reporter
+  // words them, printed at once, above the view while it draws. Resolved commits are not (the
+  // plain reporter gives them only under -v, and the fetch line already names the commit). Only
+  // what the view cannot print above itself is kept for below it (see ViewRenderer.above).
   const notes: string[] = [];
-  const noteOutput: Output = { ...o, interactive: false, out: (t) => notes.push(t), err: (t) => notes.push(t), backlog: () => undefined };
-  const plain = plainReporter(noteOutput, { verbose: false, quiet: false, heartbeatSeconds: 0 });
-  const note = (e: XqEvent): void => {
-    plain.emit(e);
-    if (!run) for (const t of notes.splice(0)) o.err(t);
+  const say = (t: string): void => {
+    if (!view) o.err(t);
+    else if (notes.length > 0 || !view.above(() => o.err(t))) notes.push(t);
   };
+  const noteOutput: Output = { ...o, interactive: false, out: say, err: say, backlog: () => undefined };
+  const plain = plainReporter(noteOutput, { verbose: false, quiet: false, heartbeatSeconds: 0 });
+  const note = (e: XqEvent): void => plain.emit(e);
   const width = (): number => o.columns ?? 80;
   const refresh = (h: Handle): void => {
     if (h.task && h.ended === undefined) h.task.title = titleOf(h, width());
@@ -154,6 +209,7 @@ export function ttyReporter(o: Output): Reporter {
       registerSignalListeners: false,
       renderer: ViewRenderer as never,
       rendererOptions: {
+        attach: (v: ViewRenderer) => (view = v),
         collapseErrors: false,
         // Every line cut to the terminal's width: a wrapped line would break the redraw.
         formatOutput: "truncate",

@@ -87,7 +87,7 @@ describe("one recorded stream, three renderings", () => {
     expect(back.map(({ time: _time, ...e }) => e)).toEqual(STREAM);
   });
 
-  it("the live view: running lines with progress and the last meaningful line; marks that do not lie; errors and the end below", async () => {
+  it("the live view: running lines with progress and the last meaningful line; marks that do not lie; messages above it as they come; errors and the end below", async () => {
     const o = memoryOutput();
     const r = ttyReporter(o);
     // As a run arrives: listr2 starts its tasks asynchronously, and draws what it has between events.
@@ -117,10 +117,26 @@ describe("one recorded stream, three renderings", () => {
       "xqbuild: interrupted in 25.3 s",
     ]);
     expect(last.some((l) => /^✔ seabios: build in the artifact cache/.test(l))).toBe(true);
-    // Below the view, as the plain reporter words them: the cache answer and the warning.
-    expect(last).toContain("[seabios cache] hit (local, 0123456789ab): built 2 days ago");
-    expect(last).toContain("qemu-xen: warning: CONFIG_QEMUU_EXTRA_ARGS adds --enable-vnc");
     expect(last.join("\n")).not.toMatch(/✔ qemu-xen(-traditional)?:/);
+    // Messages, fetch lines, lock waits and cache answers, as the plain reporter words them: each
+    // printed once, as it came, above the view: written whole in the place of the frame just
+    // erased, the frame drawn again below it; none below the ended view.
+    const finalErase = drawn.lastIndexOf("\u001b[2K");
+    for (const note of [
+      "xqbuild: waiting for the lock on the tree lock, held by pid 4242",
+      "qemu-xen: fetched qemu-xen-4.17.3 (e660414b8465) into tools/qemu-xen-dir-remote",
+      "[seabios cache] hit (local, 0123456789ab): built 2 days ago",
+      "qemu-xen: warning: CONFIG_QEMUU_EXTRA_ARGS adds --enable-vnc",
+    ]) {
+      expect(o.raws.filter((r) => r === `${note}\n`), note).toHaveLength(1);
+      const at = o.raws.indexOf(`${note}\n`);
+      expect(o.raws[at - 1]?.replace(ANSI, ""), `${note}: what comes before it only erases`).toBe("");
+      expect(o.raws[at + 1]?.replace(ANSI, ""), `${note}: the view drawn again after it`).toMatch(/^([✔✖⊘◼❯]|[\u2800-\u28ff]) qemu-xen: /mu);
+      expect(drawn.indexOf(`${note}\n`), note).toBeLessThan(finalErase);
+      expect(last, note).not.toContain(note);
+    }
+    // The resolved commit is not a line of its own (the fetch line names the commit).
+    expect(frames).not.toMatch(/qemu-xen-4\.17\.3 is e660414b8465/);
   });
 
   it("the live view gives no check to a component the failed run never reached", async () => {
@@ -143,6 +159,31 @@ describe("one recorded stream, three renderings", () => {
 });
 
 describe("the live view's lines", () => {
+  it("a warning while a stage runs is printed at once above the view, redacted, once; the view goes on below it", async () => {
+    const o = memoryOutput();
+    const r = ttyReporter(o);
+    r.emit({ type: "run-start", command: "build", components: ["qemu-xen"], jobs: 2, stages: ["configure", "build"] });
+    await sleep(300);
+    r.emit({ type: "stage-start", component: "qemu-xen", stage: "configure" });
+    await sleep(100);
+    r.emit({ type: "message", level: "warn", component: "qemu-xen", text: "https://ann:hunter2@mirror.example/qemu-xen.git did not answer; fetching from the next URL" });
+    const shown = "qemu-xen: warning: https://***@mirror.example/qemu-xen.git did not answer; fetching from the next URL\n";
+    // At once, while configure still runs: not held for close().
+    expect(o.raws).toContain(shown);
+    const at = o.raws.indexOf(shown);
+    await sleep(200);
+    r.emit({ type: "stage-done", component: "qemu-xen", stage: "configure", seconds: 0.4 });
+    r.emit({ type: "run-end", ok: true, seconds: 0.6, exitCode: 0 });
+    await r.close();
+    const drawn = o.raws.join("");
+    expect(drawn).not.toContain("hunter2");
+    expect(o.raws.filter((t) => t === shown)).toHaveLength(1);
+    // The view drawn again below the line, still running, before it ended with its check.
+    const after = o.raws.slice(at + 1).join("").replace(ANSI, "");
+    expect(after).toMatch(/qemu-xen: configure… 0s[\s\S]*✔ qemu-xen: configure done \(0\.4 s\)/);
+    expect(o.stderr.at(-1)).toBe("xqbuild: finished in 0.6 s");
+  });
+
   it("on a narrow terminal the bar goes first, the numbers stay; a component with nothing to do says so", async () => {
     // A terminal of 48 columns: listr2 cuts lines at process.stdout's width (on a terminal, stdout
     // and stderr are the same one), log-update and the titles use the Output's.
