@@ -7,6 +7,7 @@ import { systemQemu } from "./system.js";
 import { qemuXenWraps } from "./wraps.js";
 import { installedTargets, resolveQemuRun } from "./build-dir.js";
 import { xenLibsInputs } from "../xen-libs.js";
+import { filePrefixMaps } from "../reproducible.js";
 
 function sourceDir(ctx: RecipeContext): string {
   return ctx.facts.locIsDir["qemu-xen"] ? ctx.word("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
@@ -57,6 +58,10 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   const { features } = ctx.config;
   if (features.libusb !== undefined) args.push(features.libusb ? "--enable-libusb" : "--disable-libusb");
   if (features.spice !== undefined) args.push(features.spice ? "--enable-spice" : "--disable-spice");
+  // reproducible: true: configure appends a second --extra-cflags to the glue's (for C, C++ and
+  // Objective-C alike), so the tree's and the build directory's paths leave no trace in the binaries.
+  const maps = filePrefixMaps(ctx, sourceDir(ctx), "tools/qemu-xen-dir");
+  if (maps.length > 0) args.push(`--extra-cflags=${maps.join(" ")}`);
   args.push(...(ctx.config.settings.components?.["qemu-xen"]?.extraConfigureArgs ?? []));
   return args;
 }
