@@ -479,7 +479,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
     }
     completed++;
   }, 30 * 60_000);
-  it("(j) reproducible: true in two trees at other paths: the same qemu-system-i386 and bios.bin, with no tree path in them; the second build from ccache", async (ctx) => {
+  it("(j) reproducible: true in two trees at other paths: the same qemu-system-i386, bios.bin and installed files, with no tree path in them; the second build from ccache", async (ctx) => {
     needSteps(ctx, 4);
     // Own git daemon (step f stopped the first); both trees share the mirrors and ccache's own
     // directory (base_dir is each tree: the compiles of the second are hits), not the artifact cache
@@ -502,10 +502,11 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
           ].join("\n"),
         );
         fs.writeFileSync(path.join(t, ".xqbuildrc.json"), `${JSON.stringify({ reproducible: true, ccache: true }, null, 2)}\n`);
-        const r = await runLogged(process.execPath, [cli, "all", "-C", t, "-j2", "--no-cache"], { logFile: path.join(work, `all-repro-${i + 1}.log`), env: childEnv({ XQBUILD_CACHE_DIR: cacheDir }) });
+        // install: fetch, configure, build, then install into a DESTDIR of its own.
+        const r = await runLogged(process.execPath, [cli, "install", "-C", t, "-j2", "--no-cache", "--destdir", `${path.dirname(dir)}-dest`], { logFile: path.join(work, `install-repro-${i + 1}.log`), env: childEnv({ XQBUILD_CACHE_DIR: cacheDir }) });
         expect(r.code, explain(r)).toBe(0);
         const stats = /ccache: (\d+) hits?, (\d+) miss/.exec(r.output);
-        time(`reproducible: xqbuild all in tree ${i + 1} (wall; ${stats ? `ccache ${stats[1]} hits, ${stats[2]} misses` : "no ccache counters"})`, r.seconds);
+        time(`reproducible: xqbuild install in tree ${i + 1} (wall; ${stats ? `ccache ${stats[1]} hits, ${stats[2]} misses` : "no ccache counters"})`, r.seconds);
         // The commit's date is what the build ran with, and the tree's path went in as a prefix map.
         const qemuDate = spawnSync("git", ["show", "-s", "--format=%ct", "HEAD"], { cwd: path.join(t, "tools", "qemu-xen-dir-remote"), encoding: "utf8", env: childEnv() }).stdout.trim();
         expect(configStatus(t).argv).toContain("--extra-cflags=-ffile-prefix-map=<ROOT>=.");
@@ -530,9 +531,14 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
       expect(q1.equals(q2), `qemu-system-i386 differs between ${roots[0] ?? ""} and ${roots[1] ?? ""} (cmp -l them)`).toBe(true);
       // SeaBIOS: the same bytes with the setting as without it (tree 1), in every tree.
       for (const t of roots) expect(biosOf(t).equals(biosOf(tree1)), `bios.bin of ${t} differs from tree 1's`).toBe(true);
+      // Everything installed (meson install of QEMU, and SeaBIOS), file for file and byte for byte.
+      const [d1, d2] = roots.map((dir) => installedFiles(`${path.dirname(dir)}-dest`));
+      expect(d1?.size).toBeGreaterThan(20);
+      expect([...(d1?.keys() ?? [])].sort()).toEqual([...(d2?.keys() ?? [])].sort());
+      expect([...(d1 ?? [])].filter(([f, v]) => d2?.get(f) !== v).map(([f]) => f)).toEqual([]);
       const version = spawnSync(path.join(roots[1] ?? "", "tools", "qemu-xen-build", "qemu-system-i386"), ["-version"], { encoding: "utf8", env: childEnv() });
       expect(version.stdout).toMatch(/version 7\.2\./);
-      say(`reproducible: qemu-system-i386 (${q1.length} bytes) and bios.bin byte-identical in ${roots.join(" and ")}`);
+      say(`reproducible: qemu-system-i386 (${q1.length} bytes), bios.bin and all ${d1?.size ?? 0} installed files byte-identical from ${roots.join(" and ")}`);
     } finally {
       own.kill("SIGTERM");
     }
