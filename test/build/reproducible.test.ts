@@ -164,6 +164,31 @@ describe("reproducible: true in two trees at different paths", () => {
   }, 60_000);
 });
 
+describe("reproducible: true and SeaBIOS's version string", () => {
+  it("a release tarball builds with git kept out of buildversion.py (its tracked .version, rewritten, would be dirty); a git checkout as the glue builds it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "xqbuild-repro-tar-"));
+    const tarball = path.join(dir, "seabios-1.16.0.tar.gz");
+    execFileSync("git", ["--git-dir", repos.seabios.path, "archive", "--format=tar.gz", "--prefix=seabios-1.16.0/", "-o", tarball, "HEAD"], { env: gitEnv() });
+    const tarSha = execFileSync("sha256sum", [tarball], { encoding: "utf8" }).split(" ")[0] ?? "";
+    const dotConfig = `SEABIOS_UPSTREAM_LOC = ${tarball}\nSEABIOS_UPSTREAM_SHA256 = ${tarSha}\n`;
+    const make = (records: readonly FixtureRecord[]): FixtureRecord[] => records.filter((r) => r.tool === "make" && r.dir === "seabios" && r.target === "all");
+    for (const [settings, gitDir] of [[ON, "/dev/null"], [undefined, undefined]] as const) {
+      const t = setup(`tar-${settings ? "on" : "off"}`, settings, { dotConfig });
+      const r = await xq(t, ["build", "seabios", "--no-cache"]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const all = make(takeRecords(t));
+      expect(all).toHaveLength(1);
+      expect(all[0]?.gitDir).toBe(gitDir);
+      // (the repository made of a tarball is committed at a fixed date: that is its SOURCE_DATE_EPOCH)
+      expect(all[0]?.sourceDateEpoch).toBe(settings ? commitDate(path.join(t.root, "tools", "firmware", "seabios-dir-remote")) : undefined);
+    }
+    // From git, nothing changes the version SeaBIOS finds (the glue's build of a clean checkout).
+    const t = setup("git-bios", ON);
+    expect((await xq(t, ["build", "seabios", "--no-cache"])).code).toBe(0);
+    expect(make(takeRecords(t)).map((r) => r.gitDir)).toEqual([undefined]);
+  }, 90_000);
+});
+
 describe("reproducible: true, where the date comes from", () => {
   it("SOURCE_DATE_EPOCH from the environment wins over the commit date", async () => {
     const t = setup("env", ON, { env: { SOURCE_DATE_EPOCH: "1234567890" } });

@@ -82,9 +82,11 @@ export interface MesonRecord {
   env: RecordedEnv;
 }
 
-/** What every record has when the tool ran with SOURCE_DATE_EPOCH set (and only then). */
+/** What every record has when the tool ran with SOURCE_DATE_EPOCH (or GIT_DIR) set, and only then. */
 export interface DatedRecord {
   sourceDateEpoch?: string;
+  /** $GIT_DIR, only when set. */
+  gitDir?: string;
 }
 
 export type FixtureRecord = (ConfigureRecord | TracetoolRecord | XenSetupRecord | MakeRecord | NinjaRecord | MesonRecord) & DatedRecord;
