@@ -509,7 +509,7 @@ describe("xqbuild against the real QEMU and SeaBIOS, served by a fake xenbits", 
         time(`reproducible: xqbuild install in tree ${i + 1} (wall; ${stats ? `ccache ${stats[1]} hits, ${stats[2]} misses` : "no ccache counters"})`, r.seconds);
         // The commit's date is what the build ran with, and the tree's path went in as a prefix map.
         const qemuDate = spawnSync("git", ["show", "-s", "--format=%ct", "HEAD"], { cwd: path.join(t, "tools", "qemu-xen-dir-remote"), encoding: "utf8", env: childEnv() }).stdout.trim();
-        expect(configStatus(t).argv).toContain("--extra-cflags=-ffile-prefix-map=<ROOT>=.");
+        expect(configStatus(t).argv).toContain("--extra-cflags=-ffile-prefix-map=<ROOT>=../.. -ffile-prefix-map=<ROOT>/tools=.. -ffile-prefix-map=<ROOT>/tools/qemu-xen-build=.");
         const planned = await runLogged(process.execPath, [cli, "plan", "qemu-xen", "-C", t], { logFile: path.join(work, `plan-repro-${i + 1}.log`), env: childEnv({ XQBUILD_CACHE_DIR: cacheDir }) });
         expect(planned.stdout).toContain(`SOURCE_DATE_EPOCH from each source's commit date (qemu-xen ${qemuDate})`);
         if (i === 1) {

@@ -60,7 +60,7 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   if (features.spice !== undefined) args.push(features.spice ? "--enable-spice" : "--disable-spice");
   // reproducible: true: configure appends a second --extra-cflags to the glue's (for C, C++ and
   // Objective-C alike), so the tree's and the build directory's paths leave no trace in the binaries.
-  const maps = filePrefixMaps(ctx, sourceDir(ctx), "tools/qemu-xen-dir");
+  const maps = filePrefixMaps(ctx, { source: sourceDir(ctx), build: ctx.root("tools/qemu-xen-build"), link: "tools/qemu-xen-dir" });
   if (maps.length > 0) args.push(`--extra-cflags=${maps.join(" ")}`);
   args.push(...(ctx.config.settings.components?.["qemu-xen"]?.extraConfigureArgs ?? []));
   return args;
