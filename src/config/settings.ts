@@ -172,8 +172,9 @@ export function settingsSchema(dir: string) {
     verify: v.exactOptional(verifySchema(dir)),
     /**
      * Byte-identical binaries from the same inputs in any tree (off by default: a departure from the
-     * glue's argv): QEMU's --extra-cflags gains -ffile-prefix-map for the tree and build paths, and
-     * every command runs with SOURCE_DATE_EPOCH (the source commit's date) (plan/reproducible.ts).
+     * glue's argv): QEMU's --extra-cflags gains -ffile-prefix-map for the tree and build paths, every
+     * configure, build and install runs with SOURCE_DATE_EPOCH (the source commit's date), and a SeaBIOS
+     * tarball takes its version from .version (plan/reproducible.ts, components/reproducible.ts).
      */
     reproducible: v.exactOptional(bool),
   };
