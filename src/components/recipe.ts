@@ -102,6 +102,17 @@ export interface PlanFacts {
    * it its type (qemu-xen: the trace probe and tools/Makefile's spelling of its configure line).
    */
   readonly components?: Readonly<Partial<Record<ComponentName, ComponentFacts>>>;
+  /** With `reproducible: true` in the config file (plan/reproducible.ts): what the setting reads. */
+  readonly reproducible?: ReproducibleFacts;
+}
+
+/** What `reproducible: true` needs from the file system, read with the other facts. */
+export interface ReproducibleFacts {
+  /** SOURCE_DATE_EPOCH per component: its source's commit date, or the environment's (fromEnvironment); absent while not fetched. */
+  readonly sourceDates: Readonly<Partial<Record<ComponentName, string>>>;
+  /** The real path (links resolved) of the tree's root and of each source directory, by its path as planned. */
+  readonly realPaths: Readonly<Record<string, string>>;
+  readonly fromEnvironment?: true;
 }
 
 /** One component's facts: a plain value whose type is the recipe's own. */

@@ -170,6 +170,13 @@ export function settingsSchema(dir: string) {
     ccacheMaxSize: v.exactOptional(v.pipe(v.string('must be a size such as "5G"'), v.nonEmpty('must be a size such as "5G"'))),
     /** Only tags signed by these keys are fetched (each component may replace it: components.<name>.verify). */
     verify: v.exactOptional(verifySchema(dir)),
+    /**
+     * Byte-identical binaries from the same inputs in any tree (off by default: a departure from the
+     * glue's argv): QEMU's --extra-cflags gains -ffile-prefix-map for the tree and build paths, every
+     * configure, build and install runs with SOURCE_DATE_EPOCH (the source commit's date), and a SeaBIOS
+     * tarball takes its version from .version (plan/reproducible.ts, components/reproducible.ts).
+     */
+    reproducible: v.exactOptional(bool),
   };
   return strict(entries, "must be an object", `is not a setting xqbuild knows (known: ${known(entries)})`);
 }

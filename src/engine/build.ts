@@ -4,6 +4,7 @@ import { FailureError, UserError } from "../util/errors.js";
 import type { ComponentPlan, Plan } from "../plan/plan.js";
 import { sourceFacts } from "../plan/facts.js";
 import { refinePlan } from "../plan/plan.js";
+import { requireSourceDates } from "../plan/reproducible.js";
 import type { Reporter } from "../report/events.js";
 import { hostChecks, missingReport } from "../host/doctor.js";
 import { checkSystemComponents } from "../host/system.js";
@@ -71,6 +72,8 @@ export async function runBuild(req: BuildRequest): Promise<void> {
     // Facts (the trace backend probe) are read once the sources are there, as the glue does.
     const plan = refinePlan(config, req.plan, sourceFacts(config, req.plan.facts));
     const components = plan.components.filter((c) => c.enabled);
+    // reproducible: true: each source has its date for SOURCE_DATE_EPOCH, or the build does not start.
+    if (req.stages.length > 0) requireSourceDates(config, components, plan.facts.reproducible);
     const artifacts = cache ? artifactOptions(plan, cache, req.destdir) : undefined;
     if (ccache) reporter.emit({ type: "message", level: "info", text: `compiling through ccache ${ccache.version} (${ccache.masqueradeDir})` });
     // ccache's counters before the first stage that does work (a rerun that does nothing reads none).

@@ -5,6 +5,7 @@ import { RECIPES } from "../components/index.js";
 import type { ComponentFacts, PlanFacts } from "../components/recipe.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { recipeContext } from "./plan.js";
+import { reproducibleFacts } from "./reproducible.js";
 
 function isDir(p: string): boolean {
   try {
@@ -16,7 +17,8 @@ function isDir(p: string): boolean {
 
 /**
  * The facts a plan needs from the file system: which *_LOC are directories (tested as the glue does,
- * `test -d $(LOC)` from the recipe's locBase), then each recipe's own facts (QEMU's trace probe).
+ * `test -d $(LOC)` from the recipe's locBase), then each recipe's own facts (QEMU's trace probe), and
+ * with `reproducible: true` the sources' commit dates (plan/reproducible.ts).
  */
 export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boolean } = {}): PlanFacts {
   const locIsDir: Partial<Record<ComponentName, boolean>> = {};
@@ -26,7 +28,14 @@ export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boo
     const base = path.join(config.xenRoot, recipe.locBase ?? "tools");
     locIsDir[name] = loc !== "" && !/^[a-z+]+:\/\//i.test(loc) && isDir(path.resolve(base, loc));
   }
-  return { locIsDir, components: recipeFacts(config, locIsDir, opts.probe !== false) };
+  const reproducible = reproducibleFacts(config, sourceDirsOf(config, locIsDir));
+  return { locIsDir, components: recipeFacts(config, locIsDir, opts.probe !== false), ...(reproducible ? { reproducible } : {}) };
+}
+
+/** Each component's source directory, as the recipes plan it. */
+function sourceDirsOf(config: ResolvedConfig, locIsDir: PlanFacts["locIsDir"]): Partial<Record<ComponentName, string>> {
+  const ctx = recipeContext(config, { locIsDir });
+  return Object.fromEntries(COMPONENT_NAMES.map((name) => [name, RECIPES[name].sourceDir(ctx)]));
 }
 
 /**
@@ -35,7 +44,8 @@ export function gatherFacts(config: ResolvedConfig, opts: { readonly probe?: boo
  * refines it once with these (plan/plan.ts refinePlan).
  */
 export function sourceFacts(config: ResolvedConfig, facts: PlanFacts): Partial<PlanFacts> {
-  return { components: recipeFacts(config, facts.locIsDir, true) };
+  const reproducible = reproducibleFacts(config, sourceDirsOf(config, facts.locIsDir));
+  return { components: recipeFacts(config, facts.locIsDir, true), ...(reproducible ? { reproducible } : {}) };
 }
 
 /** Each recipe's own facts (Recipe.facts), given which *_LOC are directories; `probe`: see FactsInput. */

@@ -5,6 +5,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import type { Enablement, PlanFacts, PlannedStep, Recipe, RecipeContext, Step } from "../components/recipe.js";
 import { RECIPES } from "../components/index.js";
 import { isTarballLocation } from "../source/tarball.js";
+import { datedSteps } from "./reproducible.js";
 
 /** A *_LOC naming a tarball (xqbuild's addition to the glue) takes the place of the git source. */
 function sourceOf(recipe: Recipe, ctx: RecipeContext): Step {
@@ -124,7 +125,7 @@ export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOpt
       buildDir: recipe.buildDir(ctx),
       buildWrites: recipe.buildWrites ?? [],
       source: sourceOf(recipe, ctx),
-      stages: componentSteps(recipe, ctx),
+      stages: datedSteps(config, facts.reproducible, name, componentSteps(recipe, ctx)),
       outputs: outputsOf(recipe, ctx),
       ...(opts.stagingRoot !== undefined ? { staging: stagingOf(recipe, config, facts, path.join(opts.stagingRoot, name)) } : {}),
     };
@@ -133,7 +134,7 @@ export function makePlan(config: ResolvedConfig, facts: PlanFacts, opts: PlanOpt
 }
 
 function stagingOf(recipe: Recipe, config: ResolvedConfig, facts: PlanFacts, dir: string): NonNullable<ComponentPlan["staging"]> {
-  return { dir, install: recipe.install(recipeContext(config, facts, { destdir: dir })) };
+  return { dir, install: datedSteps(config, facts.reproducible, recipe.name, recipe.install(recipeContext(config, facts, { destdir: dir }))) };
 }
 
 /**

@@ -36,6 +36,8 @@ export function planJson(plan: Plan, explained?: readonly ExplainedComponent[]):
     xenVersion: plan.xenVersion,
     release: plan.release,
     mode: plan.mode,
+    // reproducible: true (only then, so the document without it stays as it was).
+    ...(plan.facts.reproducible ? { reproducible: reproducibleJson(plan.facts.reproducible) } : {}),
     components: plan.components.map((c) => {
       const x = explained?.find((e) => e.plan.name === c.name);
       return {
@@ -50,6 +52,20 @@ export function planJson(plan: Plan, explained?: readonly ExplainedComponent[]):
       };
     }),
   };
+}
+
+/** What `reproducible: true` adds to every configure, build and install command: SOURCE_DATE_EPOCH per component, and where it came from. */
+function reproducibleJson(r: NonNullable<Plan["facts"]["reproducible"]>): unknown {
+  return { sourceDateEpoch: r.sourceDates, from: r.fromEnvironment ? "environment" : "commit" };
+}
+
+/** The header line of `reproducible: true`: the date each component builds with (unknown until fetched). */
+function reproducibleLine(plan: Plan): string | undefined {
+  const r = plan.facts.reproducible;
+  if (!r) return undefined;
+  const enabled = plan.components.filter((c) => c.enabled).map((c) => c.name);
+  const dates = enabled.map((n) => `${n} ${r.sourceDates[n] ?? "(the commit date, once fetched)"}`).join(", ");
+  return `# reproducible: true: SOURCE_DATE_EPOCH ${r.fromEnvironment ? "from the environment" : "from each source's commit date"} (${dates || "nothing enabled"}); no path of the tree in the binaries`;
 }
 
 /**
@@ -75,6 +91,8 @@ function runsLine(s: ExplainedStep): string | undefined {
 export function planText(plan: Plan, explained: readonly ExplainedComponent[]): string[] {
   const out: string[] = [];
   out.push(`# Xen ${plan.xenVersion} (glue of ${plan.release}) at ${plan.xenRoot}`);
+  const repro = reproducibleLine(plan);
+  if (repro) out.push(repro);
   for (const x of explained) {
     const c = x.plan;
     out.push(`\n${c.name}: ${c.enabled ? "enabled" : "disabled"} (${c.reason})`);

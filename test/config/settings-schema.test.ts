@@ -40,7 +40,7 @@ describe("the config file schema", () => {
 
   it.each([
     [[1], '.xqbuildrc.json: "(top level)" must be an object.'],
-    [{ jobz: 4 }, '.xqbuildrc.json: "jobz" is not a setting xqbuild knows (known: jobs, cacheDir, offline, mirrors, variables, features, components, artifactCache, ccache, ccacheDir, ccacheMaxSize, verify).'],
+    [{ jobz: 4 }, '.xqbuildrc.json: "jobz" is not a setting xqbuild knows (known: jobs, cacheDir, offline, mirrors, variables, features, components, artifactCache, ccache, ccacheDir, ccacheMaxSize, verify, reproducible).'],
     [{ jobs: 1.5 }, '.xqbuildrc.json: "jobs" must be a whole number of at least 1.'],
     [{ components: { "qemu-xen": { extraConfigureArgs: ["--a", 2] } } }, '.xqbuildrc.json: "components.qemu-xen.extraConfigureArgs" must be an array of strings (one argument each).'],
     [{ components: { "qemu-xen": { wraps: { fetch: ["dtc", "x"], skip: ["x", "dtc"] } } } }, '.xqbuildrc.json: "components.qemu-xen.wraps" names dtc, x in both fetch and skip.'],

@@ -25,7 +25,9 @@ export const BUILD_DEPS = [
   "flex", "bison", "python3-venv", "libusb-1.0-0-dev", "libcap-ng-dev", "libattr1-dev", "bzip2", "acpica-tools",
   "uuid-dev", "libyajl-dev", "libnl-3-dev", "libnl-route-3-dev", "libncurses-dev", "python3-dev", "zlib1g-dev",
   "liblzma-dev", "libzstd-dev", "libbz2-dev", "liblzo2-dev",
-  "pkg-config", "patch", "git", "make", "gcc"
+  "pkg-config", "patch", "git", "make", "gcc",
+  // step (j) of real-build.test.ts: the second reproducible build's compiles are ccache hits
+  "ccache"
 ];
 
 export interface Ran {

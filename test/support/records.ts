@@ -82,7 +82,14 @@ export interface MesonRecord {
   env: RecordedEnv;
 }
 
-export type FixtureRecord = ConfigureRecord | TracetoolRecord | XenSetupRecord | MakeRecord | NinjaRecord | MesonRecord;
+/** What every record has when the tool ran with SOURCE_DATE_EPOCH (or GIT_DIR) set, and only then. */
+export interface DatedRecord {
+  sourceDateEpoch?: string;
+  /** $GIT_DIR, only when set. */
+  gitDir?: string;
+}
+
+export type FixtureRecord = (ConfigureRecord | TracetoolRecord | XenSetupRecord | MakeRecord | NinjaRecord | MesonRecord) & DatedRecord;
 
 /** Parse a record file; a missing file means no records. */
 export function readRecords(file: string): FixtureRecord[] {

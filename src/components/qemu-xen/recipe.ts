@@ -8,6 +8,7 @@ import { qemuXenWraps } from "./wraps.js";
 import { installedTargets, resolveQemuRun } from "./build-dir.js";
 import { qemuBuildToolVersions } from "./build-tools.js";
 import { xenLibsInputs } from "../xen-libs.js";
+import { filePrefixMaps } from "../reproducible.js";
 
 function sourceDir(ctx: RecipeContext): string {
   return ctx.facts.locIsDir["qemu-xen"] ? ctx.word("QEMU_UPSTREAM_LOC") : ctx.root("tools/qemu-xen-dir");
@@ -58,6 +59,10 @@ export function qemuXenConfigureArgs(ctx: RecipeContext): string[] {
   const { features } = ctx.config;
   if (features.libusb !== undefined) args.push(features.libusb ? "--enable-libusb" : "--disable-libusb");
   if (features.spice !== undefined) args.push(features.spice ? "--enable-spice" : "--disable-spice");
+  // reproducible: true: configure appends a second --extra-cflags to the glue's (for C, C++ and
+  // Objective-C alike), so the tree's and the build directory's paths leave no trace in the binaries.
+  const maps = filePrefixMaps(ctx, { source: sourceDir(ctx), build: ctx.root("tools/qemu-xen-build"), link: "tools/qemu-xen-dir" });
+  if (maps.length > 0) args.push(`--extra-cflags=${maps.join(" ")}`);
   args.push(...(ctx.config.settings.components?.["qemu-xen"]?.extraConfigureArgs ?? []));
   return args;
 }

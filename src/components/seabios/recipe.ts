@@ -3,12 +3,27 @@ import { because, prog } from "../../host/requirements.js";
 import type { PlannedStep, Recipe, RecipeContext } from "../recipe.js";
 import { builtinFile } from "./builtin-config.js";
 import { systemSeabios } from "./system.js";
+import { isTarballLocation } from "../../source/tarball.js";
 
 const FW = "tools/firmware";
 
 /** `CC=$(SEABIOSCC) LD=$(SEABIOSLD)` as the glue's recipe line expands and splits it. */
 function ccld(ctx: RecipeContext): string {
   return `CC=${ctx.v("SEABIOSCC")} LD=${ctx.v("SEABIOSLD")}`;
+}
+
+/**
+ * reproducible: true with a release tarball as the source: scripts/buildversion.py takes the version
+ * from `git describe --dirty` when the tree has a .git, and the repository xqbuild makes of a tarball
+ * tracks the tarball's .version, which fetch then rewrites as the glue does: "dirty", so the build
+ * would stamp its date and host name into bios.bin ("a874ead-dirty-20261201_184330-host-Xen").
+ * With git kept out of it, buildversion reads .version as it does in the unpacked release tarball
+ * ("rel-1.16.3-Xen": a clean build, nothing of the day in it). A git checkout is left as the glue
+ * builds it: its `git describe` is clean already.
+ */
+function versionEnv(ctx: RecipeContext): Record<string, string> {
+  if (ctx.config.settings.reproducible !== true || !isTarballLocation(ctx.word("SEABIOS_UPSTREAM_LOC"))) return {};
+  return { GIT_DIR: "/dev/null" };
 }
 
 export const seabios: Recipe = {
@@ -63,7 +78,7 @@ export const seabios: Recipe = {
       "SeaBIOS's make arguments (SEABIOSCC, SEABIOSLD, PYTHON, SEABIOS_EXTRAVERSION)",
       { globCwd: ctx.root(FW) },
     );
-    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root(FW), argv: ["make", "-C", seabios.sourceDir(ctx), ...words], env: {} }];
+    return [{ stage: "build", step: "make", kind: "run", cwd: ctx.root(FW), argv: ["make", "-C", seabios.sourceDir(ctx), ...words], env: versionEnv(ctx) }];
   },
   install(ctx) {
     const to = `${ctx.destdir}${ctx.v("XENFIRMWAREDIR")}/seabios.bin`.replace(/\/\/+/g, "/");
