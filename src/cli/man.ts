@@ -30,6 +30,8 @@ export function manPage(): string {
     `.TH XQBUILD 1 "" "xqbuild ${roff(xqbuildVersion())}" "User Commands"`,
     // No hyphenation: command and option names must read as typed.
     ".nh",
+    // Left-adjusted, not justified: a long synopsis line (sbom's) was stretched to "xqbuild  sbom".
+    ".ad l",
     ".SH NAME",
     `xqbuild \\- fetch, configure, build and install ${WHAT_IS_BUILT_SHORT}`,
     ".SH SYNOPSIS",

@@ -3,7 +3,6 @@
 // wrap added by a patch, a real install through the artifact cache. Both documents are validated
 // against the official schemas (CycloneDX 1.6 through the CycloneDX library's own validator, SPDX 2.3
 // with the schema vendored from spdx/spdx-spec) and read for their content.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +20,7 @@ import { git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/g
 import { startHttpGit, type HttpGitServer } from "../support/servers.js";
 import { makeSubmoduleUpstream, type SubmoduleUpstream } from "../support/submodules.js";
 import { copyXenTree } from "../support/xen-tree.js";
+import { makeKey, tag } from "../support/gpg.js";
 
 const SPDX_SCHEMA = fileURLToPath(new URL("../schemas/spdx-schema-2.3.json", import.meta.url));
 const sha256 = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
@@ -372,19 +372,14 @@ describe("a tarball source", () => {
 describe("a source verified by its signed tag", () => {
   it("carries the tag, its object and the signing key's fingerprint from xqbuild.lock into both documents", async () => {
     const dir = mkdtempSync(path.join(base, "signed-"));
-    const home = path.join(dir, "gnupg");
-    mkdirSync(home, { mode: 0o700 });
-    const genv = { ...process.env, GNUPGHOME: home };
-    execFileSync("gpg", ["--batch", "--quiet", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key", "Release Signer <signer@xqbuild.invalid>", "ed25519", "sign", "never"], { env: genv, stdio: "ignore" });
-    const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(execFileSync("gpg", ["--batch", "--with-colons", "--list-keys"], { env: genv, encoding: "utf8" }))?.[1] as string;
+    const key = makeKey(dir, "Release Signer", "signer@xqbuild.invalid");
+    const fingerprint = key.fingerprint;
     const upstream = makeUpstreamRepos(path.join(dir, "upstream"));
     const commit = upstream.seabios.refs["rel-1.16.0"] as string;
-    const tenv = { ...gitEnv(), GIT_DIR: upstream.seabios.path, GNUPGHOME: home };
-    git(["tag", "-s", "-u", fingerprint, "-m", "release 1.16.0 (signed)", "rel-1.16.0-signed", commit], { env: tenv });
-    const tagObject = git(["rev-parse", "refs/tags/rel-1.16.0-signed"], { env: tenv }).trim();
+    const tagObject = tag(upstream.seabios.path, "rel-1.16.0-signed", commit, key);
     const root = copyXenTree(path.join(dir, "xen"), { hardlink: true });
     writeFileSync(path.join(root, ".config"), `SEABIOS_UPSTREAM_URL = ${upstream.seabios.url}\nSEABIOS_UPSTREAM_REVISION = rel-1.16.0-signed\n`);
-    writeFileSync(path.join(root, "signer.asc"), execFileSync("gpg", ["--batch", "--armor", "--export", fingerprint], { env: genv, encoding: "utf8" }));
+    writeFileSync(path.join(root, "signer.asc"), key.armored);
     writeFileSync(path.join(root, "xqbuild.config.json"), JSON.stringify({ components: { seabios: { verify: { keys: ["signer.asc"] } } } }));
     const t: Tree = { root, dest: path.join(dir, "dest"), env: { ...gitEnv(), XQBUILD_CACHE_DIR: path.join(dir, "cache"), XQBUILD_CCACHE: "0" } };
     const f = await xq(t, ["fetch", "seabios"]);

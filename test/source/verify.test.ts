@@ -9,35 +9,7 @@ import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { copyXenTree } from "../support/xen-tree.js";
-
-interface Key {
-  home: string;
-  fingerprint: string;
-  armored: string;
-}
-
-const homes: string[] = [];
-
-/** A signing key with no passphrase, in a GNUPGHOME of its own. */
-function makeKey(base: string, name: string, email: string): Key {
-  const home = path.join(base, `gnupg-${name}`);
-  mkdirSync(home, { mode: 0o700 });
-  homes.push(home);
-  const env = { ...process.env, GNUPGHOME: home };
-  execFileSync("gpg", ["--batch", "--quiet", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key", `${name} <${email}>`, "ed25519", "sign", "never"], { env, stdio: "ignore" });
-  const colons = execFileSync("gpg", ["--batch", "--with-colons", "--list-keys"], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(colons)?.[1];
-  if (!fingerprint) throw new Error(`no fingerprint in ${colons}`);
-  const armored = execFileSync("gpg", ["--batch", "--armor", "--export", fingerprint], { env, encoding: "utf8" });
-  return { home, fingerprint, armored };
-}
-
-/** `git tag` in the bare upstream, signed with `key` when given (else an unsigned annotated tag). */
-function tag(repo: string, name: string, commit: string, key?: Key, force = false): string {
-  const env = { ...gitEnv(), GIT_DIR: repo, GIT_COMMITTER_DATE: "2023-04-01T12:00:00+00:00", ...(key ? { GNUPGHOME: key.home } : {}) };
-  git(["tag", ...(force ? ["-f"] : []), ...(key ? ["-s", "-u", key.fingerprint] : ["-a"]), "-m", `release ${name}`, name, commit], { env });
-  return git(["rev-parse", `refs/tags/${name}`], { env });
-}
+import { makeKey, stopKeyAgents, tag, type Key } from "../support/gpg.js";
 
 interface Tree {
   base: string;
@@ -115,7 +87,7 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
   }, 120_000);
 
   afterAll(() => {
-    for (const home of homes) execFileSync("gpgconf", ["--homedir", home, "--kill", "all"], { stdio: "ignore" });
+    stopKeyAgents();
   });
 
   it("checks out a tag signed by a configured key and records its tag object and signer", async () => {
