@@ -197,6 +197,8 @@ export interface Recipe {
    * shows that variable with both, so the value it prints is the one configure gets.
    */
   readonly extraArgsVar?: string;
+  /** What it is, for an SBOM: a program (the device models) or firmware (SeaBIOS). Default application. */
+  readonly kind?: "application" | "firmware";
   /** The license it is distributed under, and the tree's file that says so (components/license.ts). */
   readonly license: LicenseDeclaration;
   /** The make variables naming its source. */

@@ -96,6 +96,8 @@ export interface BillSource {
 
 export interface BillComponent {
   readonly name: string;
+  /** What the recipe says it is (Recipe.kind): CycloneDX's component type, SPDX's primary purpose. */
+  readonly kind: "application" | "firmware";
   readonly version?: string;
   readonly source: BillSource;
   readonly submodules: readonly BillSubmodule[];
@@ -384,6 +386,7 @@ async function componentBill(
   const [submodules, subprojects, installed] = await Promise.all([submodulesOf(c.sourceDir, c.source.url, env), subprojectsOf(c.sourceDir, env), installedOf(config, c, opts)]);
   const bill: BillComponent = {
     name: c.name,
+    kind: RECIPES[c.name].kind ?? "application",
     ...(version !== undefined ? { version } : {}),
     source,
     submodules,

@@ -97,7 +97,7 @@ function componentOf(c: BillComponent): Models.Component {
     s.kind === "git"
       ? new Models.ExternalReference(s.url, Enums.ExternalReferenceType.VCS, { comment: `git ${s.revision !== undefined ? `${s.revision} = ` : ""}commit ${s.commit}` })
       : new Models.ExternalReference(s.url, Enums.ExternalReferenceType.SourceDistribution, { hashes: new Models.HashDictionary([[Enums.HashAlgorithm["SHA-256"], s.sha256 ?? ""]]), comment: "release tarball" });
-  return new Models.Component(Enums.ComponentType.Application, c.name, {
+  return new Models.Component(c.kind === "firmware" ? Enums.ComponentType.Firmware : Enums.ComponentType.Application, c.name, {
     bomRef: ref,
     ...(c.version !== undefined ? { version: c.version } : {}),
     licenses: new Models.LicenseRepository([license]),

@@ -65,7 +65,7 @@ function componentParts(c: BillComponent, out: Parts): void {
     licenseDeclared: c.license.spdx,
     licenseComments: `Declared by xqbuild's recipe and confirmed by the tree's license files: ${c.license.files.map((f) => `${f.path} (sha256 ${f.sha256})`).join(", ")}.`,
     copyrightText: "NOASSERTION",
-    primaryPackagePurpose: "APPLICATION",
+    primaryPackagePurpose: c.kind === "firmware" ? "FIRMWARE" : "APPLICATION",
     ...(comment !== "" ? { comment } : {}),
   });
   out.relationships.push({ spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: pkg });

@@ -165,6 +165,10 @@ describe("xqbuild sbom and install --sbom", () => {
     const doc = JSON.parse(cdx) as { components: CdxComponent[] };
     expect(doc.components.map((c) => c.name)).toEqual(["qemu-xen", "seabios"]);
     const [q, s] = doc.components as [CdxComponent, CdxComponent];
+    // What each is: the device model a program, SeaBIOS firmware (the recipe's kind), in both documents.
+    expect([q, s].map((c) => c.type)).toEqual(["application", "firmware"]);
+    const purposes = (JSON.parse(spdx) as { packages: Array<{ name: string; primaryPackagePurpose?: string }> }).packages.filter((p) => p.name === "qemu-xen" || p.name === "seabios").map((p) => [p.name, p.primaryPackagePurpose]);
+    expect(purposes).toEqual([["qemu-xen", "APPLICATION"], ["seabios", "FIRMWARE"]]);
     expect(q.externalReferences).toEqual([expect.objectContaining({ type: "vcs", url: server.url("qemu-xen.git") })]);
     const qCommit = up.superproject.refs["qemu-xen-4.17.3"] as string;
     expect(prop(q, "commit")).toEqual([qCommit]);

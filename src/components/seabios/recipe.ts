@@ -28,6 +28,7 @@ function versionEnv(ctx: RecipeContext): Record<string, string> {
 
 export const seabios: Recipe = {
   name: "seabios",
+  kind: "firmware",
   // SeaBIOS is LGPL-3.0-only (COPYING.LESSER); COPYING is the GPLv3 that the LGPLv3 adds to.
   license: { spdx: "LGPL-3.0-only", file: "COPYING.LESSER", heading: /GNU LESSER GENERAL PUBLIC LICENSE\s+Version 3,/, also: ["COPYING"] },
   enableVar: "CONFIG_SEABIOS",
