@@ -6,6 +6,7 @@ import type { ComponentPlan, Plan } from "../plan/plan.js";
 import { localWork } from "../source/local-work.js";
 import { gitAt } from "../source/git.js";
 import { readLockFile } from "../source/lockfile.js";
+import { verifyPolicyOf } from "../source/verify.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { stateDir } from "../util/tree.js";
 
@@ -25,6 +26,8 @@ export interface ComponentStatus {
   readonly localCommits: readonly string[];
   /** The lock file's pin; under verify also the signed tag object and its signer's key fingerprint. */
   readonly locked?: { readonly revision: string; readonly commit: string; readonly matches: boolean; readonly tagObject?: string; readonly signer?: string };
+  /** Under verify (the setting names keys for this git source): the setting's key, e.g. components.seabios.verify. */
+  readonly verify?: string;
   readonly stages: Readonly<Record<string, StageStatus>>;
   /**
    * The artifact cache stood in for configure and build (nothing of it was built in this tree):
@@ -42,8 +45,9 @@ async function componentStatus(config: ResolvedConfig, c: ComponentPlan): Promis
   const lock = readLockFile(config.xenRoot).components[c.name];
   const src = c.source;
   const wanted = src.kind === "git-checkout" ? { url: src.url, wanted: src.revision } : {};
+  const policy = src.kind === "git-checkout" ? verifyPolicyOf(config.settings, c.name, config.settingsFile) : undefined;
   const present = existsSync(c.sourceDir);
-  const base: ComponentStatus = { name: c.name, enabled: c.enabled, reason: c.reason, sourceDir: c.sourceDir, present, ...wanted, patches: [], dirty: [], localCommits: [], stages: {} };
+  const base: ComponentStatus = { name: c.name, enabled: c.enabled, reason: c.reason, sourceDir: c.sourceDir, present, ...wanted, ...(policy ? { verify: policy.key } : {}), patches: [], dirty: [], localCommits: [], stages: {} };
   if (!present) return base;
   const env = config.env;
   let head: string | undefined;

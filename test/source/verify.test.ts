@@ -311,6 +311,10 @@ describe("verify: the lock's record of a tag, --locked, tarballs and local direc
     expect(r.stderr).toContain(`--locked: xqbuild.lock pins qemu-xen to signed-good (commit ${c1.slice(0, 12)}) without the tag object and signer that verify requires it to record: it was written before verify was turned on.`);
     expect(r.stderr).toContain("Run xqbuild fetch --update-lock once");
     expect(state(t)).toEqual(before);
+    // status says so before a --locked build finds out.
+    const shown = await xq(t, ["status", "qemu-xen"]);
+    expect(shown.stdout).toContain("  signed   not recorded: this lock entry predates verify (fetch --locked refuses it; run xqbuild fetch --update-lock)");
+    expect((JSON.parse((await xq(t, ["status", "qemu-xen", "--json"])).stdout) as { components: Array<{ verify?: string }> }).components[0]?.verify).toBe("verify");
     // A lock entry with a tag object but no signer is no better.
     entry.tagObject = goodTag;
     writeFileSync(path.join(t.root, "xqbuild.lock"), JSON.stringify(lock, null, 2));
@@ -327,6 +331,7 @@ describe("verify: the lock's record of a tag, --locked, tarballs and local direc
     expect(lockOf(t).components["qemu-xen"]).toMatchObject({ commit: c1, tagObject: goodTag, signer: signer.fingerprint });
     const locked = await xq(t, ["fetch", "qemu-xen", "--locked"]);
     expect(locked.code).toBe(0);
+    expect((await xq(t, ["status", "qemu-xen"])).stdout).toContain(`  signed   tag object ${goodTag}, signed by ${signer.fingerprint}`);
   });
 
   it("refuses a tarball source under verify, before downloading anything, and takes it with the component's verify false", async () => {
