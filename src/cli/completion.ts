@@ -5,6 +5,8 @@ export type Shell = (typeof SHELLS)[number];
 
 /** Commands whose bare words are not components (config takes variable names, the others their own words). */
 const NO_COMPONENTS = COMMANDS.filter((c) => COMMAND_SPECS[c].words !== undefined);
+/** Commands whose first word is a directory and the rest components (legal-info DIR [component...]). */
+const DIR_FIRST = COMMANDS.filter((c) => COMMAND_SPECS[c].words === "dir");
 
 /** The words an option's value completes to, in bash: a fixed list, directories or files. */
 function bashValueCase(): string[] {
@@ -54,7 +56,14 @@ function bashFunction(): string {
     `    help) COMPREPLY=( $(compgen -W "${COMMANDS.join(" ")}" -- "$cur") );;`,
     `    completion) COMPREPLY=( $(compgen -W "${SHELLS.join(" ")}" -- "$cur") );;`,
     `    cache) COMPREPLY=( $(compgen -W "${CACHE_ACTIONS.join(" ")}" -- "$cur") );;`,
-    `    ${NO_COMPONENTS.filter((c) => !["help", "completion", "cache"].includes(c)).join("|")}) COMPREPLY=();;`,
+    // The directory first, then components: count the bare words typed after the command.
+    ...(DIR_FIRST.length > 0
+      ? [
+          `    ${DIR_FIRST.join("|")}) local j n=0; for (( j=i+1; j<COMP_CWORD; j++ )); do [[ "\${COMP_WORDS[j]}" == -* ]] || n=$((n+1)); done`,
+          `      if (( n == 0 )); then COMPREPLY=( $(compgen -d -- "$cur") ); else COMPREPLY=( $(compgen -W "${COMPONENT_NAMES.join(" ")}" -- "$cur") ); fi;;`,
+        ]
+      : []),
+    `    ${NO_COMPONENTS.filter((c) => !["help", "completion", "cache", ...DIR_FIRST].includes(c)).join("|")}) COMPREPLY=();;`,
     `    *) COMPREPLY=( $(compgen -W "${COMPONENT_NAMES.join(" ")}" -- "$cur") );;`,
     "  esac",
     "  return 0",
@@ -77,6 +86,8 @@ function fishScript(): string {
     `complete -c xqbuild -n ${fishQuote("__fish_seen_subcommand_from help")} -a ${fishQuote(all)}`,
     `complete -c xqbuild -n ${fishQuote("__fish_seen_subcommand_from completion")} -a ${fishQuote(SHELLS.join(" "))}`,
     `complete -c xqbuild -n ${fishQuote("__fish_seen_subcommand_from cache")} -a ${fishQuote(CACHE_ACTIONS.join(" "))}`,
+    // legal-info DIR [component...]: directories, and the components after it.
+    ...DIR_FIRST.map((c) => `complete -c xqbuild -n ${fishQuote(`__fish_seen_subcommand_from ${c}`)} -a ${fishQuote(`(__fish_complete_directories) ${COMPONENT_NAMES.join(" ")}`)}`),
   ];
   for (const o of OPTIONS) {
     // The default command is all: an option of all is offered until a command it does not apply to is typed.

@@ -80,6 +80,10 @@ describe("bash completion", () => {
     writeFileSync(path.join(dir, "xen-rc.json"), "{}");
     expect(bashComplete("xqbuild", "-C", "xen")).toEqual(["xen-tree"]);
     expect(bashComplete("xqbuild", "--config-file", "xen-r")).toEqual(["xen-rc.json"]);
+    // legal-info DIR [component...]: a directory first, then components.
+    expect(bashComplete("xqbuild", "legal-info", "xen")).toEqual(["xen-tree"]);
+    expect(bashComplete("xqbuild", "legal-info", "--offline", "xen")).toEqual(["xen-tree"]);
+    expect(bashComplete("xqbuild", "legal-info", "out", "se")).toEqual(["seabios"]);
   });
 });
 
