@@ -18,6 +18,7 @@ import { UserError } from "../util/errors.js";
 import { withoutCredentials } from "../util/redact.js";
 import { onExit, throwIfInterrupted } from "../util/signals.js";
 import { withTreeLock, type TreeLockOptions } from "../util/tree.js";
+import { processAlive } from "../util/lock.js";
 
 /*
  * `xqbuild legal-info DIR`, as Buildroot's `make legal-info`: everything a distributor of the built
@@ -174,15 +175,6 @@ async function removeStaleTemporaries(dir: string): Promise<void> {
     if (pid !== process.pid && processAlive(pid)) continue;
     const p = path.join(path.dirname(dir), name);
     if (lstatSync(p).isDirectory()) await rm(p, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -57,7 +57,8 @@ interface Owner {
   readonly text: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists on this machine (EPERM: it does, another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -140,7 +141,7 @@ function goneBecause(o: Owner): string | undefined {
   if (sameHost && o.boot && BOOT_ID && o.boot !== BOOT_ID) return "this machine has rebooted since";
   const sameMachine = sameHost && (!o.pidns || !PID_NS || o.pidns === PID_NS);
   if (sameMachine) {
-    if (!alive(o.pid)) return `process ${o.pid} is gone`;
+    if (!processAlive(o.pid)) return `process ${o.pid} is gone`;
     if (o.start) {
       const now = processStartTime(o.pid);
       if (now !== undefined && now !== o.start) return `pid ${o.pid} now belongs to another process (started at tick ${now}, not ${o.start})`;
