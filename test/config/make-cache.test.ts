@@ -2,6 +2,7 @@
 // starts no make, and anything that could change make's answer (a makefile, a .config that appears,
 // the environment, the command line, the compiler on PATH) makes it ask make again. make is counted
 // by a wrapper first on PATH.
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -101,17 +102,20 @@ describe("the make evaluation kept for the next run", () => {
 
   it("a change in the clock tick the answer was kept in (the directory's times unchanged) still asks make again", async () => {
     // The kernel stamps times from a clock that ticks every few milliseconds: a .config created
-    // just after the answer was kept can leave the directory's mtime as it was. utimes puts the
+    // just after the answer was kept can leave the directory's mtime as it was. touch puts the
     // times back to show that case on demand, as the unit CI run once met it by chance.
     const t = setup();
     const rev = "QEMU_UPSTREAM_REVISION";
     const first = await value(t, rev);
     expect(t.runs()).toBe(2);
-    const dir = statSync(t.root);
+    const dir = statSync(t.root, { bigint: true });
     writeFileSync(path.join(t.root, ".config"), `${rev} = created-in-the-same-tick\n`);
-    utimesSync(t.root, dir.atime, dir.mtime);
-    // utimes keeps microseconds: the millisecond the old identity compared is the same.
-    expect(Math.floor(statSync(t.root).mtimeMs)).toBe(Math.floor(dir.mtimeMs));
+    // touch -d @SECONDS.NANOSECONDS puts the mtime back to the nanosecond (utimesSync takes seconds
+    // as a double, which can land a microsecond short and so in the millisecond before).
+    const ns = dir.mtimeNs;
+    const touched = spawnSync("touch", ["-m", "-d", `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`, t.root], { encoding: "utf8" });
+    expect(touched.status, touched.stderr).toBe(0);
+    expect(statSync(t.root, { bigint: true }).mtimeNs).toBe(ns);
     expect(await value(t, rev)).toBe("created-in-the-same-tick");
     expect(first).not.toBe("created-in-the-same-tick");
     expect(t.runs()).toBe(2);
