@@ -172,6 +172,10 @@ if (isEntryPoint()) {
   main(process.argv.slice(2), { signal: processSignal }).then(
     (code) => {
       process.exitCode = code;
+      // Interrupted: the cleanup is done and the reporter closed. What is still running inside the
+      // process (node-tar reading the rest of a large file into the pack it no longer writes, a
+      // retry's timer) must not hold the exit back: end now (the exit hooks still run).
+      if (interruption(processSignal)) process.exit(code);
     },
     (e: unknown) => {
       process.stderr.write(redactText(`xqbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
