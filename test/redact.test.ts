@@ -82,6 +82,6 @@ describe("xqbuild.lock and credentials", () => {
     const line = `${"a.".repeat(500_000)}://x`;
     const t0 = Date.now();
     expect(redactText(line)).toBe(line);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // quadratic work on this line would take hours
   });
 });

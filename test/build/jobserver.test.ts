@@ -41,7 +41,7 @@ describe("acquireExtra", () => {
     const started = Date.now();
     const extra = await pool.acquireExtra(2, 200);
     expect(extra.count).toBe(1);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(10_000); // without the grace period it would wait for ever
     extra.release();
     outside?.();
     otherImplicit?.();

@@ -296,7 +296,8 @@ describe("6: one signal path: SIGINT, SIGTERM and SIGHUP end every phase, in-pro
     const sent = Date.now();
     run.child.kill("SIGTERM");
     const r = await run.done;
-    expect(Date.now() - sent, "exit after the second signal").toBeLessThan(1500);
+    // The child sleeps 60 s ignoring SIGTERM: an exit that waited for it would take a minute.
+    expect(Date.now() - sent, "exit after the second signal").toBeLessThan(5000);
     expect(r.code).toBe(143);
     const left = await waitGroupsGone(groups, 2000);
     killGroups(groups);
