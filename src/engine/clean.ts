@@ -5,6 +5,7 @@ import { RECIPES } from "../components/index.js";
 import type { ComponentName } from "../components/names.js";
 import type { ResolvedConfig } from "../config/types.js";
 import type { Plan } from "../plan/plan.js";
+import { assertDirsInsideTree } from "../plan/tree-dirs.js";
 import type { XqEvent } from "../report/events.js";
 import { localWork } from "../source/local-work.js";
 import { UserError } from "../util/errors.js";
@@ -25,6 +26,8 @@ const say = (opts: CleanOptions, text: string, component?: string): void => opts
 export async function cleanTree(config: ResolvedConfig, plan: Plan, opts: CleanOptions): Promise<void> {
   const stamps = new Stamps(path.join(stateDir(config), "stamps"));
   await withTreeLock(config, opts, lockWaitEvent(opts.emit), async () => {
+    // make clean in a build directory that is a link out of the tree would delete over there.
+    assertDirsInsideTree(config.xenRoot, plan.components);
     for (const c of plan.components.filter((x) => x.enabled)) {
       await stamps.clear(c.name);
       if (!existsSync(c.buildDir)) continue;

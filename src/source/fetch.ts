@@ -7,6 +7,7 @@ import { UserError } from "../util/errors.js";
 import { ensureCacheDir } from "../cache/cache.js";
 import { executeFileOrRunStep } from "../engine/steps.js";
 import type { ComponentPlan } from "../plan/plan.js";
+import { assertDirsInsideTree } from "../plan/tree-dirs.js";
 import { RECIPES } from "../components/index.js";
 import { stateDir, withTreeLock, type TreeLockOptions } from "../util/tree.js";
 import { checkoutTree, type CheckoutResult } from "./checkout.js";
@@ -66,6 +67,7 @@ export async function fetchSources(config: ResolvedConfig, components: readonly 
     ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
   };
   await withTreeLock(config, opts, lockWaitEvent(emit), async () => {
+    assertDirsInsideTree(config.xenRoot, enabled);
     if (enabled.some((c) => c.source.kind !== "local-source")) await ensureCacheDir(config.cacheDir);
     const lock = readLockFile(config.xenRoot);
     const next: Record<string, LockEntry> = { ...lock.components };

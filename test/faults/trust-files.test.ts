@@ -152,6 +152,52 @@ describe.concurrent("point 3: no delete or write follows a link out of the tree"
     expect(expectCleanError(none.stderr)).toContain(path.join(dest, "usr"));
     expect(filesUnder(out.dir)).toEqual(["precious"]);
   });
+
+  it("a build directory of the Xen tree that is a link out (tools/qemu-xen-build): build and clean refused, naming the link; nothing configured or cleaned over there", async ({ expect }) => {
+    const t = tree();
+    expectOk(await xq(t, ["build", "qemu-xen"]));
+    // The tree as handed over: its build directory now a link to someone's directory, holding a
+    // Makefile whose clean would delete it all.
+    const out = outside("build-link");
+    writeFileSync(path.join(out.dir, "Makefile"), "clean:\n\trm -f precious\nall:\n\ttouch built-here\n");
+    const build = path.join(t.root, "tools", "qemu-xen-build");
+    spawnSync("rm", ["-rf", build]);
+    symlinkSync(out.dir, build);
+    for (const argv of [["build", "qemu-xen"], ["clean", "qemu-xen"], ["all", "qemu-xen"]]) {
+      const r = await xq(t, argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      const para = expectCleanError(r.stderr);
+      expect(para).toContain(`qemu-xen's build directory ${build}`);
+      expect(para).toMatch(new RegExp(`${build.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a symbolic link to `));
+      expect(filesUnder(out.dir), argv.join(" ")).toEqual(["Makefile", "precious"]);
+    }
+  });
+
+  it.for([
+    ["qemu-xen", "tools/qemu-xen-dir-remote"],
+    ["seabios", "tools/firmware/seabios-dir-remote"],
+  ] as const)("%s's checkout directory a link out to a git repository (%s): fetch refused before git runs there; that repository unchanged", async ([component, rel], { expect }) => {
+    const t = tree();
+    // Someone's own clone, one commit behind what the tree wants, with work in it.
+    const upstream = component === "seabios" ? repos.seabios.path : repos.qemuXen.path;
+    const out = path.join(base, `outside-clone-${n++}`);
+    git(["clone", "--quiet", upstream, out]);
+    git(["-C", out, "checkout", "--quiet", "--detach", "HEAD~1"]);
+    writeFileSync(path.join(out, "precious"), "not xqbuild's\n");
+    const before = { head: git(["-C", out, "rev-parse", "HEAD"]), refs: git(["-C", out, "for-each-ref"]), status: git(["-C", out, "status", "--porcelain"]) };
+    const dir = path.join(t.root, rel);
+    mkdirSync(path.dirname(dir), { recursive: true });
+    symlinkSync(out, dir);
+    for (const argv of [["fetch", component], ["update", component, "--force"], ["all", component]]) {
+      const r = await xq(t, argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      const para = expectCleanError(r.stderr);
+      expect(para).toContain(`${component}'s source directory ${dir}`);
+      expect(para).toContain(`${dir} is a symbolic link to ${out}`);
+    }
+    expect({ head: git(["-C", out, "rev-parse", "HEAD"]), refs: git(["-C", out, "for-each-ref"]), status: git(["-C", out, "status", "--porcelain"]) }).toEqual(before);
+    expect(readFileSync(path.join(out, "precious"), "utf8")).toBe("not xqbuild's\n");
+  });
 });
 
 /**
