@@ -9,7 +9,7 @@ import { main } from "../../src/cli/main.js";
 import { memoryOutput } from "../../src/report/output.js";
 import { git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { copyXenTree } from "../support/xen-tree.js";
-import { makeKey, stopKeyAgents, tag, type Key } from "../support/gpg.js";
+import { expiresAt, makeKey, revoke, stopKeyAgents, tag, type Key } from "../support/gpg.js";
 
 interface Tree {
   base: string;
@@ -198,6 +198,37 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
     expect(r.code).toBe(0);
     expect(headOf(t)).toBe(c3);
     expect(lockOf(t).components["qemu-xen"]).toMatchObject({ commit: c3, tagObject: moved, signer: signer.fingerprint });
+  });
+
+  it("refuses a tag whose key has expired since it signed, and one whose key is now revoked, naming the signer", async () => {
+    const repo = t.repos.qemuXen.path;
+    // Signed while the key was good; the key expires seconds later.
+    const expiring = makeKey(t.base, "Short Lived", "short@xqbuild.invalid", "seconds=6");
+    tag(repo, "signed-expiring", c2, expiring);
+    const revokedLater = makeKey(t.base, "Revoked Signer", "revoked@xqbuild.invalid");
+    tag(repo, "signed-revoked", c2, revokedLater);
+    const revoked = revoke(revokedLater);
+    writeFileSync(path.join(t.root, "keys", "expiring.asc"), expiring.armored);
+    writeFileSync(path.join(t.root, "keys", "revoked.asc"), revoked.armored);
+    const until = expiresAt(expiring);
+    expect(until).toBeDefined();
+    await new Promise((r) => setTimeout(r, Math.max(0, (until as number) - Date.now()) + 1500));
+    const both = { verify: { keys: ["keys/expiring.asc", "keys/revoked.asc"] } };
+    const cases = [
+      ["signed-expiring", "is signed by a key that has expired", expiring],
+      ["signed-revoked", "is signed by a key that has been revoked", revoked],
+    ] as const;
+    for (const [revision, why, key] of cases) {
+      const before = { head: headOf(t), lock: lockText(t) };
+      writeConfig(t, revision, both);
+      const r = await xq(t, ["fetch", "qemu-xen"]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`the tag ${revision} of ${t.repos.qemuXen.url} (tag object `);
+      expect(r.stderr).toContain(`) ${why}; signer: ${key.fingerprint}`);
+      expect(r.stderr).toContain(`signer: ${key.fingerprint}`);
+      expect(r.stderr).toContain("Nothing was checked out: the tree was left as it was.");
+      expect({ head: headOf(t), lock: lockText(t) }).toEqual(before);
+    }
   });
 
   it("takes a keyring file as it takes keys", async () => {
