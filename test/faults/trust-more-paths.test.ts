@@ -1,0 +1,109 @@
+// Issue 14, security classes 1-4, second round: members of each class that the first round's cases
+// (trust-sources.test.ts, trust-files.test.ts) did not name, tried on a reorganised main.
+// 1: a fetched URL that climbs out of the user's local mirror or the superproject's directory with
+//    percent-escapes, which git decodes in a file:// URL (%2e%2e is .., %2F is /).
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES_UPSTREAM, fileUrl, git, gitEnv } from "../support/git.js";
+import { builtCli, expectCleanError, makeTree, mirrors, qemuRemote, removeBases, tempBase, urlLines, xq, type Tree } from "./support.js";
+
+let base: string;
+
+beforeAll(() => {
+  builtCli();
+  base = tempBase("trust-more");
+  mkdirSync(path.join(base, "upstream"), { recursive: true });
+});
+afterAll(removeBases);
+
+const env0 = (): Record<string, string> => ({ ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" });
+
+/** A bare repository at `bare` with one commit of `files` (and gitlinks) under `tag`; its commit id. */
+function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}): string {
+  const work = `${bare}.work-${tag}`;
+  const env = env0();
+  git(["init", "-q", work], { env });
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    writeFileSync(path.join(work, rel), text);
+  }
+  git(["add", "-A", "."], { cwd: work, env });
+  for (const [p, sha] of Object.entries(gitlinks)) git(["update-index", "--add", "--cacheinfo", `160000,${sha},${p}`], { cwd: work, env });
+  git(["commit", "-q", "-m", tag], { cwd: work, env });
+  git(["tag", "-f", tag], { cwd: work, env });
+  if (!existsSync(bare)) git(["init", "-q", "--bare", bare], { env });
+  git(["push", "-q", "-f", bare, `refs/tags/${tag}`], { cwd: work, env });
+  return git(["rev-parse", "HEAD"], { cwd: work, env });
+}
+
+/** The fixture's qemu-xen files, with its recorder, and `extra` over them. */
+function qemuFiles(extra: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else out[r] = readFileSync(path.join(dir, e.name), "utf8");
+    }
+  };
+  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
+  out["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
+  return { ...out, ...extra };
+}
+
+describe("1: percent-escapes in a fetched URL do not climb out of what the user named", () => {
+  let secret: string;
+  let secretCommit: string;
+  beforeAll(() => {
+    // The user's private repository, beside (not inside) the local mirror and the upstream directory.
+    secret = path.join(base, "private", "secret.git");
+    secretCommit = oneCommitRepo(secret, { "meson.build": "project('secret')\n", "PRIVATE.txt": "the user's private work\n" }, "v1");
+    mkdirSync(path.join(base, "upstream", "wraps"), { recursive: true });
+  });
+
+  it("plain git decodes a file:// URL's %2e%2e and %2F: the escapes reach the private repository", () => {
+    // Why the escapes matter: git reads file:///mirror/%2e%2e/x as /mirror/../x.
+    for (const u of [`${fileUrl(path.join(base, "upstream", "wraps"))}/%2e%2e/%2e%2e/private/secret.git`, `${fileUrl(path.join(base, "upstream", "wraps"))}/..%2F..%2Fprivate/secret.git`]) {
+      const r = spawnSync("git", ["ls-remote", u, "refs/tags/v1"], { env: gitEnv(), encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(secretCommit);
+    }
+  });
+
+  function wrapTree(name: string, url: string): Tree {
+    const up = path.join(base, "upstream", `qemu-${name}.git`);
+    oneCommitRepo(up, qemuFiles({ "subprojects/foo.wrap": `[wrap-git]\nurl = ${url}\nrevision = v1\n` }), "w1");
+    const t = makeTree(base, name, { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = w1"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { "https://example.invalid/wraps/": `${fileUrl(path.join(base, "upstream", "wraps"))}/` }, components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+    return t;
+  }
+
+  it.each([
+    ["%2e%2e", "https://example.invalid/wraps/%2e%2e/%2e%2e/private/secret.git"],
+    ["%2E%2E", "https://example.invalid/wraps/%2E%2E/%2E%2E/private/secret.git"],
+    ["..%2F", "https://example.invalid/wraps/..%2F..%2Fprivate/secret.git"],
+  ])("a wrap url past the user's local mirror with %s: refused naming the wrap and the key; no mirror of the private repository", async (_what, url) => {
+    const t = wrapTree(`wrap-esc-${_what.replace(/%/g, "")}`, url);
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(mirrors(t.cache, "secret"), "no mirror of the private repository").toEqual([]);
+    expect(r.code, r.stderr).not.toBe(0);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/foo\.wrap: "url"/);
+    expect(para).toMatch(/mirror/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+
+  it("a relative submodule URL ./..%2F..%2Fprivate/secret.git of a local superproject: refused; no mirror, no tree", async () => {
+    const hostile = path.join(base, "upstream", "qemu-esc.git");
+    oneCommitRepo(hostile, qemuFiles({ ".gitmodules": `[submodule "meson"]\n\tpath = meson\n\turl = ./..%2F..%2Fprivate/secret.git\n` }), "esc", { meson: secretCommit });
+    const t = makeTree(base, "gm-esc", { config: [...urlLines({ qemu: fileUrl(hostile) }), "QEMU_UPSTREAM_REVISION = esc"] });
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(mirrors(t.cache, "secret"), "no mirror of the private repository").toEqual([]);
+    expect(r.code, r.stderr).toBe(1);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/submodule\.meson\.url/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+});
