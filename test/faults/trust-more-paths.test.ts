@@ -2,19 +2,22 @@
 // (trust-sources.test.ts, trust-files.test.ts) did not name, tried on a reorganised main.
 // 1: a fetched URL that climbs out of the user's local mirror or the superproject's directory with
 //    percent-escapes, which git decodes in a file:// URL (%2e%2e is .., %2F is /).
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+// 2/4: a patch queue entry that is a link out of the queue's directory, or names ../x: its bytes
+//    are not read, applied nor packed by legal-info.
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES_UPSTREAM, fileUrl, git, gitEnv } from "../support/git.js";
-import { builtCli, expectCleanError, makeTree, mirrors, qemuRemote, removeBases, tempBase, urlLines, xq, type Tree } from "./support.js";
+import { FIXTURES_UPSTREAM, fileUrl, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { builtCli, expectCleanError, makeTree, mirrors, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
+let repos: UpstreamRepos;
 
 beforeAll(() => {
   builtCli();
   base = tempBase("trust-more");
-  mkdirSync(path.join(base, "upstream"), { recursive: true });
+  repos = makeUpstreamRepos(path.join(base, "upstream"));
 });
 afterAll(removeBases);
 
@@ -105,5 +108,49 @@ describe("1: percent-escapes in a fetched URL do not climb out of what the user 
     const para = expectCleanError(r.stderr, { maxLines: 10 });
     expect(para).toMatch(/submodule\.meson\.url/);
     expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+});
+
+describe("2/4: a patch queue entry that leads out of the queue's directory is not read", () => {
+  const secretText = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot really a key, the test's stand-in for ~/.ssh/id_rsa\n";
+
+  function queueTree(name: string, series: string, files: Record<string, string>, links: Record<string, string>): Tree {
+    const t = makeTree(base, name, { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+    const dir = path.join(t.root, "patches", "seabios");
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+    for (const [f, to] of Object.entries(links)) symlinkSync(to, path.join(dir, f));
+    writeFileSync(path.join(dir, "series"), series);
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ components: { seabios: { patches: "patches/seabios" } } }));
+    return t;
+  }
+
+  it.each([
+    ["a series entry that is a link to a file outside the queue", "id.patch\n", true],
+    ["a series entry naming ../x", "../../../secret/id_rsa\n", false],
+  ])("%s: fetch refused naming the series entry; the file is neither applied nor packed by legal-info", async (what, series, link) => {
+    const secretDir = path.join(base, `secret-${link ? "link" : "climb"}`);
+    mkdirSync(secretDir, { recursive: true });
+    writeFileSync(path.join(secretDir, "id_rsa"), secretText);
+    const t = queueTree(`queue-${link ? "link" : "climb"}`, series, {}, link ? { "id.patch": path.join(secretDir, "id_rsa") } : {});
+    if (!link) {
+      // ../../../secret/id_rsa from <tree>/patches/seabios is <base>/<tree's dir>/../secret...: point it at secretDir.
+      const target = path.resolve(path.join(t.root, "patches", "seabios"), "../../../secret/id_rsa");
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, secretText);
+    }
+    const r = await xq(t, ["fetch", "seabios"]);
+    const out = path.join(base, `legal-${link ? "link" : "climb"}`);
+    if (r.code === 0) {
+      // Had the fetch gone ahead (an empty patch), legal-info would pack the file's bytes as a patch.
+      await xq(t, ["legal-info", out, "seabios"]);
+    }
+    const packed = existsSync(out) ? spawnSync("grep", ["-rl", "OPENSSH", out], { encoding: "utf8" }).stdout : "";
+    expect(packed, `${what}: packed by legal-info`).toBe("");
+    expect(r.code, r.stderr).toBe(2);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/series/);
+    expect(para).toMatch(link ? /id\.patch/ : /\.\.\/\.\.\/\.\.\/secret\/id_rsa/);
+    expect(existsSync(seabiosRemote(t)), "no tree left behind").toBe(false);
   });
 });
