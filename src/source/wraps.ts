@@ -11,6 +11,7 @@ import { gitAt, gitEnvironment } from "./git.js";
 import { sayInfo } from "./events.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
+import { checkPatchPaths } from "./patches.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
 import { withoutCredentials } from "../util/redact.js";
 
@@ -437,6 +438,7 @@ async function applyDiffFiles(sub: string, w: Wrap, work: string, opts: MirrorOp
   for (const d of diffFiles(w)) {
     const diff = path.join(sub, "packagefiles", d);
     if (!existsSync(diff)) throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} is not in subprojects/packagefiles.`, "Fix the wrap or the tree; nothing was written to subprojects/.", "failure");
+    checkDiffPaths(sub, w, d, diff, work);
     const env = { ...opts.env, LC_ALL: "C" };
     const signal = opts.signal ? { signal: opts.signal } : {};
     let r;
@@ -450,6 +452,21 @@ async function applyDiffFiles(sub: string, w: Wrap, work: string, opts: MirrorOp
       const out = (r.stdout + r.stderr).trim().split("\n").slice(0, 12).join("\n");
       throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} does not apply to ${w.directory}:\n${out}`, "Fix the diff or the wrap's revision; nothing was written to subprojects/.", "failure");
     }
+  }
+}
+
+/**
+ * A diff file is a patch from the fetched tree: the one rule for patches (checkPatchPaths) applies
+ * before GNU patch or git apply runs, so that it cannot write the subproject's .git/config (a wrap-git
+ * checkout has one: a [core] fsmonitor there runs at the next git command in it) nor go through a
+ * link the subproject tracks.
+ */
+function checkDiffPaths(sub: string, w: Wrap, d: string, diff: string, work: string): void {
+  try {
+    checkPatchPaths({ name: d, file: diff, content: readFileSync(diff), strip: 1, tool: "patch" }, work);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw new UserError(`${wrapFile(sub, w)}: "diff_files": ${e.message}`, "Nothing was written to subprojects/. The tree's wrap files are its own input: fix the diff, or prepare that subproject yourself.", "failure");
   }
 }
 

@@ -4,7 +4,7 @@
 //    percent-escapes, which git decodes in a file:// URL (%2e%2e is .., %2F is /).
 // 2/4: a patch queue entry that is a link out of the queue's directory, or names ../x: its bytes
 //    are not read, applied nor packed by legal-info.
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,5 +152,51 @@ describe("2/4: a patch queue entry that leads out of the queue's directory is no
     expect(para).toMatch(/series/);
     expect(para).toMatch(link ? /id\.patch/ : /\.\.\/\.\.\/\.\.\/secret\/id_rsa/);
     expect(existsSync(seabiosRemote(t)), "no tree left behind").toBe(false);
+  });
+});
+
+describe("4: a wrap's diff_files may not touch .git/ nor write through a link of the subproject", () => {
+  let outside: string;
+  let wrapsDir: string;
+  beforeAll(() => {
+    outside = path.join(base, "diff-outside");
+    mkdirSync(outside, { recursive: true });
+    // A meson subproject whose repository tracks a symbolic link out of it.
+    wrapsDir = path.join(base, "upstream", "diffwraps");
+    const fooWork = path.join(wrapsDir, "foo.git.work");
+    mkdirSync(fooWork, { recursive: true });
+    writeFileSync(path.join(fooWork, "meson.build"), "project('foo')\n");
+    symlinkSync(outside, path.join(fooWork, "link"));
+    const env = env0();
+    git(["init", "-q", fooWork], { env });
+    git(["add", "-A", "."], { cwd: fooWork, env });
+    git(["commit", "-q", "-m", "foo"], { cwd: fooWork, env });
+    git(["tag", "v1"], { cwd: fooWork, env });
+    git(["clone", "-q", "--bare", fooWork, path.join(wrapsDir, "foo.git")], { env });
+  });
+
+  const marker = (): string => path.join(base, "MARKER-fsmonitor-ran");
+  const cases: Array<[string, () => string]> = [
+    ["a diff appending a [core] fsmonitor to the subproject's .git/config", () => `--- a/.git/config\n+++ b/.git/config\n@@ -0,0 +1,2 @@\n+[core]\n+\tfsmonitor = sh -c 'echo ran >> ${marker()}'\n`],
+    ["a diff creating a file under the subproject's tracked link out", () => `--- /dev/null\n+++ b/link/evil.txt\n@@ -0,0 +1 @@\n+planted\n`],
+  ];
+  it.each(cases)("%s: refused naming the wrap and the diff; nothing written", async (what, text) => {
+    const i = cases.findIndex((c) => c[0] === what);
+    rmSync(marker(), { force: true });
+    const up = path.join(base, "upstream", `qemu-diff-${i}.git`);
+    oneCommitRepo(up, qemuFiles({ "subprojects/foo.wrap": "[wrap-git]\nurl = https://example.invalid/diffwraps/foo.git\nrevision = v1\ndiff_files = evil.diff\n", "subprojects/packagefiles/evil.diff": text() }), "w1");
+    const t = makeTree(base, `wrap-diff-${i}`, { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = w1"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { "https://example.invalid/diffwraps/": `${fileUrl(wrapsDir)}/` }, components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    const foo = path.join(qemuRemote(t), "subprojects", "foo");
+    if (existsSync(foo)) spawnSync("git", ["status"], { cwd: foo, env: gitEnv() }); // what the user (or meson) runs there next
+    expect(existsSync(marker()), "a fsmonitor from the diff ran").toBe(false);
+    expect(readdirSync(outside), "written through the link").toEqual([]);
+    expect(r.code, r.stderr).not.toBe(0);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/foo\.wrap/);
+    expect(para).toMatch(/evil\.diff/);
+    expect(para).toMatch(/\.git\/|symbolic link/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
   });
 });
