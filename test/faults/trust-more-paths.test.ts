@@ -200,3 +200,23 @@ describe("4: a wrap's diff_files may not touch .git/ nor write through a link of
     expect(existsSync(qemuRemote(t))).toBe(false);
   });
 });
+
+describe("2: a submodule name that climbs out of .git/modules", () => {
+  // git itself refuses it (the repository is not written outside), deep in `git submodule update`
+  // with "could not lookup name for submodule 'meson'"; the case asks for the clear paragraph.
+  it("[submodule \"../../../../evil\"]: refused naming .gitmodules and the name; nothing written outside, no tree", async () => {
+    const sub = path.join(base, "upstream", "meson-pub2.git");
+    const subCommit = oneCommitRepo(sub, { "meson.py": "# public meson\n" }, "v1");
+    const up = path.join(base, "upstream", "qemu-subname.git");
+    oneCommitRepo(up, qemuFiles({ ".gitmodules": `[submodule "../../../../evil"]\n\tpath = meson\n\turl = ../meson-pub2.git\n` }), "n1", { meson: subCommit });
+    const t = makeTree(base, "gm-subname", { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = n1"] });
+    const before = [...readdirSync(base), "gm-subname-cache"].sort();
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(readdirSync(base).sort()).toEqual(before);
+    expect(r.code, r.stderr).toBe(1);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/\.gitmodules/);
+    expect(para).toMatch(/"\.\.\/\.\.\/\.\.\/\.\.\/evil"/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+});
