@@ -3,7 +3,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
-import { sha256File } from "../util/fs.js";
+import { replaceFile, sha256File } from "../util/fs.js";
 import { collect } from "../util/proc.js";
 import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./link-clone.js";
@@ -355,8 +355,9 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
   }
   const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
   await mkdir(path.dirname(target), { recursive: true });
-  await copyFile(got, `${target}.xqbuild-tmp`);
-  await rename(`${target}.xqbuild-tmp`, target);
+  // Through a temporary file of its own (a random name, created exclusively): a fixed name beside
+  // the target is one the fetched tree can track as a link to a file outside, which a copy follows.
+  await replaceFile(target, { from: got });
   return target;
 }
 

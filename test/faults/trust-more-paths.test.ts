@@ -6,10 +6,10 @@
 //    are not read, applied nor packed by legal-info.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES_UPSTREAM, fileUrl, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
-import { builtCli, expectCleanError, makeTree, mirrors, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
+import { builtCli, expectCleanError, expectOk, makeTree, mirrors, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -24,13 +24,17 @@ afterAll(removeBases);
 const env0 = (): Record<string, string> => ({ ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" });
 
 /** A bare repository at `bare` with one commit of `files` (and gitlinks) under `tag`; its commit id. */
-function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}): string {
+function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}, links: Record<string, string> = {}): string {
   const work = `${bare}.work-${tag}`;
   const env = env0();
   git(["init", "-q", work], { env });
   for (const [rel, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
     writeFileSync(path.join(work, rel), text);
+  }
+  for (const [rel, to] of Object.entries(links)) {
+    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    symlinkSync(to, path.join(work, rel));
   }
   git(["add", "-A", "."], { cwd: work, env });
   for (const [p, sha] of Object.entries(gitlinks)) git(["update-index", "--add", "--cacheinfo", `160000,${sha},${p}`], { cwd: work, env });
@@ -218,5 +222,26 @@ describe("2: a submodule name that climbs out of .git/modules", () => {
     expect(para).toMatch(/\.gitmodules/);
     expect(para).toMatch(/"\.\.\/\.\.\/\.\.\/\.\.\/evil"/);
     expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+});
+
+describe("2: a wrap archive is put in subprojects/packagecache without writing through a link the tree tracks there", () => {
+  it("packagecache/<source_filename>.xqbuild-tmp a tracked link to a file outside: the file is untouched", async () => {
+    const victim = path.join(base, "victim-bashrc");
+    writeFileSync(victim, "the user's own file\n");
+    const dl = path.join(base, "upstream", "downloads");
+    mkdirSync(path.join(dl, "src", "foo-1.0"), { recursive: true });
+    writeFileSync(path.join(dl, "src", "foo-1.0", "meson.build"), "project('foo')\n");
+    execFileSync("tar", ["-czf", path.join(dl, "foo-1.0.tar.gz"), "-C", path.join(dl, "src"), "foo-1.0"]);
+    const hash = execFileSync("sha256sum", [path.join(dl, "foo-1.0.tar.gz")], { encoding: "utf8" }).split(" ")[0] as string;
+    const up = path.join(base, "upstream", "qemu-cachelink.git");
+    const wrap = `[wrap-file]\ndirectory = foo-1.0\nsource_url = https://example.invalid/downloads/foo-1.0.tar.gz\nsource_filename = foo-1.0.tar.gz\nsource_hash = ${hash}\n`;
+    oneCommitRepo(up, qemuFiles({ "subprojects/foo.wrap": wrap }), "c1", {}, { "subprojects/packagecache/foo-1.0.tar.gz.xqbuild-tmp": victim });
+    const t = makeTree(base, "wrap-cachelink", { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = c1"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { "https://example.invalid/downloads/": `${fileUrl(dl)}/` }, components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(readFileSync(victim, "utf8"), "written through the tracked link").toBe("the user's own file\n");
+    expectOk(r);
+    expect(readFileSync(path.join(qemuRemote(t), "subprojects", "foo-1.0", "meson.build"), "utf8")).toBe("project('foo')\n");
   });
 });
