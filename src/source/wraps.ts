@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
 import { replaceFile, sha256File } from "../util/fs.js";
@@ -157,7 +157,9 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
       if (!existsSync(path.join(work, buildFile))) {
         throw new UserError(`${wrapFile(sub, w)}: the subproject ${w.directory} has no ${buildFile} once prepared (meson would stop with "Subproject exists but has no ${buildFile} file").`, "Check the wrap's patch_directory and diff_files; nothing was written to subprojects/.", "failure");
       }
-      await writeFile(path.join(work, HASH_FILE), `${w.hash}\n`);
+      // Replaced, not written through: the subproject's repository (or a patch_directory, which
+      // copies links as links) may have put a link to a file outside at that name.
+      await replaceFile(path.join(work, HASH_FILE), { content: `${w.hash}\n` });
       await rename(work, dest);
       report.fetched.push(`${w.name} (${what})`);
       opts.events?.emit({ type: "fetch-done", ...named, seconds: (Date.now() - started) / 1000, action: "fetched", revision: what, dir: path.relative(sourceDir, dest) });

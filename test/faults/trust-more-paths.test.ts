@@ -4,7 +4,7 @@
 //    percent-escapes, which git decodes in a file:// URL (%2e%2e is .., %2F is /).
 // 2/4: a patch queue entry that is a link out of the queue's directory, or names ../x: its bytes
 //    are not read, applied nor packed by legal-info.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -243,5 +243,23 @@ describe("2: a wrap archive is put in subprojects/packagecache without writing t
     expect(readFileSync(victim, "utf8"), "written through the tracked link").toBe("the user's own file\n");
     expectOk(r);
     expect(readFileSync(path.join(qemuRemote(t), "subprojects", "foo-1.0", "meson.build"), "utf8")).toBe("project('foo')\n");
+  });
+});
+
+describe("2: meson's hash file is written into a prepared subproject without following a link there", () => {
+  it("a wrap-git repository tracking .meson-subproject-wrap-hash.txt as a link to a file outside: the file is untouched", async () => {
+    const victim = path.join(base, "victim-profile");
+    writeFileSync(victim, "the user's own file\n");
+    const wdir = path.join(base, "upstream", "hashwraps");
+    oneCommitRepo(path.join(wdir, "foo.git"), { "meson.build": "project('foo')\n" }, "v1", {}, { ".meson-subproject-wrap-hash.txt": victim });
+    const up = path.join(base, "upstream", "qemu-hashlink.git");
+    oneCommitRepo(up, qemuFiles({ "subprojects/foo.wrap": "[wrap-git]\nurl = https://example.invalid/hashwraps/foo.git\nrevision = v1\n" }), "h1");
+    const t = makeTree(base, "wrap-hashlink", { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = h1"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ mirrors: { "https://example.invalid/hashwraps/": `${fileUrl(wdir)}/` }, components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(readFileSync(victim, "utf8"), "written through the tracked link").toBe("the user's own file\n");
+    expectOk(r);
+    const hashFile = path.join(qemuRemote(t), "subprojects", "foo", ".meson-subproject-wrap-hash.txt");
+    expect(lstatSync(hashFile).isFile(), "the hash file is a file of its own").toBe(true);
   });
 });
