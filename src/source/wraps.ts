@@ -3,7 +3,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
-import { replaceFile, sha256File } from "../util/fs.js";
+import { replaceFile, sha256File, staysInside } from "../util/fs.js";
 import { collect } from "../util/proc.js";
 import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./link-clone.js";
@@ -66,11 +66,22 @@ export function parseWrap(text: string, name: string): Wrap | undefined {
   return { name, type: first.name, keys, provide, directory: keys.directory ?? name, hash: createHash("sha256").update(norm, "utf8").digest("hex") };
 }
 
+/**
+ * The tree's subprojects/*.wrap, parsed. A wrap file that is a symbolic link out of the tree (a
+ * fetched tree tracking subprojects/foo.wrap -> ~/.netrc) is refused, naming the link, rather than
+ * read: its keys go into messages, the SBOM and the fetch. A link that stays in the tree is read.
+ */
 export function readWraps(sourceDir: string): Wrap[] {
   const dir = path.join(sourceDir, "subprojects");
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".wrap") && statSync(path.join(dir, f), { throwIfNoEntry: false })?.isFile() === true)
+  const names = readdirSync(dir).filter((f) => f.endsWith(".wrap") && statSync(path.join(dir, f), { throwIfNoEntry: false })?.isFile() === true);
+  for (const f of names) {
+    const file = path.join(dir, f);
+    if (lstatSync(file).isSymbolicLink() && !staysInside(file, sourceDir)) {
+      throw new UserError(`${file} is a symbolic link to ${readlinkTarget(file)}, outside the tree ${sourceDir}; xqbuild reads no wrap file through it.`, "Nothing was written to subprojects/. The tree's wrap files are its own input: that revision of the tree is not usable as it is; report it to its maintainers, or replace the link with the wrap file itself.", "failure");
+    }
+  }
+  return names
     .sort()
     .map((f) => parseWrap(readFileSync(path.join(dir, f), "utf8"), f.replace(/\.wrap$/, "")))
     .filter((w): w is Wrap => w !== undefined);

@@ -263,3 +263,20 @@ describe("2: meson's hash file is written into a prepared subproject without fol
     expect(lstatSync(hashFile).isFile(), "the hash file is a file of its own").toBe(true);
   });
 });
+
+describe("2: a wrap file that is a link out of the tree is not read", () => {
+  it("subprojects/foo.wrap a tracked link to a file outside: fetch refused naming the link; nothing of the file reaches a message or the tree", async () => {
+    const secretFile = path.join(base, "victim-netrc");
+    writeFileSync(secretFile, "[wrap-file]\nsource_url = https://example.invalid/SECRET-TOKEN-4711/x.tar.gz\nsource_filename = x.tar.gz\n");
+    const up = path.join(base, "upstream", "qemu-wraplink.git");
+    oneCommitRepo(up, qemuFiles({}), "l1", {}, { "subprojects/foo.wrap": secretFile });
+    const t = makeTree(base, "wrap-filelink", { config: [...urlLines({ qemu: fileUrl(up) }), "QEMU_UPSTREAM_REVISION = l1"] });
+    writeFileSync(path.join(t.root, ".xqbuildrc.json"), JSON.stringify({ components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+    const r = await xq(t, ["fetch", "qemu-xen"]);
+    expect(r.stdout + r.stderr).not.toContain("SECRET-TOKEN-4711");
+    expect(r.code, r.stderr).toBe(1);
+    const para = expectCleanError(r.stderr, { maxLines: 10 });
+    expect(para).toMatch(/foo\.wrap is a symbolic link/);
+    expect(existsSync(qemuRemote(t))).toBe(false);
+  });
+});
