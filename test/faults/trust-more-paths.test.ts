@@ -280,3 +280,21 @@ describe("2: a wrap file that is a link out of the tree is not read", () => {
     expect(existsSync(qemuRemote(t))).toBe(false);
   });
 });
+
+describe("3: an install from the artifact cache deletes nothing of DESTDIR's", () => {
+  it("a directory in DESTDIR where the artifact has a file: refused naming it, its contents kept (as the install without the cache refuses)", async () => {
+    const t = makeTree(base, "destdir-dir", { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }), env: { XQBUILD_CCACHE: "0" } });
+    const first = path.join(base, "destdir-first");
+    mkdirSync(first);
+    expectOk(await xq(t, ["install", "seabios", "--destdir", first]));
+    const bios = "usr/local/lib/xen/boot/seabios.bin";
+    expect(lstatSync(path.join(first, bios)).isFile()).toBe(true);
+    const dest = path.join(base, "destdir-second");
+    mkdirSync(path.join(dest, bios), { recursive: true });
+    writeFileSync(path.join(dest, bios, "precious"), "not xqbuild's\n");
+    const r = await xq(t, ["install", "seabios", "--destdir", dest]);
+    expect(existsSync(path.join(dest, bios, "precious")), "DESTDIR's directory was deleted").toBe(true);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(expectCleanError(r.stderr)).toContain(path.join(dest, bios));
+  });
+});
