@@ -298,3 +298,29 @@ describe("3: an install from the artifact cache deletes nothing of DESTDIR's", (
     expect(expectCleanError(r.stderr)).toContain(path.join(dest, bios));
   });
 });
+
+// Held on main when tried; kept because legal-info and the SBOM post-date the first round: they
+// guard that the license files these new commands copy and hash are never read through a link.
+describe("2: legal-info and the SBOM read no license file through a link of the fetched tree", () => {
+  it("SeaBIOS with COPYING a link to a private file outside: neither legal-info nor sbom carries a byte of it", async () => {
+    const secret = path.join(base, "victim-id_rsa");
+    writeFileSync(secret, "GNU GENERAL PUBLIC LICENSE\nSECRET-KEY-MATERIAL-0815\n");
+    const files: Record<string, string> = {};
+    for (const f of readdirSync(path.join(FIXTURES_UPSTREAM, "seabios"))) if (f !== "COPYING") files[f] = readFileSync(path.join(FIXTURES_UPSTREAM, "seabios", f), "utf8");
+    files["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
+    const up = path.join(base, "upstream", "seabios-liclink.git");
+    oneCommitRepo(up, files, "rel-lic", {}, { COPYING: secret });
+    const t = makeTree(base, "lic-link", { config: [...urlLines({ qemu: repos.qemuXen.url, seabios: fileUrl(up) }), "SEABIOS_UPSTREAM_REVISION = rel-lic"] });
+    expectOk(await xq(t, ["fetch", "seabios"]));
+    const out = path.join(base, "lic-link-legal");
+    const li = await xq(t, ["legal-info", out, "seabios"]);
+    if (existsSync(out)) expect(spawnSync("grep", ["-rl", "SECRET-KEY-MATERIAL", out], { encoding: "utf8" }).stdout, "packed by legal-info").toBe("");
+    expectOk(li);
+    expect(existsSync(path.join(out, "licenses", "seabios", "COPYING")), "the link is not packed as a license").toBe(false);
+    const sbom = await xq(t, ["sbom", "seabios"]);
+    expectOk(sbom);
+    const hash = execFileSync("sha256sum", [secret], { encoding: "utf8" }).split(" ")[0] as string;
+    expect(sbom.stdout).not.toContain("SECRET-KEY-MATERIAL");
+    expect(sbom.stdout).not.toContain(hash);
+  });
+});
