@@ -426,7 +426,15 @@ export async function copyInto(src: string, dest: string): Promise<void> {
   for (const it of items) {
     const to = path.join(dest, it.rel);
     if (it.kind === "dir") assertInside(to, dest, "the directory");
-    else assertInside(path.dirname(to), dest, "the directory");
+    else {
+      assertInside(path.dirname(to), dest, "the directory");
+      // A directory of DESTDIR's where the artifact has a file is not deleted to make room (with
+      // DESTDIR=/ an entry could name /usr/lib): refused, as the install's own copy and make
+      // install's cp refuse it, before anything is written.
+      if (lstatSync(to, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new UserError(`${to} is a directory, where the install puts a ${it.kind === "link" ? "symbolic link" : "file"}; xqbuild does not delete a directory of ${dest} to make room.`, `Move ${to} out of the way (or delete it yourself), then install again. Nothing was installed.`, "failure");
+      }
+    }
   }
   const created = new Set<string>();
   for (const it of items) {
@@ -448,7 +456,6 @@ export async function copyInto(src: string, dest: string): Promise<void> {
       }
       continue;
     }
-    if (there?.isDirectory()) await rm(to, { recursive: true, force: true });
     const tmp = `${to}.xqbuild-${process.pid}-${randomBytes(4).toString("hex")}`;
     try {
       if (it.kind === "link") await symlink(await readlink(from), tmp);

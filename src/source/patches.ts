@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
+import { resolveExisting, staysInside } from "../util/fs.js";
 
 /**
  * How a queue's patches are applied: `git apply` (exact, for git format-patch queues), or GNU patch
@@ -21,8 +22,8 @@ export interface Patch {
 }
 
 /** A quilt series line: `name [-pN]`, `#` comments. */
-function parseSeries(text: string, file: string): Array<{ name: string; strip: number }> {
-  const out: Array<{ name: string; strip: number }> = [];
+function parseSeries(text: string, file: string): Array<{ name: string; strip: number; line: number }> {
+  const out: Array<{ name: string; strip: number; line: number }> = [];
   text.split("\n").forEach((raw, i) => {
     const line = raw.replace(/(^|\s)#.*$/, "").trim();
     if (line === "") return;
@@ -33,7 +34,7 @@ function parseSeries(text: string, file: string): Array<{ name: string; strip: n
       if (m) strip = Number(m[1]);
       else throw new UserError(`${file}:${i + 1}: unsupported option ${JSON.stringify(o)} for ${name}.`, "xqbuild applies series entries of the form NAME [-pN].");
     }
-    out.push({ name: name as string, strip });
+    out.push({ name: name as string, strip, line: i + 1 });
   });
   return out;
 }
@@ -59,11 +60,30 @@ export function loadPatchQueue(spec: string | readonly string[] | undefined, wha
     throw new UserError(`${what}: the patch directory ${spec} does not exist.`, "Check the patches setting of the xqbuild config file.");
   }
   const series = path.join(spec, "series");
-  if (existsSync(series)) return parseSeries(readFileSync(series, "utf8"), series).map((e) => read(path.join(spec, e.name), e.name, e.strip));
+  if (existsSync(series)) return parseSeries(readFileSync(series, "utf8"), series).map((e) => read(queueFile(spec, e.name, `${series}:${e.line}`), e.name, e.strip));
   return readdirSync(spec)
     .filter((f) => /\.(patch|diff)$/.test(f))
     .sort()
-    .map((f) => read(path.join(spec, f), f, 1));
+    .map((f) => read(queueFile(spec, f, spec), f, 1));
+}
+
+/**
+ * The file of a queue directory's entry, refused (a UserError naming `where`, the series line) when
+ * it is not inside the directory: a name with ".." or an absolute one, or a file that is a symbolic
+ * link out of it. A queue directory is often someone else's (a Debian package's debian/patches, a
+ * colleague's tree): its bytes are applied and legal-info packs them as the patch, so an entry
+ * leading to ~/.ssh/id_rsa would publish that file. A link that stays in the directory is fine.
+ */
+function queueFile(dir: string, name: string, where: string): string {
+  const file = path.join(dir, name);
+  const hint = "Nothing was applied. A queue's entries are files in its directory: copy the patch into it (or name the file itself in a list of patches in the xqbuild config file).";
+  if (path.isAbsolute(name) || name.split(/[/\\]/).includes("..")) {
+    throw new UserError(`${where}: the patch ${JSON.stringify(name)} is not a file inside the queue's directory ${dir}.`, hint);
+  }
+  if (!staysInside(file, dir)) {
+    throw new UserError(`${where}: the patch ${name} is a symbolic link out of the queue's directory ${dir} (${file} resolves to ${resolveExisting(file)}); xqbuild reads no patch through it.`, hint);
+  }
+  return file;
 }
 
 /** The queue's identity: names, strip levels and contents, in order. */

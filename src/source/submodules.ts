@@ -72,6 +72,12 @@ export async function submodulesAt(dir: string, commit: string, url: string, pat
   }
   const wanted: WantedSubmodule[] = [];
   for (const [name, sm] of chosen) {
+    // git keeps a submodule's repository at .git/modules/<name>: a name that is not a plain
+    // relative path (git's check_submodule_name) would put it elsewhere. git refuses it too, deep
+    // in the checkout, with "could not lookup name"; here it is refused up front, the key named.
+    if (name === "" || path.isAbsolute(name) || name.split(/[/\\]/).includes("..")) {
+      throw new UserError(`${url} at ${commit.slice(0, 12)}: its .gitmodules names a submodule ${JSON.stringify(name)} (for ${sm.path}), which is not a plain relative name: git keeps it at .git/modules/<name>, so the name may not be absolute nor contain "..".`, "Nothing was checked out. That revision's .gitmodules is its maintainers' to fix; report it to them.", "failure");
+    }
     const written = sm.url as string;
     const subUrl = resolveSubmoduleUrl(url, written);
     const bad = fetchedUrlProblem({ written, resolved: subUrl, base: url }, opts.mirrors);

@@ -1,5 +1,4 @@
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { urlProblem } from "../config/validate.js";
 import { networkUrl } from "./mirror.js";
 
@@ -34,16 +33,34 @@ export function isLocalUrl(url: string): boolean {
   return !/^[^/]*:/.test(url) && !/^\[[^\]]+\]:/.test(url);
 }
 
-/** The local path a local URL names (file:// decoded), resolved; undefined for a network URL. */
+/**
+ * A file:// URL's path as git reads it: the host part (file://localhost/...) dropped and every %XX
+ * escape decoded (git's url_decode), %2e%2e and %2F included, so file:///mirror/%2e%2e/x is
+ * /mirror/../x to git, whatever a URL parser that refuses an encoded slash makes of it.
+ */
+function fileUrlPath(url: string): string {
+  const rest = url.replace(/^file:\/\//i, "");
+  return percentDecoded(rest.startsWith("/") ? rest : rest.slice(Math.max(0, rest.indexOf("/"))));
+}
+
+/** s with every %XX replaced by the byte it names (read as UTF-8); a stray % is kept. */
+function percentDecoded(s: string): string {
+  const src = Buffer.from(s, "utf8");
+  const out: number[] = [];
+  for (let i = 0; i < src.length; i++) {
+    const hex = src.toString("latin1", i + 1, i + 3);
+    if (src[i] === 0x25 && /^[0-9a-fA-F]{2}$/.test(hex)) {
+      out.push(parseInt(hex, 16));
+      i += 2;
+    } else out.push(src[i] as number);
+  }
+  return Buffer.from(out).toString("utf8");
+}
+
+/** The local path a local URL names, as git reads it (file:// decoded), resolved; undefined for a network URL. */
 function localPath(url: string): string | undefined {
   if (!isLocalUrl(url)) return undefined;
-  if (/^file:\/\//i.test(url)) {
-    try {
-      return path.resolve(fileURLToPath(url.replace(/^file:/i, "file:")));
-    } catch {
-      return path.resolve(url.replace(/^file:\/\//i, ""));
-    }
-  }
+  if (/^file:\/\//i.test(url)) return path.resolve(fileUrlPath(url));
   return path.resolve(url.replace(/^file:/i, ""));
 }
 
@@ -56,7 +73,8 @@ export function fetchedUrlProblem(u: FetchedUrl, mirrors: Readonly<Record<string
   const prefix = Object.keys(mirrors).filter((p) => u.resolved.startsWith(p)).sort((a, b) => b.length - a.length)[0];
   if (prefix !== undefined) {
     const net = networkUrl(u.resolved, mirrors);
-    if (isLocalUrl(net) && u.resolved.slice(prefix.length).split(/[/\\]/).includes("..")) return `has ".." after the mirrors prefix ${JSON.stringify(prefix)}, which would climb out of the local mirror ${JSON.stringify(mirrors[prefix] ?? "")}`;
+    // git decodes %XX in a file:// URL (fileUrlPath), so an escaped ".." climbs as well as a plain one.
+    if (isLocalUrl(net) && percentDecoded(u.resolved.slice(prefix.length)).split(/[/\\]/).includes("..")) return `has ".." (plain or %-escaped, which git decodes) after the mirrors prefix ${JSON.stringify(prefix)}, which would climb out of the local mirror ${JSON.stringify(mirrors[prefix] ?? "")}`;
     return undefined;
   }
   if (!isLocalUrl(u.resolved)) return undefined;

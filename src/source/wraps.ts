@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
-import { sha256File } from "../util/fs.js";
+import { replaceFile, sha256File, staysInside } from "../util/fs.js";
 import { collect } from "../util/proc.js";
 import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./link-clone.js";
@@ -11,6 +11,7 @@ import { gitAt, gitEnvironment } from "./git.js";
 import { sayInfo } from "./events.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
+import { checkPatchPaths } from "./patches.js";
 import { extractTarball, obtainTarball } from "./tarball.js";
 import { withoutCredentials } from "../util/redact.js";
 
@@ -65,11 +66,22 @@ export function parseWrap(text: string, name: string): Wrap | undefined {
   return { name, type: first.name, keys, provide, directory: keys.directory ?? name, hash: createHash("sha256").update(norm, "utf8").digest("hex") };
 }
 
+/**
+ * The tree's subprojects/*.wrap, parsed. A wrap file that is a symbolic link out of the tree (a
+ * fetched tree tracking subprojects/foo.wrap -> ~/.netrc) is refused, naming the link, rather than
+ * read: its keys go into messages, the SBOM and the fetch. A link that stays in the tree is read.
+ */
 export function readWraps(sourceDir: string): Wrap[] {
   const dir = path.join(sourceDir, "subprojects");
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".wrap") && statSync(path.join(dir, f), { throwIfNoEntry: false })?.isFile() === true)
+  const names = readdirSync(dir).filter((f) => f.endsWith(".wrap") && statSync(path.join(dir, f), { throwIfNoEntry: false })?.isFile() === true);
+  for (const f of names) {
+    const file = path.join(dir, f);
+    if (lstatSync(file).isSymbolicLink() && !staysInside(file, sourceDir)) {
+      throw new UserError(`${file} is a symbolic link to ${readlinkTarget(file)}, outside the tree ${sourceDir}; xqbuild reads no wrap file through it.`, "Nothing was written to subprojects/. The tree's wrap files are its own input: that revision of the tree is not usable as it is; report it to its maintainers, or replace the link with the wrap file itself.", "failure");
+    }
+  }
+  return names
     .sort()
     .map((f) => parseWrap(readFileSync(path.join(dir, f), "utf8"), f.replace(/\.wrap$/, "")))
     .filter((w): w is Wrap => w !== undefined);
@@ -156,7 +168,9 @@ export async function fetchWraps(sourceDir: string, select: WrapSelector, opts: 
       if (!existsSync(path.join(work, buildFile))) {
         throw new UserError(`${wrapFile(sub, w)}: the subproject ${w.directory} has no ${buildFile} once prepared (meson would stop with "Subproject exists but has no ${buildFile} file").`, "Check the wrap's patch_directory and diff_files; nothing was written to subprojects/.", "failure");
       }
-      await writeFile(path.join(work, HASH_FILE), `${w.hash}\n`);
+      // Replaced, not written through: the subproject's repository (or a patch_directory, which
+      // copies links as links) may have put a link to a file outside at that name.
+      await replaceFile(path.join(work, HASH_FILE), { content: `${w.hash}\n` });
       await rename(work, dest);
       report.fetched.push(`${w.name} (${what})`);
       opts.events?.emit({ type: "fetch-done", ...named, seconds: (Date.now() - started) / 1000, action: "fetched", revision: what, dir: path.relative(sourceDir, dest) });
@@ -354,8 +368,9 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
   }
   const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
   await mkdir(path.dirname(target), { recursive: true });
-  await copyFile(got, `${target}.xqbuild-tmp`);
-  await rename(`${target}.xqbuild-tmp`, target);
+  // Through a temporary file of its own (a random name, created exclusively): a fixed name beside
+  // the target is one the fetched tree can track as a link to a file outside, which a copy follows.
+  await replaceFile(target, { from: got });
   return target;
 }
 
@@ -437,6 +452,7 @@ async function applyDiffFiles(sub: string, w: Wrap, work: string, opts: MirrorOp
   for (const d of diffFiles(w)) {
     const diff = path.join(sub, "packagefiles", d);
     if (!existsSync(diff)) throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} is not in subprojects/packagefiles.`, "Fix the wrap or the tree; nothing was written to subprojects/.", "failure");
+    checkDiffPaths(sub, w, d, diff, work);
     const env = { ...opts.env, LC_ALL: "C" };
     const signal = opts.signal ? { signal: opts.signal } : {};
     let r;
@@ -450,6 +466,21 @@ async function applyDiffFiles(sub: string, w: Wrap, work: string, opts: MirrorOp
       const out = (r.stdout + r.stderr).trim().split("\n").slice(0, 12).join("\n");
       throw new UserError(`${wrapFile(sub, w)}: the diff file ${d} does not apply to ${w.directory}:\n${out}`, "Fix the diff or the wrap's revision; nothing was written to subprojects/.", "failure");
     }
+  }
+}
+
+/**
+ * A diff file is a patch from the fetched tree: the one rule for patches (checkPatchPaths) applies
+ * before GNU patch or git apply runs, so that it cannot write the subproject's .git/config (a wrap-git
+ * checkout has one: a [core] fsmonitor there runs at the next git command in it) nor go through a
+ * link the subproject tracks.
+ */
+function checkDiffPaths(sub: string, w: Wrap, d: string, diff: string, work: string): void {
+  try {
+    checkPatchPaths({ name: d, file: diff, content: readFileSync(diff), strip: 1, tool: "patch" }, work);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw new UserError(`${wrapFile(sub, w)}: "diff_files": ${e.message}`, "Nothing was written to subprojects/. The tree's wrap files are its own input: fix the diff, or prepare that subproject yourself.", "failure");
   }
 }
 
