@@ -1,9 +1,10 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ComponentName } from "../components/names.js";
 import { isArmoredKey, type Settings, type VerifySettings } from "../config/settings.js";
 import { FailureError, UserError } from "../util/errors.js";
+import { inputFileReason, readInputFileSync } from "../util/fs.js";
 import { collect, definedOnly, requireTool } from "../util/proc.js";
 import { withoutCredentials } from "../util/redact.js";
 import { gitAt, gitEnvironment, SAFE_CONFIG } from "./git.js";
@@ -119,11 +120,14 @@ async function buildKeyring(policy: VerifyPolicy, env: Readonly<Record<string, s
     const s = policy.settings;
     if (s.keyring !== undefined) {
       ring.file = path.join(dir, "keyring");
+      let bytes: Buffer;
       try {
-        await copyFile(s.keyring, ring.file);
+        // Not copyFile: a FIFO there would block the process for ever, /dev/zero never end.
+        bytes = readInputFileSync(s.keyring);
       } catch (e) {
-        throw new UserError(`${policy.key}.keyring${where}: cannot read the keyring ${s.keyring}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, "Point it at an existing keyring file (gpg --export KEY > FILE makes one).");
+        throw new UserError(`${policy.key}.keyring${where}: cannot read the keyring ${s.keyring}: ${inputFileReason(e)}.`, "Point it at an existing keyring file (gpg --export KEY > FILE makes one).");
       }
+      await writeFile(ring.file, bytes, { mode: 0o600 });
     } else {
       let i = 0;
       for (const k of s.keys ?? []) {
@@ -131,9 +135,9 @@ async function buildKeyring(policy: VerifyPolicy, env: Readonly<Record<string, s
         const what = isArmoredKey(k) ? `key ${i} (written inline)` : `key ${i} (${k})`;
         let text: string;
         try {
-          text = isArmoredKey(k) ? k : await readFile(k, "utf8");
+          text = isArmoredKey(k) ? k : readInputFileSync(k).toString("utf8");
         } catch (e) {
-          throw new UserError(`${policy.key}.keys${where}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, "Name an existing file holding an armored public key (gpg --armor --export KEY), or write the key inline.");
+          throw new UserError(`${policy.key}.keys${where}: cannot read ${what}: ${inputFileReason(e)}.`, "Name an existing file holding an armored public key (gpg --armor --export KEY), or write the key inline.");
         }
         const file = path.join(dir, `key-${i}.asc`);
         await writeFile(file, text);

@@ -1,0 +1,73 @@
+// Trust, second pass (issue 14 points 5-12) over what landed after the first: verify's keys and
+// keyring, sbom and install --sbom, legal-info, config --why. Each case here failed on main before
+// the fix its commit names, or guards a new feature's path that the first pass could not reach.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { builtCli, expectCleanError, makeTree, removeBases, tempBase, urlLines, xq } from "./support.js";
+
+let base: string;
+let repos: UpstreamRepos;
+
+beforeAll(() => {
+  builtCli();
+  base = tempBase("trust-more");
+  repos = makeUpstreamRepos(path.join(base, "upstream"));
+});
+afterAll(() => removeBases());
+
+/** xqbuild's private keyring directories (verify.ts's mkdtemp) left in a temporary directory. */
+const keyringDirs = (tmp: string): string[] => readdirSync(tmp).filter((f) => f.startsWith("xqbuild-verify-"));
+
+describe.concurrent("7: input files the config names (verify's keys and keyring, patches) are bounded: a FIFO, /dev/zero or a huge file is refused, never read for ever", () => {
+  const cases: Array<[string, (dir: string) => object]> = [
+    ["a keyring that is a FIFO (nobody writes it)", (dir) => {
+      const fifo = path.join(dir, "ring.fifo");
+      spawnSync("mkfifo", [fifo]);
+      return { verify: { keyring: fifo } };
+    }],
+    // /dev/zero and a directory already ended cleanly on main: kept as guards of verify's (new) reads.
+    ["a keyring that is /dev/zero", () => ({ verify: { keyring: "/dev/zero" } })],
+    ["a key file that is a FIFO", (dir) => {
+      const fifo = path.join(dir, "key.fifo");
+      spawnSync("mkfifo", [fifo]);
+      return { verify: { keys: [fifo] } };
+    }],
+    ["a key file that is /dev/zero", () => ({ verify: { keys: ["/dev/zero"] } })],
+    ["a key file that is a directory", (dir) => ({ verify: { keys: [dir] } })],
+    ["a keyring of 10 GB (sparse)", (dir) => {
+      const big = path.join(dir, "big.kbx");
+      spawnSync("truncate", ["-s", "10G", big]);
+      return { verify: { keyring: big } };
+    }],
+    // Not verify, the same read: a patch the queue names that is a FIFO.
+    ["a patch of the queue that is a FIFO", (dir) => {
+      spawnSync("mkfifo", [path.join(dir, "0001-x.patch")]);
+      return { components: { seabios: { patches: [path.join(dir, "0001-x.patch")] } } };
+    }],
+  ];
+  for (const [what, setting] of cases) {
+    it(`${what}: exit 2 naming the setting and the file, within seconds, no keyring directory left`, async ({ expect }) => {
+      const name = what.replace(/[^a-z0-9]+/gi, "-");
+      const t = makeTree(base, name, { config: urlLines({ qemu: repos.qemuXen.url, seabios: repos.seabios.url }) });
+      const dir = path.join(t.base, `${name}-keys`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(t.root, "xqbuild.config.json"), JSON.stringify(setting(dir)));
+      const tmp = path.join(t.base, `${name}-tmp`);
+      mkdirSync(tmp, { recursive: true });
+      const started = Date.now();
+      const r = await xq(t, ["fetch", "seabios"], { TMPDIR: tmp }, { timeoutMs: 30_000 });
+      expect(r.timedOut, `hung:\n${r.stderr}`).toBeFalsy();
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(r.code, r.stderr).toBe(2);
+      const para = expectCleanError(r.stderr);
+      expect(para).toMatch(/verify(\.keyring|\.keys)? in|patches|patch /);
+      expect(para).toMatch(/xqbuild\.config\.json|the xqbuild config file/);
+      expect(para).toMatch(/(cannot read|cannot be read|holds no OpenPGP public key)/);
+      expect(keyringDirs(tmp)).toEqual([]);
+      expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
+    });
+  }
+});
