@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
-import { builtCli, expectCleanError, makeTree, removeBases, tempBase, urlLines, xq } from "./support.js";
+import { SIGNAL_EXIT } from "../support/processes.js";
+import { builtCli, expectCleanError, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -68,6 +69,25 @@ describe.concurrent("7: input files the config names (verify's keys and keyring,
       expect(para).toMatch(/(cannot read|cannot be read|holds no OpenPGP public key)/);
       expect(keyringDirs(tmp)).toEqual([]);
       expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
+    });
+  }
+});
+
+describe("6: config --why (one make run per step of the chain) ends on a signal", () => {
+  // make reading this .config takes 8 s (a $(shell) in it), as a slow NFS tree's or a heavy $(shell) would.
+  const slow = ["XQ_SLOW := $(shell sleep 8)"];
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    it(`${sig} while --why asks make: exit ${SIGNAL_EXIT[sig]} within seconds, make and its $(shell) gone, no temporary copies left`, async ({ expect }) => {
+      const t = makeTree(base, `why-${sig}`, { config: [...urlLines({ seabios: repos.seabios.url }), ...slow] });
+      const tmp = path.join(t.base, `why-${sig}-tmp`);
+      mkdirSync(tmp, { recursive: true });
+      // The tree read once (its answer cached), so what runs below is --why's own make runs.
+      expect((await xq(t, ["config", "SEABIOS_UPSTREAM_URL"], { TMPDIR: tmp }, { timeoutMs: 60_000 })).code).toBe(0);
+      const run = startXq(t, ["config", "--why", "SEABIOS_UPSTREAM_URL"], { TMPDIR: tmp }, { timeoutMs: 60_000 });
+      await until(() => survivors(tmp).length > 0 || spawnSync("pgrep", ["-g", String(run.pid), "sleep"]).status === 0, 20_000, "make's $(shell sleep) to run");
+      await sleep(300);
+      await interrupt(run, sig, { expect });
+      expect(readdirSync(tmp).filter((f) => f.startsWith("xqbuild-"))).toEqual([]);
     });
   }
 });
