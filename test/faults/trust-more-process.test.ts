@@ -2,12 +2,12 @@
 // keyring, sbom and install --sbom, legal-info, config --why. Each case here failed on main before
 // the fix its commit names, or guards a new feature's path that the first pass could not reach.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { SIGNAL_EXIT } from "../support/processes.js";
-import { builtCli, expectCleanError, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq } from "./support.js";
+import { builtCli, expectCleanError, expectOk, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -88,6 +88,52 @@ describe("6: config --why (one make run per step of the chain) ends on a signal"
       await sleep(300);
       await interrupt(run, sig, { expect });
       expect(readdirSync(tmp).filter((f) => f.startsWith("xqbuild-"))).toEqual([]);
+    });
+  }
+});
+
+describe("9-10: odd state where sbom -o, legal-info DIR and install --sbom write", () => {
+  let t: Tree;
+  beforeAll(async () => {
+    t = makeTree(base, "odd-out", { config: urlLines({ seabios: repos.seabios.url }) });
+    expectOk(await xq(t, ["fetch", "seabios"]));
+  }, 120_000);
+
+  // The first three held on main (kept: they guard the new commands' writes); the last two were internal errors.
+  const cases: Array<[string, (dir: string) => string[], RegExp]> = [
+    ["sbom -o naming an existing directory", (dir) => ["sbom", "seabios", "-o", dir], /is a directory/],
+    ["sbom -o under a file", (dir) => {
+      writeFileSync(path.join(dir, "plain"), "x");
+      return ["sbom", "seabios", "-o", path.join(dir, "plain", "sbom.json")];
+    }, /is a file, not a directory/],
+    ["legal-info DIR that is a file", (dir) => {
+      writeFileSync(path.join(dir, "plain"), "x");
+      return ["legal-info", path.join(dir, "plain"), "seabios"];
+    }, /not a directory/],
+    ["legal-info DIR under a file", (dir) => {
+      writeFileSync(path.join(dir, "plain"), "x");
+      return ["legal-info", path.join(dir, "plain", "out"), "seabios"];
+    }, /is a file, not a directory/],
+    ["legal-info DIR in a directory it may not write", (dir) => {
+      // Immutable (chattr +i): not writable even for root, who runs this suite in CI.
+      mkdirSync(path.join(dir, "ro"));
+      chmodSync(path.join(dir, "ro"), 0o555);
+      spawnSync("chattr", ["+i", path.join(dir, "ro")]);
+      return ["legal-info", path.join(dir, "ro", "out"), "seabios"];
+    }, /EACCES|EPERM|not writable|cannot create/],
+  ];
+  for (const [what, argv, says] of cases) {
+    it(`${what}: one paragraph naming the path, exit 1 or 2, nothing written`, async ({ expect }) => {
+      const dir = path.join(t.base, `odd-${what.replace(/[^a-z0-9]+/gi, "-")}`);
+      mkdirSync(dir, { recursive: true });
+      const args = argv(dir);
+      const before = readdirSync(dir, { recursive: true }).sort();
+      const r = await xq(t, args, {}, { timeoutMs: 60_000 });
+      expect([1, 2], r.stderr).toContain(r.code);
+      const para = expectCleanError(r.stderr);
+      expect(para).toMatch(says);
+      expect(para).toContain(dir);
+      expect(readdirSync(dir, { recursive: true }).sort()).toEqual(before);
     });
   }
 });
