@@ -2,7 +2,7 @@
 // keyring, sbom and install --sbom, legal-info, config --why. Each case here failed on main before
 // the fix its commit names, or guards a new feature's path that the first pass could not reach.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
@@ -122,6 +122,17 @@ describe("9-10: odd state where sbom -o, legal-info DIR and install --sbom write
       return ["legal-info", path.join(dir, "ro", "out"), "seabios"];
     }, /EACCES|EPERM|not writable|cannot create/],
   ];
+  it("install --sbom where share/doc/xqbuild is a file: one paragraph naming it, the file left as it was (held on main: a guard of install --sbom)", async ({ expect }) => {
+    const dest = path.join(t.base, "odd-destdir");
+    const doc = path.join(dest, "usr", "local", "lib", "xen", "share", "doc", "xqbuild");
+    mkdirSync(path.dirname(doc), { recursive: true });
+    writeFileSync(doc, "someone's\n");
+    const r = await xq(t, ["install", "seabios", "--sbom", "--destdir", dest], {}, { timeoutMs: 120_000 });
+    expect([1, 2], r.stderr).toContain(r.code);
+    expect(expectCleanError(r.stderr)).toContain(doc);
+    expect(readFileSync(doc, "utf8")).toBe("someone's\n");
+  }, 150_000);
+
   for (const [what, argv, says] of cases) {
     it(`${what}: one paragraph naming the path, exit 1 or 2, nothing written`, async ({ expect }) => {
       const dir = path.join(t.base, `odd-${what.replace(/[^a-z0-9]+/gi, "-")}`);
