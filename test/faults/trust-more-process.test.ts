@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { SIGNAL_EXIT } from "../support/processes.js";
+import { startHttpGit } from "../support/servers.js";
 import { builtCli, expectCleanError, expectOk, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
@@ -147,4 +148,48 @@ describe("9-10: odd state where sbom -o, legal-info DIR and install --sbom write
       expect(readdirSync(dir, { recursive: true }).sort()).toEqual(before);
     });
   }
+});
+
+describe("5: a password in the URL reaches none of the new features' outputs (held on main: guards sbom, legal-info, config --why, dist)", () => {
+  const PW = "Pw-xq-more-5ecret-73";
+  it("sbom (both formats, -o), legal-info DIR (its tarballs unpacked too), config --why (text, --json), dist, status --json: no byte of output or of any file holds it", async ({ expect }) => {
+    const s = await startHttpGit(repos.baseDir);
+    try {
+      const url = s.url("seabios.git").replace("http://", `http://xquser:${PW}@`);
+      const t = makeTree(base, "pw-new", { config: urlLines({ seabios: url }) });
+      const out = path.join(t.base, "pw-new-out");
+      const runs: string[][] = [
+        ["fetch", "seabios"],
+        ["sbom", "seabios"],
+        ["sbom", "seabios", "--format", "spdx"],
+        ["sbom", "seabios", "--format", "spdx", "-o", path.join(out, "sbom.spdx.json")],
+        ["legal-info", path.join(out, "legal"), "seabios"],
+        ["legal-info", path.join(out, "legal"), "seabios", "--json"],
+        ["config", "--why", "SEABIOS_UPSTREAM_URL"],
+        ["config", "--why", "SEABIOS_UPSTREAM_URL", "--json"],
+        ["dist", "seabios"],
+        ["status", "--json"],
+      ];
+      for (const argv of runs) {
+        const r = await xq(t, argv, {}, { timeoutMs: 60_000 });
+        expect(r.code, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
+        expect(r.stdout + r.stderr, argv.join(" ")).not.toContain(PW);
+      }
+      // Every tarball written unpacked beside itself, so that grep reads what gzip hid.
+      const unpacked = path.join(t.base, "pw-new-unpacked");
+      for (const dir of [t.root, out]) {
+        for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+          if (!f.endsWith(".tar.gz") || f.includes(`${path.sep}.git${path.sep}`)) continue;
+          const to = path.join(unpacked, f.replace(/[/]/g, "_"));
+          mkdirSync(to, { recursive: true });
+          expect(spawnSync("tar", ["-xzf", path.join(dir, f), "-C", to]).status, f).toBe(0);
+        }
+      }
+      expect(existsSync(unpacked), "no tarball was written").toBe(true);
+      const grep = spawnSync("grep", ["-rlaF", "--", PW, t.root, t.cache, out, unpacked], { encoding: "utf8" });
+      expect(grep.stdout.split("\n").filter((f) => f !== "" && f !== path.join(t.root, ".config"))).toEqual([]);
+    } finally {
+      await s.stop();
+    }
+  }, 150_000);
 });
