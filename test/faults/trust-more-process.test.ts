@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { makeKey, stopKeyAgents, tag } from "../support/gpg.js";
 import { SIGNAL_EXIT } from "../support/processes.js";
 import { startHttpGit } from "../support/servers.js";
 import { builtCli, expectCleanError, expectOk, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
@@ -192,4 +193,28 @@ describe("5: a password in the URL reaches none of the new features' outputs (he
       await s.stop();
     }
   }, 150_000);
+});
+
+describe("6: a signal while verify's gpgv runs", () => {
+  afterAll(() => stopKeyAgents());
+  it("SIGTERM while gpgv checks the tag: exit 143 within seconds, gpgv's whole group gone, no private keyring left, nothing checked out", async ({ expect }) => {
+    const key = makeKey(base, "Sig Signer", "sig@xqbuild.invalid");
+    tag(repos.seabios.path, "signed-sig", repos.seabios.refs["rel-1.16.2"] as string, key);
+    const t = makeTree(base, "verify-sig", { config: [...urlLines({ seabios: repos.seabios.url }), "SEABIOS_UPSTREAM_REVISION = signed-sig"] });
+    writeFileSync(path.join(t.root, "signer.asc"), key.armored);
+    writeFileSync(path.join(t.root, "xqbuild.config.json"), JSON.stringify({ verify: { keys: ["signer.asc"] } }));
+    // A gpgv that takes its time (a loaded machine, a huge keyring) before it does its work.
+    const bin = path.join(t.base, "verify-sig-bin");
+    mkdirSync(bin, { recursive: true });
+    const real = spawnSync("sh", ["-c", "command -v gpgv"], { encoding: "utf8" }).stdout.trim();
+    writeFileSync(path.join(bin, "gpgv"), `#!/bin/sh\nsleep 30\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const tmp = path.join(t.base, "verify-sig-tmp");
+    mkdirSync(tmp, { recursive: true });
+    const run = startXq(t, ["fetch", "seabios"], { TMPDIR: tmp, PATH: `${bin}:${t.env.PATH ?? process.env.PATH ?? ""}` }, { timeoutMs: 60_000 });
+    await until(() => spawnSync("pgrep", ["-f", `${bin}/gpgv`]).status === 0, 30_000, "gpgv to run");
+    await interrupt(run, "SIGTERM", { expect });
+    expect(spawnSync("pgrep", ["-f", `${bin}/gpgv`]).status, "the gpgv wrapper still runs").toBe(1);
+    expect(keyringDirs(tmp)).toEqual([]);
+    expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
+  }, 120_000);
 });
