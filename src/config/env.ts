@@ -59,8 +59,11 @@ export const NUMBER_RULES = {
   XQBUILD_STALL_TIMEOUT: { min: 1, max: 86_400, unit: "seconds" },
   XQBUILD_REMOTE_CACHE_TIMEOUT: { min: 1, max: 3600, unit: "seconds" },
   XQBUILD_TARBALL_MAX_BYTES: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true, unit: "bytes" },
-  /** How often the plain reporter says a long stage is still running (0: never). */
-  XQBUILD_HEARTBEAT_SECONDS: { min: 0, max: 86_400, unit: "seconds" },
+  /**
+   * How often the plain reporter says a long stage is still running (0: never). Whole seconds: a
+   * fraction (0.001) would be a line every millisecond, flooding a CI log while the build runs.
+   */
+  XQBUILD_HEARTBEAT_SECONDS: { min: 0, max: 86_400, integer: true, unit: "seconds" },
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberVariable = keyof typeof NUMBER_RULES;

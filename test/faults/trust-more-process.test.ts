@@ -218,3 +218,14 @@ describe("6: a signal while verify's gpgv runs", () => {
     expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
   }, 120_000);
 });
+
+describe("7 and 11: XQBUILD_HEARTBEAT_SECONDS is whole seconds", () => {
+  it("0.001 (a line every millisecond while a stage runs) is refused with exit 2 naming the variable, before anything runs", async ({ expect }) => {
+    const t = makeTree(base, "beat", { config: urlLines({ seabios: repos.seabios.url }) });
+    const r = await xq(t, ["all", "seabios"], { XQBUILD_HEARTBEAT_SECONDS: "0.001", XQ_FAKE_SEABIOS_SECONDS: "2" }, { timeoutMs: 60_000 });
+    expect(r.stdout.split("\n").filter((l) => /still running/.test(l)).length, "heartbeat lines").toBe(0);
+    expect(r.code, r.stderr).toBe(2);
+    expect(expectCleanError(r.stderr)).toContain('XQBUILD_HEARTBEAT_SECONDS="0.001"');
+    expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
+  });
+});
