@@ -229,3 +229,19 @@ describe("7 and 11: XQBUILD_HEARTBEAT_SECONDS is whole seconds", () => {
     expect(existsSync(path.join(t.root, "tools", "firmware", "seabios-dir-remote"))).toBe(false);
   });
 });
+
+describe("11: SOURCE_DATE_EPOCH has one reading, for reproducible: true's builds and for the SBOM's date", () => {
+  it('empty is unset for both (it stopped a reproducible plan, but not sbom); "soon" is refused by both with one message', async ({ expect }) => {
+    const t = makeTree(base, "epoch", { config: urlLines({ seabios: repos.seabios.url }) });
+    writeFileSync(path.join(t.root, "xqbuild.config.json"), JSON.stringify({ reproducible: true }));
+    expectOk(await xq(t, ["fetch", "seabios"]));
+    for (const argv of [["plan", "seabios"], ["sbom", "seabios"]]) {
+      const empty = await xq(t, argv, { SOURCE_DATE_EPOCH: "" });
+      expect(empty.code, `${argv.join(" ")} with SOURCE_DATE_EPOCH="": ${empty.stderr}`).toBe(0);
+      const bad = await xq(t, argv, { SOURCE_DATE_EPOCH: "soon" });
+      expect(bad.code, argv.join(" ")).toBe(2);
+      expect(expectCleanError(bad.stderr)).toContain('SOURCE_DATE_EPOCH in the environment is "soon", which is not a time');
+    }
+    expect((await xq(t, ["plan", "seabios"], { SOURCE_DATE_EPOCH: "" })).stdout).toMatch(/SOURCE_DATE_EPOCH from each source's commit date/);
+  }, 120_000);
+});
