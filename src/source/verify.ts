@@ -264,7 +264,7 @@ export async function verifyRevision(req: VerifyRequest, opts: MirrorOptions): P
     // Every refusal names the signer (none, for what carries no signature) and the keys that are allowed.
     const refuse = (what: string, hint: string, signer: string): UserError =>
       new FailureError(
-        `${req.component}: ${what}; signer: ${signer}; ${req.policy.key} allows only tags signed by ${ring.keys.length === 1 ? "the key" : "the keys"} ${allowed}.`,
+        `${req.component}: ${what}; signer: ${signer}; ${req.policy.key}${req.policy.file ? ` in ${req.policy.file}` : ""} allows only tags signed by ${ring.keys.length === 1 ? "the key" : "the keys"} ${allowed}.`,
         `${hint} Nothing was checked out: the tree was left as it was.`,
       );
     const allowHint = (name: string) => `Set the revision (${req.revisionFrom}) to a signed release tag, or list ${JSON.stringify(name)} in ${req.policy.key}.allow to take it unsigned.`;
@@ -276,7 +276,8 @@ export async function verifyRevision(req: VerifyRequest, opts: MirrorOptions): P
     const git = gitAt(resolved.mirrorDir, opts);
     const tagObject = (await git.raw(["rev-parse", "--verify", "--end-of-options", `refs/tags/${req.revision}`])).trim();
     const type = (await git.raw(["cat-file", "-t", tagObject])).trim();
-    const tagName = `the tag ${req.revision} of ${shownUrl}`;
+    // Where the revision was set (.config:2, xqbuild.lock) is named with it, in every refusal below.
+    const tagName = `the tag ${req.revision} (${req.revisionFrom}) of ${shownUrl}`;
     const signHint = "Ask upstream for a signed release tag, or check that the URL is the real upstream.";
     const pin = req.pinned;
     // A tag that is now another object than the lock recorded is said as such whatever else is wrong with it.

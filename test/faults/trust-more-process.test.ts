@@ -245,3 +245,23 @@ describe("11: SOURCE_DATE_EPOCH has one reading, for reproducible: true's builds
     expect((await xq(t, ["plan", "seabios"], { SOURCE_DATE_EPOCH: "" })).stdout).toMatch(/SOURCE_DATE_EPOCH from each source's commit date/);
   }, 120_000);
 });
+
+describe("12: verify's refusals say where the revision and the keys were set", () => {
+  it("an unsigned annotated tag, a tag signed by another key, a fixture release tag: each names SEABIOS_UPSTREAM_REVISION at .config:2 and the config file", async ({ expect }) => {
+    const trusted = makeKey(base, "Trusted", "trusted@xqbuild.invalid");
+    const other = makeKey(base, "Other", "other@xqbuild.invalid");
+    const c = repos.seabios.refs["rel-1.16.0"] as string;
+    tag(repos.seabios.path, "unsigned-12", c);
+    tag(repos.seabios.path, "other-12", c, other);
+    for (const rev of ["unsigned-12", "other-12", "rel-1.16.0"]) {
+      const t = makeTree(base, `origin-${rev}`, { config: [...urlLines({ seabios: repos.seabios.url }), `SEABIOS_UPSTREAM_REVISION = ${rev}`] });
+      writeFileSync(path.join(t.root, "trusted.asc"), trusted.armored);
+      writeFileSync(path.join(t.root, "xqbuild.config.json"), JSON.stringify({ verify: { keys: ["trusted.asc"] } }));
+      const r = await xq(t, ["fetch", "seabios"], {}, { timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(1);
+      const para = expectCleanError(r.stderr);
+      expect(para, rev).toContain("SEABIOS_UPSTREAM_REVISION at .config:2");
+      expect(para, rev).toContain("xqbuild.config.json");
+    }
+  }, 120_000);
+});
