@@ -2,14 +2,15 @@
 // keyring, sbom and install --sbom, legal-info, config --why. Each case here failed on main before
 // the fix its commit names, or guards a new feature's path that the first pass could not reach.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { makeKey, stopKeyAgents, tag } from "../support/gpg.js";
 import { SIGNAL_EXIT } from "../support/processes.js";
 import { startHttpGit } from "../support/servers.js";
-import { builtCli, expectCleanError, expectOk, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
+import { builtCli, expectCleanError, expectOk, HOST, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -264,4 +265,57 @@ describe("12: verify's refusals say where the revision and the keys were set", (
       expect(para, rev).toContain("xqbuild.config.json");
     }
   }, 120_000);
+});
+
+describe("7: a tarball download is bounded like what it unpacks to", () => {
+  /** A server whose every answer is endless zeros, with a Content-Length of `claim` when given (else chunked). */
+  async function zeros(claim?: number): Promise<{ url: string; stop: () => Promise<void> }> {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/gzip", ...(claim !== undefined ? { "content-length": String(claim) } : {}) });
+      const chunk = Buffer.alloc(64 * 1024);
+      const pump = (): void => {
+        while (res.write(chunk)) if (res.destroyed) return;
+        res.once("drain", pump);
+      };
+      res.on("close", () => res.removeAllListeners("drain"));
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, HOST, r));
+    const port = (server.address() as { port: number }).port;
+    return { url: `http://${HOST}:${port}/seabios-1.16.2.tar.gz`, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  }
+  const SHA = "0".repeat(64);
+  const cases: Array<[string, number | undefined, Record<string, string>, RegExp]> = [
+    ["a Content-Length of 10 GiB is refused before a byte is written", 10 * 1024 ** 3, {}, /server says it is 10737418240 bytes, more than/],
+    ["an endless chunked answer stops at XQBUILD_TARBALL_MAX_BYTES", undefined, { XQBUILD_TARBALL_MAX_BYTES: "2000000" }, /sent more than that, more than the 2000000 bytes/],
+  ];
+  for (const [what, claim, env, says] of cases) {
+    it(`${what}: exit 1 naming the URL within seconds, nothing left in the cache`, async ({ expect }) => {
+      const s = await zeros(claim);
+      try {
+        const t = makeTree(base, `dl-${claim ?? "chunked"}`, { config: [...urlLines({ qemu: repos.qemuXen.url }), `SEABIOS_UPSTREAM_LOC = ${s.url}`, `SEABIOS_UPSTREAM_SHA256 = ${SHA}`] });
+        const started = Date.now();
+        const r = await xq(t, ["fetch", "seabios"], env, { timeoutMs: 60_000 });
+        expect(r.timedOut, "hung").toBeFalsy();
+        expect(Date.now() - started).toBeLessThan(20_000);
+        expect(r.code, r.stderr).toBe(1);
+        const para = expectCleanError(r.stderr);
+        expect(para).toContain(s.url);
+        expect(para).toMatch(says);
+        const tarballs = path.join(t.cache, "tarballs");
+        expect(existsSync(tarballs) ? readdirSync(tarballs) : []).toEqual([]);
+      } finally {
+        await s.stop();
+      }
+    });
+  }
+  it("SEABIOS_UPSTREAM_LOC naming /dev/zero (through a link named .tar.gz): refused at once as not a regular file (hashing it never ended)", async ({ expect }) => {
+    const link = path.join(base, "zero.tar.gz");
+    if (!existsSync(link)) symlinkSync("/dev/zero", link);
+    const t = makeTree(base, "dl-zero", { config: [...urlLines({ qemu: repos.qemuXen.url }), `SEABIOS_UPSTREAM_LOC = ${link}`, `SEABIOS_UPSTREAM_SHA256 = ${SHA}`] });
+    const r = await xq(t, ["fetch", "seabios"], {}, { timeoutMs: 30_000 });
+    expect(r.timedOut, "hung").toBeFalsy();
+    expect([1, 2]).toContain(r.code);
+    expect(expectCleanError(r.stderr)).toContain(`${link} is not a regular file`);
+  });
 });
