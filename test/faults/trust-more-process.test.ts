@@ -6,7 +6,7 @@ import http from "node:http";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { FIXTURES_UPSTREAM, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { makeKey, stopKeyAgents, tag } from "../support/gpg.js";
 import { SIGNAL_EXIT } from "../support/processes.js";
 import { startHttpGit } from "../support/servers.js";
@@ -267,23 +267,24 @@ describe("12: verify's refusals say where the revision and the keys were set", (
   }, 120_000);
 });
 
+/** A server whose every answer is endless zeros, with a Content-Length of `claim` when given (else chunked). */
+async function zeros(claim?: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/gzip", ...(claim !== undefined ? { "content-length": String(claim) } : {}) });
+    const chunk = Buffer.alloc(64 * 1024);
+    const pump = (): void => {
+      while (res.write(chunk)) if (res.destroyed) return;
+      res.once("drain", pump);
+    };
+    res.on("close", () => res.removeAllListeners("drain"));
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, HOST, r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://${HOST}:${port}/seabios-1.16.2.tar.gz`, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
 describe("7: a tarball download is bounded like what it unpacks to", () => {
-  /** A server whose every answer is endless zeros, with a Content-Length of `claim` when given (else chunked). */
-  async function zeros(claim?: number): Promise<{ url: string; stop: () => Promise<void> }> {
-    const server = http.createServer((_req, res) => {
-      res.writeHead(200, { "content-type": "application/gzip", ...(claim !== undefined ? { "content-length": String(claim) } : {}) });
-      const chunk = Buffer.alloc(64 * 1024);
-      const pump = (): void => {
-        while (res.write(chunk)) if (res.destroyed) return;
-        res.once("drain", pump);
-      };
-      res.on("close", () => res.removeAllListeners("drain"));
-      pump();
-    });
-    await new Promise<void>((r) => server.listen(0, HOST, r));
-    const port = (server.address() as { port: number }).port;
-    return { url: `http://${HOST}:${port}/seabios-1.16.2.tar.gz`, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-  }
   const SHA = "0".repeat(64);
   const cases: Array<[string, number | undefined, Record<string, string>, RegExp]> = [
     ["a Content-Length of 10 GiB is refused before a byte is written", 10 * 1024 ** 3, {}, /server says it is 10737418240 bytes, more than/],
@@ -318,4 +319,59 @@ describe("7: a tarball download is bounded like what it unpacks to", () => {
     expect([1, 2]).toContain(r.code);
     expect(expectCleanError(r.stderr)).toContain(`${link} is not a regular file`);
   });
+});
+
+/** A bare repository of one commit with these files, tagged (the fault suite's fetched-tree maker, as trust-sources.test.ts's). */
+function oneCommitRepo(bare: string, files: Record<string, string>, tagName: string): void {
+  const work = `${bare}.work`;
+  mkdirSync(work, { recursive: true });
+  const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
+  git(["init", "-q", work], { env });
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    writeFileSync(path.join(work, rel), content);
+  }
+  git(["add", "-A", "."], { cwd: work, env });
+  git(["commit", "-q", "-m", tagName], { cwd: work, env });
+  git(["tag", "-f", tagName], { cwd: work, env });
+  git(["init", "-q", "--bare", bare], { env });
+  git(["push", "-q", "-f", bare, `refs/tags/${tagName}`], { cwd: work, env });
+}
+
+/** The fixture's qemu-xen files, with its recorder. */
+function qemuFiles(extra: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else out[r] = readFileSync(path.join(dir, e.name), "utf8");
+    }
+  };
+  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
+  out["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
+  return { ...out, ...extra };
+}
+
+describe("11: XQBUILD_TARBALL_MAX_BYTES holds for a wrap-file's archive as for a tarball source", () => {
+  it("a fetched wrap whose source_url answers without end stops at XQBUILD_TARBALL_MAX_BYTES (it took the 8 GiB default), exit 1 naming the URL", async ({ expect }) => {
+    const s = await zeros();
+    try {
+      const up = path.join(base, "upstream", "qemu-wrap-zeros.git");
+      const wrap = `[wrap-file]\ndirectory = foo-1\nsource_url = ${s.url}\nsource_filename = foo-1.tar.gz\nsource_hash = ${"0".repeat(64)}\n`;
+      oneCommitRepo(up, qemuFiles({ "subprojects/foo.wrap": wrap }), "w1");
+      const t = makeTree(base, "wrap-zeros", { config: [...urlLines({ qemu: `file://${up}`, seabios: repos.seabios.url }), "QEMU_UPSTREAM_REVISION = w1"] });
+      writeFileSync(path.join(t.root, "xqbuild.config.json"), JSON.stringify({ components: { "qemu-xen": { wraps: { fetch: ["foo"] } } } }));
+      const started = Date.now();
+      const r = await xq(t, ["fetch", "qemu-xen"], { XQBUILD_TARBALL_MAX_BYTES: "2000000" }, { timeoutMs: 60_000 });
+      expect(r.timedOut, "hung").toBeFalsy();
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(r.code, r.stderr).toBe(1);
+      const para = expectCleanError(r.stderr);
+      expect(para).toContain(s.url);
+      expect(para).toMatch(/more than the 2000000 bytes/);
+    } finally {
+      await s.stop();
+    }
+  }, 90_000);
 });
