@@ -1,12 +1,13 @@
 // The containment rule of src/fsutil.ts on its own: what removeInside removes, what assertInside
 // and mkdirInside refuse, and replaceFile's replacing (never writing through) a link. The fault
 // suite (test/faults/trust-files.test.ts) shows the same through the CLI.
+import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../src/util/errors.js";
-import { assertInside, checkRemovable, isWithin, mkdirInside, removeInside, replaceFile, replaceFileSync, resolveExisting, staysInside } from "../src/util/fs.js";
+import { assertInside, checkRemovable, InputFileError, isWithin, mkdirInside, readInputFileSync, removeInside, replaceFile, replaceFileSync, resolveExisting, staysInside } from "../src/util/fs.js";
 
 /** root (the allowed directory) and, beside it, outside with a file that must survive. */
 function layout(): { root: string; outside: string; precious: string } {
@@ -118,5 +119,32 @@ describe("replaceFile", () => {
     symlinkSync(outside, path.join(root, ".state"));
     expect(() => replaceFileSync(path.join(root, ".state", "answer.json"), "{}", root)).toThrow(UserError);
     expect(existsSync(path.join(outside, "answer.json"))).toBe(false);
+  });
+});
+
+describe("readInputFileSync", () => {
+  it("reads a regular file (through a link), and refuses a FIFO at once, a device, a directory and a file over the limit, each saying what it is", () => {
+    const { root } = layout();
+    const file = path.join(root, "key.asc");
+    writeFileSync(file, "KEY\n");
+    symlinkSync(file, path.join(root, "link"));
+    expect(readInputFileSync(path.join(root, "link")).toString()).toBe("KEY\n");
+    const fifo = path.join(root, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const reason = (f: string, max?: number): string => {
+      try {
+        readInputFileSync(f, max);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputFileError);
+        return (e as InputFileError).reason;
+      }
+      return "read";
+    };
+    expect(reason(fifo)).toMatch(/named pipe/);
+    expect(reason("/dev/zero")).toMatch(/device/);
+    expect(reason(root)).toMatch(/directory/);
+    expect(reason(file, 3)).toMatch(/larger than/);
+    expect(reason(file, 4)).toBe("read");
+    expect(reason(path.join(root, "absent"))).toBe("ENOENT");
   });
 });

@@ -54,13 +54,35 @@ export function envNumber(env: Env, name: string, rule: NumberRule): number | un
   return n;
 }
 
+/**
+ * SOURCE_DATE_EPOCH (reproducible-builds.org's variable, not xqbuild's own) as whole seconds since
+ * 1970, read here for every reader (reproducible: true's builds, the SBOM's date) so that one value
+ * means one thing to both: unset or empty is no date (as for every variable this module reads),
+ * anything but up to 12 digits is refused naming it; `use` says what it is read for.
+ */
+export function envSourceDateEpoch(env: Env, use: string): string | undefined {
+  const raw = env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const v = raw.trim();
+  if (!/^\d{1,12}$/.test(v)) {
+    throw new UserError(
+      `SOURCE_DATE_EPOCH in the environment is ${JSON.stringify(raw)}, which is not a time: ${use}, and it must be whole seconds since 1970-01-01 UTC.`,
+      "Set it to such a number (git show -s --format=%ct HEAD gives a commit's), or unset it.",
+    );
+  }
+  return v;
+}
+
 /** The numeric XQBUILD_* variables and their ranges: the one place a reader takes them from. */
 export const NUMBER_RULES = {
   XQBUILD_STALL_TIMEOUT: { min: 1, max: 86_400, unit: "seconds" },
   XQBUILD_REMOTE_CACHE_TIMEOUT: { min: 1, max: 3600, unit: "seconds" },
   XQBUILD_TARBALL_MAX_BYTES: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true, unit: "bytes" },
-  /** How often the plain reporter says a long stage is still running (0: never). */
-  XQBUILD_HEARTBEAT_SECONDS: { min: 0, max: 86_400, unit: "seconds" },
+  /**
+   * How often the plain reporter says a long stage is still running (0: never). Whole seconds: a
+   * fraction (0.001) would be a line every millisecond, flooding a CI log while the build runs.
+   */
+  XQBUILD_HEARTBEAT_SECONDS: { min: 0, max: 86_400, integer: true, unit: "seconds" },
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberVariable = keyof typeof NUMBER_RULES;

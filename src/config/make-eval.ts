@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,6 +7,7 @@ import { UserError } from "../util/errors.js";
 import { stableJson } from "../engine/fingerprint.js";
 import { staysInside, writeFileAtomic } from "../util/fs.js";
 import { redactText } from "../util/redact.js";
+import { onExit, throwIfInterrupted } from "../util/signals.js";
 import { onPath } from "../util/which.js";
 import { collect, type Collected } from "../util/proc.js";
 
@@ -240,6 +241,8 @@ async function writeCached(file: string, key: string, opts: MakeEvalOptions, res
 
 async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "xqbuild-make-"));
+  // A second signal exits at once, past the finally below: the directory goes with the process.
+  const dropHook = onExit(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const printer = path.join(dir, "print.mk");
     await writeFile(printer, printerMakefile(opts.variables, opts.epilogue ?? ""));
@@ -270,6 +273,8 @@ async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> 
       }
       throw e;
     }
+    // An interrupted make (its group ended by the signal path) is the interruption, not a make error.
+    throwIfInterrupted();
     if (res.code !== 0) throw makeFailure(res.stderr, opts);
     const definitions = parseDatabase(res.stdout, opts.cwd);
     const where = new Map<string, MakeDefinition>();
@@ -291,6 +296,7 @@ async function evaluateUncached(opts: MakeEvalOptions): Promise<MakeEvalResult> 
     }
     return { vars, definitions };
   } finally {
+    dropHook();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, readdirSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
+import { onExit, throwIfInterrupted } from "../util/signals.js";
 import { toolsMkStandIn, standaloneMakefile } from "./builtin-mk.js";
 import { evaluateMake, type MakeVar } from "./make-eval.js";
 import { CONFIG_MK_EPILOGUE, escapeMakePath, layerVariables } from "./resolve.js";
@@ -68,6 +69,8 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
   const layered = layerVariables(config.settings, inputs);
   const realCli = layerVariables({}, inputs).commandLine;
   const tmp = realpathSync(await mkdtemp(path.join(tmpdir(), "xqbuild-why-")));
+  // A second signal exits at once, past the finally below: the shadow tree goes with the process.
+  const dropHook = onExit(() => rmSync(tmp, { recursive: true, force: true }));
   try {
     const asker = await makeAsker(config, known.context, tmp);
     const commandLine: Record<string, string> = { ...layered.commandLine };
@@ -78,6 +81,8 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
     const steps: WhyStep[] = [];
     let incomplete: string | undefined;
     for (let round = 0; round < MAX_STEPS; round++) {
+      // Each round is a make run: a signal ends the chain here rather than after the last one.
+      throwIfInterrupted();
       let mv: MakeVar | undefined;
       try {
         mv = await asker.ask(name, commandLine, env, blanked);
@@ -142,6 +147,7 @@ export async function explainVariable(config: ResolvedConfig, name: string, inpu
     steps.reverse();
     return { name, steps, ...(incomplete !== undefined ? { incomplete } : {}) };
   } finally {
+    dropHook();
     await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { createReadStream, existsSync, lstatSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { pipeline } from "node:stream/promises";
+import { envSourceDateEpoch } from "../config/env.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { RECIPES } from "../components/index.js";
 import { readLicense } from "../components/license.js";
@@ -197,12 +198,10 @@ async function hashFile(file: string, signal?: AbortSignal): Promise<{ sha256: s
   return { sha256: a.digest("hex"), sha1: b.digest("hex") };
 }
 
-/** SOURCE_DATE_EPOCH as a date, a UserError naming it when it is not a whole number of seconds. */
+/** SOURCE_DATE_EPOCH as a date (config/env.ts reads it, for the builds too), a UserError naming it when it is not a whole number of seconds. */
 function sourceDateEpoch(env: Readonly<Record<string, string>>): Date | undefined {
-  const v = env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === "") return undefined;
-  if (!/^\d{1,12}$/.test(v)) throw new UserError(`SOURCE_DATE_EPOCH=${JSON.stringify(v)} is not a number of seconds since 1970.`, "Set it to a whole number (for example $(git log -1 --format=%ct)), or unset it: the SBOM is then dated by the newest upstream commit.");
-  return new Date(Number(v) * 1000);
+  const v = envSourceDateEpoch(env, "the SBOM is dated by it (unset, by the newest upstream commit)");
+  return v === undefined ? undefined : new Date(Number(v) * 1000);
 }
 
 function isoSeconds(d: Date): string {

@@ -15,6 +15,7 @@ import { gitAt } from "../source/git.js";
 import { readLockFile, pinnedUrlMatches } from "../source/lockfile.js";
 import { loadPatchQueue, patchQueueHash, type Patch } from "../source/patches.js";
 import { UserError } from "../util/errors.js";
+import { fsUserError } from "../util/fs.js";
 import { withoutCredentials } from "../util/redact.js";
 import { onExit, throwIfInterrupted } from "../util/signals.js";
 import { withTreeLock, type TreeLockOptions } from "../util/tree.js";
@@ -82,7 +83,7 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
   const dir = path.resolve(target);
   const signal = opts.signal;
   return withTreeLock(config, opts, lockWaitEvent(opts.emit), async () => {
-    const previous = checkTarget(dir);
+    const previous = onDisk(dir, () => checkTarget(dir));
     const enabled = plan.components.filter((c) => c.enabled);
     // The cheap refusals first, before any tarball is written: not fetched, no license file, a queue
     // that is not the one applied.
@@ -90,8 +91,8 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
     const tmp = `${dir}.xqbuild-tmp-${process.pid}`;
     const aside = `${dir}.xqbuild-old-${process.pid}`;
     // The parents a failed run made are removed with it (mkdir gives the first it made, if any).
-    const madeParent = await mkdir(path.dirname(dir), { recursive: true });
-    await removeStaleTemporaries(dir);
+    const madeParent = await onDiskAsync(dir, () => mkdir(path.dirname(dir), { recursive: true }));
+    await onDiskAsync(dir, () => removeStaleTemporaries(dir));
     // A second signal exits at once, without the catch below: the exit hook still removes the
     // temporary directory, and the set-aside previous output once the new one is in its place.
     const dropHook = onExit(() => {
@@ -132,7 +133,7 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
       await rm(tmp, { recursive: true, force: true });
       if (madeParent !== undefined) await removeEmptyParents(path.dirname(dir), madeParent);
       throwIfInterrupted(signal);
-      throw e;
+      throw asUserError(e, dir);
     } finally {
       dropHook();
     }
@@ -148,6 +149,32 @@ async function writeSboms(config: ResolvedConfig, plan: Plan, dir: string, emit:
   const bill = await gatherBill(config, plan, signal ? { signal } : {});
   for (const w of bill.warnings) emit({ type: "message", level: "warn", text: w });
   for (const format of SBOM_FORMATS) await writeFile(path.join(dir, SBOM_FILES[format]), renderSbom(bill, format));
+}
+
+/**
+ * An errno error met on the way to DIR or in it (a file where a directory must be, a directory
+ * that may not be written, EPERM of an immutable one) as the UserError that names DIR (fsUserError),
+ * instead of an internal error; anything else as it is.
+ */
+function asUserError(e: unknown, dir: string): unknown {
+  if (e instanceof UserError || typeof (e as NodeJS.ErrnoException).code !== "string") return e;
+  return fsUserError(e, dir, "the legal-info directory");
+}
+
+function onDisk<T>(dir: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw asUserError(e, dir);
+  }
+}
+
+async function onDiskAsync<T>(dir: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw asUserError(e, dir);
+  }
 }
 
 /** Removes dir and its parents up to and including top, each only while it is empty. */

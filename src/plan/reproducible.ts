@@ -3,6 +3,7 @@ import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import type { ComponentName } from "../components/names.js";
 import type { PlannedStep, ReproducibleFacts } from "../components/recipe.js";
+import { envSourceDateEpoch } from "../config/env.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { gitEnvironment } from "../source/git.js";
 import { UserError } from "../util/errors.js";
@@ -29,15 +30,7 @@ const DATED_STAGES = new Set(["configure", "build", "install"]);
  * that a packager who sets it decides (dpkg sets it from debian/changelog), so it wins over the commit.
  */
 function environmentEpoch(config: ResolvedConfig): string | undefined {
-  const given = config.env.SOURCE_DATE_EPOCH;
-  if (given === undefined) return undefined;
-  if (!/^\d{1,12}$/.test(given)) {
-    throw new UserError(
-      `SOURCE_DATE_EPOCH in the environment is ${JSON.stringify(given)}, which is not a time: with reproducible: true every build runs with it, and it must be whole seconds since 1970-01-01 UTC.`,
-      "Set it to such a number (git show -s --format=%ct HEAD gives a commit's), or unset it to take each source's commit date.",
-    );
-  }
-  return given;
+  return envSourceDateEpoch(config.env, "with reproducible: true every build runs with it (unset, each source's commit date is taken)");
 }
 
 /** The committer date of HEAD in `dir`, in seconds, or undefined when `dir` is no git checkout (not fetched yet, or a plain directory). */

@@ -65,6 +65,7 @@ export async function fetchSources(config: ResolvedConfig, components: readonly 
     ...(opts.signal ? { signal: opts.signal } : {}),
     stallMs: stallTimeout(config),
     ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
+    ...(config.xq.tarballMaxBytes !== undefined ? { tarballMaxBytes: config.xq.tarballMaxBytes } : {}),
   };
   await withTreeLock(config, opts, lockWaitEvent(emit), async () => {
     assertDirsInsideTree(config.xenRoot, enabled);

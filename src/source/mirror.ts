@@ -26,6 +26,8 @@ export interface MirrorOptions extends GitOptions {
    * tags as fixed, would otherwise never fetch again.
    */
   readonly refreshTags?: boolean;
+  /** XQBUILD_TARBALL_MAX_BYTES: the most an archive (a wrap-file's too) may download or unpack to; unset, tarball.ts's default. */
+  readonly tarballMaxBytes?: number;
 }
 
 export type RevisionKind = "branch" | "tag" | "commit";

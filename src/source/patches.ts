@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
-import { resolveExisting, staysInside } from "../util/fs.js";
+import { inputFileReason, readInputFileSync, resolveExisting, staysInside } from "../util/fs.js";
 
 /**
  * How a queue's patches are applied: `git apply` (exact, for git format-patch queues), or GNU patch
@@ -39,6 +39,15 @@ function parseSeries(text: string, file: string): Array<{ name: string; strip: n
   return out;
 }
 
+/** A quilt series file's text, refused like a patch that cannot be read (a FIFO, a device, a huge file). */
+function readSeries(series: string, what: string): string {
+  try {
+    return readInputFileSync(series).toString("utf8");
+  } catch (e) {
+    throw new UserError(`${what}: the series file ${series} cannot be read: ${inputFileReason(e)}.`, "Check the patches setting of the xqbuild config file.");
+  }
+}
+
 /**
  * A component's patch queue: a directory with an optional quilt `series` file (else every *.patch
  * and *.diff in name order), or an explicit list of files. A quilt series is applied with GNU patch,
@@ -50,9 +59,9 @@ export function loadPatchQueue(spec: string | readonly string[] | undefined, wha
   const using: PatchTool = tool ?? (isSeries ? "patch" : "git");
   const read = (file: string, name: string, strip: number): Patch => {
     try {
-      return { name, file, content: readFileSync(file), strip, tool: using };
-    } catch {
-      throw new UserError(`${what}: the patch ${file} cannot be read.`, "Check the patches setting of the xqbuild config file.");
+      return { name, file, content: readInputFileSync(file), strip, tool: using };
+    } catch (e) {
+      throw new UserError(`${what}: the patch ${file} cannot be read: ${inputFileReason(e)}.`, "Check the patches setting of the xqbuild config file.");
     }
   };
   if (typeof spec !== "string") return spec.map((f) => read(f, path.basename(f), 1));
@@ -60,7 +69,7 @@ export function loadPatchQueue(spec: string | readonly string[] | undefined, wha
     throw new UserError(`${what}: the patch directory ${spec} does not exist.`, "Check the patches setting of the xqbuild config file.");
   }
   const series = path.join(spec, "series");
-  if (existsSync(series)) return parseSeries(readFileSync(series, "utf8"), series).map((e) => read(queueFile(spec, e.name, `${series}:${e.line}`), e.name, e.strip));
+  if (existsSync(series)) return parseSeries(readSeries(series, what), series).map((e) => read(queueFile(spec, e.name, `${series}:${e.line}`), e.name, e.strip));
   return readdirSync(spec)
     .filter((f) => /\.(patch|diff)$/.test(f))
     .sort()

@@ -56,7 +56,7 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
       throw new UserError(`${req.remoteDir} exists but was not unpacked by xqbuild from a tarball.`, "Move it away, or run xqbuild update --force to replace it (it is kept beside it).", "failure");
     }
   }
-  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
+  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m), req.maxBytes);
   const tmp = `${req.remoteDir}.xqbuild-tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(tmp), { recursive: true });

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync, openSync, readSync, closeSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FailureError, UserError } from "../util/errors.js";
@@ -41,15 +41,24 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** A download refused for its size: said once, not retried. */
+class TooLargeError extends Error {
+  constructor(what: string, maxBytes: number) {
+    super(`${what}, more than the ${maxBytes} bytes a tarball may be (XQBUILD_TARBALL_MAX_BYTES)`);
+  }
+}
+
 /**
  * Makes the tarball available as a verified local file: a local path is hashed in place; a URL is
  * downloaded into the cache (atomically, retrying a server's 5xx), kept under its sha256.
  */
-export async function obtainTarball(loc: string, sha256: string, cacheDir: string, offline: boolean, policy: RetryPolicy = DEFAULT_RETRY, onRetry?: (m: string) => void): Promise<string> {
+export async function obtainTarball(loc: string, sha256: string, cacheDir: string, offline: boolean, policy: RetryPolicy = DEFAULT_RETRY, onRetry?: (m: string) => void, maxBytes = DEFAULT_LIMITS.maxBytes): Promise<string> {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UserError(`a tarball source (${loc}) needs its sha256 (64 hex digits) in the matching *_SHA256 variable; got ${JSON.stringify(sha256)}.`);
   if (!/^https?:\/\//i.test(loc)) {
     const file = loc.replace(/^file:\/\//, "");
     if (!existsSync(file)) throw new UserError(`the tarball ${file} does not exist.`, "Check the *_LOC variable.");
+    // Hashing /dev/zero or a FIFO would never end.
+    if (!statSync(file).isFile()) throw new UserError(`the tarball ${file} is not a regular file.`, "Name the archive file itself in the *_LOC variable.");
     const actual = await sha256File(file);
     if (actual !== sha256) throw new UserError(`sha256 mismatch for ${file}: expected ${sha256}, got ${actual}.`, "Check the *_SHA256 value or the file.", "failure");
     return file;
@@ -67,7 +76,21 @@ export async function obtainTarball(loc: string, sha256: string, cacheDir: strin
       async () => {
         const res = await fetch(loc, { signal: AbortSignal.any([AbortSignal.timeout(600_000), processSignal]) });
         if (!res.ok || !res.body) throw new HttpStatusError(res.status, res.statusText);
-        await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(tmp));
+        // Bounded like what it unpacks to: a server (a fetched wrap's source_url names any) that
+        // claims or sends more than that would fill the cache's disk before the sha256 says no.
+        const claimed = Number(res.headers.get("content-length") ?? "");
+        if (Number.isFinite(claimed) && claimed > maxBytes) {
+          await res.body.cancel();
+          throw new TooLargeError(`the server says it is ${claimed} bytes`, maxBytes);
+        }
+        let received = 0;
+        const bounded = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            received += chunk.length;
+            done(received > maxBytes ? new TooLargeError(`the server sent more than that`, maxBytes) : null, chunk);
+          },
+        });
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream), bounded, createWriteStream(tmp));
       },
       { transient: (e) => e instanceof HttpStatusError && e.status >= 500, ...(onRetry ? { onRetry } : {}) },
     );

@@ -1,9 +1,10 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ComponentName } from "../components/names.js";
 import { isArmoredKey, type Settings, type VerifySettings } from "../config/settings.js";
 import { FailureError, UserError } from "../util/errors.js";
+import { inputFileReason, readInputFileSync } from "../util/fs.js";
 import { collect, definedOnly, requireTool } from "../util/proc.js";
 import { withoutCredentials } from "../util/redact.js";
 import { gitAt, gitEnvironment, SAFE_CONFIG } from "./git.js";
@@ -119,11 +120,14 @@ async function buildKeyring(policy: VerifyPolicy, env: Readonly<Record<string, s
     const s = policy.settings;
     if (s.keyring !== undefined) {
       ring.file = path.join(dir, "keyring");
+      let bytes: Buffer;
       try {
-        await copyFile(s.keyring, ring.file);
+        // Not copyFile: a FIFO there would block the process for ever, /dev/zero never end.
+        bytes = readInputFileSync(s.keyring);
       } catch (e) {
-        throw new UserError(`${policy.key}.keyring${where}: cannot read the keyring ${s.keyring}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, "Point it at an existing keyring file (gpg --export KEY > FILE makes one).");
+        throw new UserError(`${policy.key}.keyring${where}: cannot read the keyring ${s.keyring}: ${inputFileReason(e)}.`, "Point it at an existing keyring file (gpg --export KEY > FILE makes one).");
       }
+      await writeFile(ring.file, bytes, { mode: 0o600 });
     } else {
       let i = 0;
       for (const k of s.keys ?? []) {
@@ -131,9 +135,9 @@ async function buildKeyring(policy: VerifyPolicy, env: Readonly<Record<string, s
         const what = isArmoredKey(k) ? `key ${i} (written inline)` : `key ${i} (${k})`;
         let text: string;
         try {
-          text = isArmoredKey(k) ? k : await readFile(k, "utf8");
+          text = isArmoredKey(k) ? k : readInputFileSync(k).toString("utf8");
         } catch (e) {
-          throw new UserError(`${policy.key}.keys${where}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, "Name an existing file holding an armored public key (gpg --armor --export KEY), or write the key inline.");
+          throw new UserError(`${policy.key}.keys${where}: cannot read ${what}: ${inputFileReason(e)}.`, "Name an existing file holding an armored public key (gpg --armor --export KEY), or write the key inline.");
         }
         const file = path.join(dir, `key-${i}.asc`);
         await writeFile(file, text);
@@ -260,7 +264,7 @@ export async function verifyRevision(req: VerifyRequest, opts: MirrorOptions): P
     // Every refusal names the signer (none, for what carries no signature) and the keys that are allowed.
     const refuse = (what: string, hint: string, signer: string): UserError =>
       new FailureError(
-        `${req.component}: ${what}; signer: ${signer}; ${req.policy.key} allows only tags signed by ${ring.keys.length === 1 ? "the key" : "the keys"} ${allowed}.`,
+        `${req.component}: ${what}; signer: ${signer}; ${req.policy.key}${req.policy.file ? ` in ${req.policy.file}` : ""} allows only tags signed by ${ring.keys.length === 1 ? "the key" : "the keys"} ${allowed}.`,
         `${hint} Nothing was checked out: the tree was left as it was.`,
       );
     const allowHint = (name: string) => `Set the revision (${req.revisionFrom}) to a signed release tag, or list ${JSON.stringify(name)} in ${req.policy.key}.allow to take it unsigned.`;
@@ -272,7 +276,8 @@ export async function verifyRevision(req: VerifyRequest, opts: MirrorOptions): P
     const git = gitAt(resolved.mirrorDir, opts);
     const tagObject = (await git.raw(["rev-parse", "--verify", "--end-of-options", `refs/tags/${req.revision}`])).trim();
     const type = (await git.raw(["cat-file", "-t", tagObject])).trim();
-    const tagName = `the tag ${req.revision} of ${shownUrl}`;
+    // Where the revision was set (.config:2, xqbuild.lock) is named with it, in every refusal below.
+    const tagName = `the tag ${req.revision} (${req.revisionFrom}) of ${shownUrl}`;
     const signHint = "Ask upstream for a signed release tag, or check that the URL is the real upstream.";
     const pin = req.pinned;
     // A tag that is now another object than the lock recorded is said as such whatever else is wrong with it.

@@ -12,7 +12,7 @@ import { sayInfo } from "./events.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { checkPatchPaths } from "./patches.js";
-import { extractTarball, obtainTarball } from "./tarball.js";
+import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
 import { withoutCredentials } from "../util/redact.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
@@ -366,7 +366,7 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
     if (actual === hash) return target;
     throw new UserError(`${file}: subprojects/packagecache/${name} is not the pinned archive (sha256 ${actual}, the wrap's ${what}_hash is ${hash}).`, "Remove that file; xqbuild will download the pinned one.", "failure");
   }
-  const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m));
+  const got = await obtainTarball(networkUrl(url, opts.mirrors), hash, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m), opts.tarballMaxBytes);
   await mkdir(path.dirname(target), { recursive: true });
   // Through a temporary file of its own (a random name, created exclusively): a fixed name beside
   // the target is one the fetched tree can track as a link to a file outside, which a copy follows.
@@ -375,9 +375,10 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
 }
 
 /** Unpacks an archive as meson's shutil.unpack_archive does into `dest` (no component stripped). */
-async function unpack(file: string, archive: string, dest: string): Promise<void> {
+async function unpack(file: string, archive: string, dest: string, maxBytes: number | undefined): Promise<void> {
   if (/\.zip$/i.test(archive)) throw new UserError(`${file}: ${path.basename(archive)} is a zip archive, which xqbuild does not unpack.`, "Prepare that subproject yourself.", "failure");
-  await extractTarball(archive, dest, undefined, false);
+  // XQBUILD_TARBALL_MAX_BYTES holds here as for a tarball source.
+  await extractTarball(archive, dest, maxBytes !== undefined ? { ...DEFAULT_LIMITS, maxBytes } : undefined, false);
 }
 
 /**
@@ -391,7 +392,7 @@ async function prepareFile(sub: string, w: Wrap, staging: string, work: string, 
   if (w.keys.source_filename === undefined) throw new UserError(`${file} has no source_filename.`, "Fix the wrap.", "config");
   const source = await wrapArchive(sub, w, "source", opts);
   const unpacked = path.join(staging, ".source");
-  await unpack(file, source, w.keys.lead_directory_missing !== undefined ? path.join(unpacked, w.directory) : unpacked);
+  await unpack(file, source, w.keys.lead_directory_missing !== undefined ? path.join(unpacked, w.directory) : unpacked, opts.tarballMaxBytes);
   const top = path.join(unpacked, w.directory);
   if (!statSync(top, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`${file}: ${path.basename(source)} has no top directory ${w.directory} (the wrap's directory).`, "Fix the wrap's directory (or lead_directory_missing); nothing was written to subprojects/.", "failure");
@@ -400,7 +401,7 @@ async function prepareFile(sub: string, w: Wrap, staging: string, work: string, 
   if (w.keys.patch_filename !== undefined) {
     const patch = await wrapArchive(sub, w, "patch", opts);
     const over = path.join(staging, ".patch");
-    await unpack(file, patch, over);
+    await unpack(file, patch, over, opts.tarballMaxBytes);
     if (existsSync(path.join(over, w.directory))) await copyTree(path.join(over, w.directory), work, work, wrapFile(sub, w));
   }
   return path.basename(source);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { constants, createReadStream, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { chmod, copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import path from "node:path";
@@ -55,6 +55,80 @@ export function replaceFileSync(target: string, content: string, root: string): 
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/**
+ * How large a file the user names as an input (a verify key or keyring, a patch) may be: far above
+ * any real one (Debian's whole keyring is some 30 MiB), far below what fills memory or a disk.
+ */
+export const MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Why a named input file cannot be read as one: an errno code (ENOENT, EACCES), or what it is
+ * instead of a regular file, or its size above the limit. Callers put `reason` into their own
+ * UserError, which names the setting that named the file.
+ */
+export class InputFileError extends Error {
+  override readonly name = "InputFileError";
+  constructor(readonly file: string, readonly reason: string) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+/** What an InputFileError (or any other error of a read) says went wrong, for a message. */
+export function inputFileReason(e: unknown): string {
+  return e instanceof InputFileError ? e.reason : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+}
+
+function notRegular(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isFIFO()) return "it is a named pipe (FIFO), not a regular file";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "it is a device, not a regular file";
+  if (st.isDirectory()) return "it is a directory, not a regular file";
+  if (st.isSocket()) return "it is a socket, not a regular file";
+  return "it is not a regular file";
+}
+
+/**
+ * The bytes of a file the user named as an input, refused (InputFileError) unless it is a regular
+ * file of at most maxBytes. A FIFO would block the open (and so the whole process, signals
+ * included) until someone writes it, /dev/zero never ends, and a huge file fills memory: the open
+ * does not block (O_NONBLOCK, which a regular file ignores), what it opened is looked at (fstat, so
+ * a link is judged by its target and nothing changes in between), and no more than maxBytes + 1 is
+ * ever read, should the file grow meanwhile.
+ */
+export function readInputFileSync(file: string, maxBytes = MAX_INPUT_FILE_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new InputFileError(file, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  }
+  try {
+    const st = fstatSync(fd);
+    const odd = notRegular(st);
+    if (odd !== undefined) throw new InputFileError(file, odd);
+    const tooBig = (): InputFileError => new InputFileError(file, `it is larger than ${maxBytes / (1024 * 1024)} MiB, more than xqbuild reads of such a file`);
+    if (st.size > maxBytes) throw tooBig();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(Math.min(Math.max(st.size - total, 0) + 65536, maxBytes + 1 - total));
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        throw new InputFileError(file, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+      }
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw tooBig();
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { UserError } from "./errors.js";
+import { processSignal, trackGroup } from "./signals.js";
 import { onPath } from "./which.js";
 
 /** An environment without its unset entries: what a child process is given. */
@@ -77,23 +78,49 @@ export interface Collected {
  * Runs a command to its end with its output collected (no shell, no terminal). Settles when its
  * output is closed, not merely when it exits, so nothing it printed is lost. Rejects only when it
  * cannot be started (the error keeps its code: ENOENT, E2BIG, ...; a program that is not there is a
- * ToolMissingError, code ENOENT). An abort signal kills it.
+ * ToolMissingError, code ENOENT).
+ *
+ * It runs in a process group of its own, which the signal path knows (trackGroup): an interruption
+ * (opts.signal, and the process's own signal when the caller passed none, so that no caller can
+ * forget it) ends the whole group, a make's $(shell) children or gpg's helpers included, with
+ * SIGTERM and then SIGKILL, and a second signal kills it on the way out. The caller reads the
+ * interruption (throwIfInterrupted) once it settles.
  */
 export function collect(cmd: string, args: readonly string[], opts: { cwd: string; env: Readonly<Record<string, string | undefined>>; signal?: AbortSignal }): Promise<Collected> {
+  const signals = opts.signal !== undefined && opts.signal !== processSignal ? [opts.signal, processSignal] : [processSignal];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], ...(opts.signal ? { signal: opts.signal } : {}) });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const pid = child.pid;
+    const untrack = pid !== undefined ? trackGroup(pid) : () => undefined;
+    const killGroup = (sig: NodeJS.Signals): void => {
+      try {
+        if (pid !== undefined) process.kill(-pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    const stop = (): void => {
+      killGroup("SIGTERM");
+      setTimeout(() => killGroup("SIGKILL"), 3000).unref();
+    };
+    const done = (): void => {
+      untrack();
+      for (const s of signals) s.removeEventListener("abort", stop);
+    };
+    for (const s of signals) s.addEventListener("abort", stop, { once: true });
+    if (signals.some((s) => s.aborted)) stop();
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     let failed = false;
     child.on("error", (e) => {
-      // An abort kills the child; it still closes, and the caller reads opts.signal.
-      if ((e as NodeJS.ErrnoException).code === "ABORT_ERR") return;
+      done();
       failed = true;
       reject(spawnFailure(e, cmd, opts.cwd, opts.env));
     });
     child.on("close", (code, signal) => {
+      done();
       if (!failed) resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
     });
   });

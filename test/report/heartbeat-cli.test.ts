@@ -39,6 +39,6 @@ describe("the CI heartbeat through the CLI", () => {
     const t = tree();
     const r = spawnSync("node", [CLI, "all", "seabios", "-C", t.root], { env: { ...t.env, XQBUILD_HEARTBEAT_SECONDS: "soon" }, encoding: "utf8", timeout: 60_000 });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/XQBUILD_HEARTBEAT_SECONDS="soon" is not a number of seconds from 0 to 86400/);
+    expect(r.stderr).toMatch(/XQBUILD_HEARTBEAT_SECONDS="soon" is not a whole number of seconds from 0 to 86400/);
   });
 });

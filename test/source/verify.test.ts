@@ -129,8 +129,8 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
 
   it("refuses an unsigned tag", async () => {
     const err = await refused("unsigned-c2");
-    expect(err).toMatch(/qemu-xen: the tag unsigned-c2 of \S+ is unsigned \(tag object [0-9a-f]{40} carries no OpenPGP signature\)/);
-    expect(err).toContain(`carries no OpenPGP signature); signer: none; verify allows only tags signed by the key ${signer.fingerprint}.`);
+    expect(err).toMatch(/qemu-xen: the tag unsigned-c2 \(QEMU_UPSTREAM_REVISION at \.config:2\) of \S+ is unsigned \(tag object [0-9a-f]{40} carries no OpenPGP signature\)/);
+    expect(err).toContain(`carries no OpenPGP signature); signer: none; verify in xqbuild.config.json allows only tags signed by the key ${signer.fingerprint}.`);
   });
 
   it("refuses a tag signed by another key, even one the user's own keyring trusts, naming its fingerprint", async () => {
@@ -148,21 +148,21 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
   it("refuses a signed tag of another revision served under this name", async () => {
     const err = await refused("replayed");
     expect(err).toContain(`is the tag object ${goodTag}, which names itself "signed-good"`);
-    expect(err).toContain(`served under this name; signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>); verify allows`);
+    expect(err).toContain(`served under this name; signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>); verify in xqbuild.config.json allows`);
   });
 
   it("refuses a branch and a commit under verify", async () => {
     const branch = await refused("stable-4.17");
     expect(branch).toMatch(/stable-4\.17 \(QEMU_UPSTREAM_REVISION at \.config:2\) is a branch of \S+, not a signed tag/);
-    expect(branch).toContain(`not a signed tag; signer: none (a branch carries no signature); verify allows only tags signed by the key ${signer.fingerprint}.`);
+    expect(branch).toContain(`not a signed tag; signer: none (a branch carries no signature); verify in xqbuild.config.json allows only tags signed by the key ${signer.fingerprint}.`);
     const commit = await refused(c3);
     expect(commit).toContain(`the revision ${c3} (QEMU_UPSTREAM_REVISION at .config:2) is a commit, not a signed tag`);
-    expect(commit).toContain(`not a signed tag; signer: none (a commit carries no signature); verify allows only tags signed by the key ${signer.fingerprint}.`);
+    expect(commit).toContain(`not a signed tag; signer: none (a commit carries no signature); verify in xqbuild.config.json allows only tags signed by the key ${signer.fingerprint}.`);
   });
 
   it("refuses with keys written inline in a component's own verify", async () => {
     const err = await refused("signed-other", { components: { "qemu-xen": { verify: { keys: [signer.armored] } } } });
-    expect(err).toContain("components.qemu-xen.verify allows only tags signed by the key");
+    expect(err).toContain("components.qemu-xen.verify in xqbuild.config.json allows only tags signed by the key");
   });
 
   it("takes a branch the allow list names, unsigned and unrecorded", async () => {
@@ -190,7 +190,7 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
     expect(headOf(t)).toBe(c1);
     // Upstream moves the tag, even signed by the right key.
     const moved = tag(t.repos.qemuXen.path, "signed-good", c3, signer, true);
-    const moveMessage = `the tag signed-good of ${t.repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag} (commit ${c1.slice(0, 12)}, signed by ${signer.fingerprint}); signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>); verify allows only tags signed by the key ${signer.fingerprint}.`;
+    const moveMessage = `the tag signed-good (QEMU_UPSTREAM_REVISION at .config:2) of ${t.repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag} (commit ${c1.slice(0, 12)}, signed by ${signer.fingerprint}); signer: ${signer.fingerprint} (Release Signer <signer@xqbuild.invalid>); verify in xqbuild.config.json allows only tags signed by the key ${signer.fingerprint}.`;
     // update asks the server again; a fresh cache (another machine, CI) fetches the tag anew.
     expect(await refused("signed-good", keysSetting(), ["update", "qemu-xen"])).toContain(moveMessage);
     expect(await refused("signed-good", keysSetting(), ["fetch", "qemu-xen"], { XQBUILD_CACHE_DIR: path.join(t.base, "cache-2") })).toContain(moveMessage);
@@ -223,7 +223,7 @@ describe("verify: signed tags through gpgv, against the configured keys only", (
       writeConfig(t, revision, both);
       const r = await xq(t, ["fetch", "qemu-xen"]);
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toContain(`the tag ${revision} of ${t.repos.qemuXen.url} (tag object `);
+      expect(r.stderr).toContain(`the tag ${revision} (QEMU_UPSTREAM_REVISION at .config:2) of ${t.repos.qemuXen.url} (tag object `);
       expect(r.stderr).toContain(`) ${why}; signer: ${key.fingerprint}`);
       expect(r.stderr).toContain(`signer: ${key.fingerprint}`);
       expect(r.stderr).toContain("Nothing was checked out: the tree was left as it was.");
@@ -302,7 +302,7 @@ describe("verify: the lock's record of a tag, --locked, tarballs and local direc
       expect(taken.code).toBe(0);
       expect(headOf(b)).toBe(c3);
       const before = state(a);
-      const message = `qemu-xen: the tag signed-good of ${repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag} (commit ${c1.slice(0, 12)}, signed by ${signer.fingerprint}); signer: ${signer.fingerprint} (Lock Signer <lock@xqbuild.invalid>); verify allows only tags signed by the key ${signer.fingerprint}.`;
+      const message = `qemu-xen: the tag signed-good (QEMU_UPSTREAM_REVISION at .config:2) of ${repos.qemuXen.url} now points elsewhere than xqbuild.lock recorded: it is the tag object ${moved} (commit ${c3.slice(0, 12)}), where xqbuild.lock has the tag object ${goodTag} (commit ${c1.slice(0, 12)}, signed by ${signer.fingerprint}); signer: ${signer.fingerprint} (Lock Signer <lock@xqbuild.invalid>); verify in xqbuild.config.json allows only tags signed by the key ${signer.fingerprint}.`;
       // A build fetches first (the doctor's pre-flight, which asks for the host's libraries, is not the point here).
       for (const argv of [["fetch", "qemu-xen"], ["fetch", "qemu-xen", "--offline"], ["fetch", "qemu-xen", "--locked"], ["all", "qemu-xen"]]) {
         const r = await xq(a, argv, { XQBUILD_NO_DOCTOR: "1" });
@@ -318,7 +318,7 @@ describe("verify: the lock's record of a tag, --locked, tarballs and local direc
       const r = await xq(a, ["fetch", "qemu-xen", "--offline"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(
-        `the tag signed-good of ${repos.qemuXen.url} (tag object ${forged}) is signed by another key, not one of the allowed keys (and it has moved: xqbuild.lock recorded the tag object ${goodTag}, signed by ${signer.fingerprint}); signer: ${other.fingerprint}; verify allows only tags signed by the key ${signer.fingerprint}.`,
+        `the tag signed-good (QEMU_UPSTREAM_REVISION at .config:2) of ${repos.qemuXen.url} (tag object ${forged}) is signed by another key, not one of the allowed keys (and it has moved: xqbuild.lock recorded the tag object ${goodTag}, signed by ${signer.fingerprint}); signer: ${other.fingerprint}; verify in xqbuild.config.json allows only tags signed by the key ${signer.fingerprint}.`,
       );
       expect(state(a)).toEqual(before);
     } finally {
