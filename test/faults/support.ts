@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { privateCli } from "../support/build-cli.js";
 import { endRunning, groupsOf, killGroups, startNodeCli, type RunOptions, type RunResult, type Running } from "../support/processes.js";
-import { git, gitEnv, type UpstreamRepos } from "../support/git.js";
+import { FIXTURES_UPSTREAM, git, gitEnv, type UpstreamRepos } from "../support/git.js";
 import { HOST, freePort } from "../support/loopback.mjs";
 import { which } from "../support/which.js";
 import { copyXenTree } from "../support/xen-tree.js";
@@ -370,3 +370,48 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
 
 /** A free port on 127.0.0.1 (bound to port 0, then closed): loopback.mjs's freePort. */
 export const freeLoopbackPort = freePort;
+
+// ---------------------------------------------------------------------------------------------
+// fetched trees of one commit (the hostile upstreams of the trust cases)
+
+/**
+ * A bare repository at `bare` (made when missing) with one commit holding `files`, the gitlinks
+ * (path → commit) and the symbolic links (path → target), pushed under the tag `tag`, from a work
+ * tree of its own made afresh. Returns the commit.
+ */
+export function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}, links: Record<string, string> = {}): string {
+  const work = `${bare}.work-${tag}`;
+  fs.rmSync(work, { recursive: true, force: true });
+  const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
+  git(["init", "-q", work], { env });
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    fs.writeFileSync(path.join(work, rel), content);
+  }
+  for (const [rel, to] of Object.entries(links)) {
+    fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+    fs.symlinkSync(to, path.join(work, rel));
+  }
+  git(["add", "-A", "."], { cwd: work, env });
+  for (const [p, sha] of Object.entries(gitlinks)) git(["update-index", "--add", "--cacheinfo", `160000,${sha},${p}`], { cwd: work, env });
+  git(["commit", "-q", "-m", tag], { cwd: work, env });
+  git(["tag", "-f", tag], { cwd: work, env });
+  if (!fs.existsSync(bare)) git(["init", "-q", "--bare", bare], { env });
+  git(["push", "-q", "-f", bare, `refs/tags/${tag}`], { cwd: work, env });
+  return git(["rev-parse", "HEAD"], { cwd: work, env });
+}
+
+/** The fixture's qemu-xen files, with its recorder, and `extra` over them: a fetched QEMU to make hostile. */
+export function qemuFiles(extra: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else out[r] = fs.readFileSync(path.join(dir, e.name), "utf8");
+    }
+  };
+  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
+  out["_record.py"] = fs.readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
+  return { ...out, ...extra };
+}

@@ -9,7 +9,7 @@ import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES_UPSTREAM, fileUrl, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
-import { builtCli, expectCleanError, expectOk, makeTree, mirrors, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
+import { builtCli, expectCleanError, expectOk, makeTree, mirrors, oneCommitRepo, qemuFiles, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -23,42 +23,7 @@ afterAll(removeBases);
 
 const env0 = (): Record<string, string> => ({ ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" });
 
-/** A bare repository at `bare` with one commit of `files` (and gitlinks) under `tag`; its commit id. */
-function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}, links: Record<string, string> = {}): string {
-  const work = `${bare}.work-${tag}`;
-  const env = env0();
-  git(["init", "-q", work], { env });
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
-    writeFileSync(path.join(work, rel), text);
-  }
-  for (const [rel, to] of Object.entries(links)) {
-    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
-    symlinkSync(to, path.join(work, rel));
-  }
-  git(["add", "-A", "."], { cwd: work, env });
-  for (const [p, sha] of Object.entries(gitlinks)) git(["update-index", "--add", "--cacheinfo", `160000,${sha},${p}`], { cwd: work, env });
-  git(["commit", "-q", "-m", tag], { cwd: work, env });
-  git(["tag", "-f", tag], { cwd: work, env });
-  if (!existsSync(bare)) git(["init", "-q", "--bare", bare], { env });
-  git(["push", "-q", "-f", bare, `refs/tags/${tag}`], { cwd: work, env });
-  return git(["rev-parse", "HEAD"], { cwd: work, env });
-}
 
-/** The fixture's qemu-xen files, with its recorder, and `extra` over them. */
-function qemuFiles(extra: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string, rel: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(dir, e.name), r);
-      else out[r] = readFileSync(path.join(dir, e.name), "utf8");
-    }
-  };
-  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
-  out["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
-  return { ...out, ...extra };
-}
 
 describe("1: percent-escapes in a fetched URL do not climb out of what the user named", () => {
   let secret: string;

@@ -6,11 +6,11 @@ import http from "node:http";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { FIXTURES_UPSTREAM, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
+import { makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
 import { makeKey, stopKeyAgents, tag } from "../support/gpg.js";
 import { SIGNAL_EXIT } from "../support/processes.js";
 import { startHttpGit } from "../support/servers.js";
-import { builtCli, expectCleanError, expectOk, HOST, interrupt, makeTree, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
+import { builtCli, expectCleanError, expectOk, HOST, interrupt, makeTree, oneCommitRepo, qemuFiles, removeBases, sleep, startXq, survivors, tempBase, until, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -321,37 +321,7 @@ describe("7: a tarball download is bounded like what it unpacks to", () => {
   });
 });
 
-/** A bare repository of one commit with these files, tagged (the fault suite's fetched-tree maker, as trust-sources.test.ts's). */
-function oneCommitRepo(bare: string, files: Record<string, string>, tagName: string): void {
-  const work = `${bare}.work`;
-  mkdirSync(work, { recursive: true });
-  const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
-  git(["init", "-q", work], { env });
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
-    writeFileSync(path.join(work, rel), content);
-  }
-  git(["add", "-A", "."], { cwd: work, env });
-  git(["commit", "-q", "-m", tagName], { cwd: work, env });
-  git(["tag", "-f", tagName], { cwd: work, env });
-  git(["init", "-q", "--bare", bare], { env });
-  git(["push", "-q", "-f", bare, `refs/tags/${tagName}`], { cwd: work, env });
-}
 
-/** The fixture's qemu-xen files, with its recorder. */
-function qemuFiles(extra: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string, rel: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(dir, e.name), r);
-      else out[r] = readFileSync(path.join(dir, e.name), "utf8");
-    }
-  };
-  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
-  out["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
-  return { ...out, ...extra };
-}
 
 describe("11: XQBUILD_TARBALL_MAX_BYTES holds for a wrap-file's archive as for a tarball source", () => {
   it("a fetched wrap whose source_url answers without end stops at XQBUILD_TARBALL_MAX_BYTES (it took the 8 GiB default), exit 1 naming the URL", async ({ expect }) => {

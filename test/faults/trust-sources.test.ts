@@ -7,7 +7,7 @@ import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES_UPSTREAM, fileUrl, git, gitEnv, makeUpstreamRepos, type UpstreamRepos } from "../support/git.js";
-import { builtCli, expectCleanError, expectOk, head, makeTree, mirrors, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
+import { builtCli, expectCleanError, expectOk, head, makeTree, mirrors, oneCommitRepo, qemuFiles, qemuRemote, removeBases, seabiosRemote, tempBase, urlLines, xq, type Tree } from "./support.js";
 
 let base: string;
 let repos: UpstreamRepos;
@@ -108,40 +108,7 @@ describe("14: xqbuild's own writes are not edits", () => {
   });
 });
 
-/** A bare repository of one commit holding `files`, tagged `tag`; returns the commit. */
-function oneCommitRepo(bare: string, files: Record<string, string>, tag: string, gitlinks: Record<string, string> = {}): string {
-  const work = `${bare}.work`;
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const env = { ...gitEnv(), GIT_AUTHOR_DATE: "2023-05-01T12:00:00Z", GIT_COMMITTER_DATE: "2023-05-01T12:00:00Z" };
-  git(["init", "-q", work], { env });
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
-    writeFileSync(path.join(work, rel), content);
-  }
-  git(["add", "-A", "."], { cwd: work, env });
-  for (const [p, sha] of Object.entries(gitlinks)) git(["update-index", "--add", "--cacheinfo", `160000,${sha},${p}`], { cwd: work, env });
-  git(["commit", "-q", "-m", tag], { cwd: work, env });
-  git(["tag", "-f", tag], { cwd: work, env });
-  if (!existsSync(bare)) git(["init", "-q", "--bare", bare], { env });
-  git(["push", "-q", "-f", bare, `refs/tags/${tag}`], { cwd: work, env });
-  return git(["rev-parse", "HEAD"], { cwd: work, env });
-}
 
-/** The fixture's qemu-xen files, with its recorder. */
-function qemuFiles(extra: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string, rel: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(dir, e.name), r);
-      else out[r] = readFileSync(path.join(dir, e.name), "utf8");
-    }
-  };
-  walk(path.join(FIXTURES_UPSTREAM, "qemu-xen"), "");
-  out["_record.py"] = readFileSync(path.join(FIXTURES_UPSTREAM, "_record.py"), "utf8");
-  return { ...out, ...extra };
-}
 
 describe("1: a fetched .gitmodules may not reach this machine's repositories", () => {
   let secret: string;
