@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
-import { inputFileReason, readInputFileSync, resolveExisting, staysInside } from "../util/fs.js";
+import { climbsOut, inputFileReason, readInputFileSync, resolveExisting, staysInside } from "../util/fs.js";
 
 /**
  * How a queue's patches are applied: `git apply` (exact, for git format-patch queues), or GNU patch
@@ -86,7 +86,7 @@ export function loadPatchQueue(spec: string | readonly string[] | undefined, wha
 function queueFile(dir: string, name: string, where: string): string {
   const file = path.join(dir, name);
   const hint = "Nothing was applied. A queue's entries are files in its directory: copy the patch into it (or name the file itself in a list of patches in the xqbuild config file).";
-  if (path.isAbsolute(name) || name.split(/[/\\]/).includes("..")) {
+  if (climbsOut(name)) {
     throw new UserError(`${where}: the patch ${JSON.stringify(name)} is not a file inside the queue's directory ${dir}.`, hint);
   }
   if (!staysInside(file, dir)) {

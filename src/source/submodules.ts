@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
+import { climbsOut } from "../util/fs.js";
 import { withoutCredentials } from "../util/redact.js";
 import { gitAt, gitFailure, whenGitFails } from "./git.js";
 import { linkClone } from "./link-clone.js";
@@ -75,7 +76,7 @@ export async function submodulesAt(dir: string, commit: string, url: string, pat
     // git keeps a submodule's repository at .git/modules/<name>: a name that is not a plain
     // relative path (git's check_submodule_name) would put it elsewhere. git refuses it too, deep
     // in the checkout, with "could not lookup name"; here it is refused up front, the key named.
-    if (name === "" || path.isAbsolute(name) || name.split(/[/\\]/).includes("..")) {
+    if (name === "" || climbsOut(name)) {
       throw new UserError(`${url} at ${commit.slice(0, 12)}: its .gitmodules names a submodule ${JSON.stringify(name)} (for ${sm.path}), which is not a plain relative name: git keeps it at .git/modules/<name>, so the name may not be absolute nor contain "..".`, "Nothing was checked out. That revision's .gitmodules is its maintainers' to fix; report it to them.", "failure");
     }
     const written = sm.url as string;

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../util/errors.js";
-import { replaceFile, sha256File, staysInside } from "../util/fs.js";
+import { climbsOut, replaceFile, sha256File, staysInside } from "../util/fs.js";
 import { collect } from "../util/proc.js";
 import { urlProblem } from "../config/validate.js";
 import { cloneFromMirror } from "./link-clone.js";
@@ -267,7 +267,7 @@ function realTarget(p: string): string {
 
 /** Refuses a relative path of a wrap key that would leave `base` (lexically or through a link). */
 function containedPath(file: string, key: string, base: string, rel: string): string {
-  if (rel === "" || path.isAbsolute(rel) || rel.split(/[/\\]/).includes("..")) throw refused(file, key, `names ${JSON.stringify(rel)}, which is not a path inside ${path.basename(base)}/`);
+  if (rel === "" || climbsOut(rel)) throw refused(file, key, `names ${JSON.stringify(rel)}, which is not a path inside ${path.basename(base)}/`);
   const target = path.join(base, rel);
   const realBase = realTarget(base);
   const real = realTarget(target);
@@ -293,7 +293,7 @@ function checkWrap(sub: string, w: Wrap, full: boolean, mirrors?: Readonly<Recor
     throw refused(file, "directory", `is ${JSON.stringify(d)}; it must be a plain name of a directory in subprojects/ (meson: "Directory key must be a name and not a path")`);
   }
   for (const d2 of diffFiles(w)) {
-    if (path.isAbsolute(d2) || d2.split(/[/\\]/).includes("..")) throw refused(file, "diff_files", `names ${JSON.stringify(d2)}, which is not a path inside packagefiles/ (meson: "diff_files paths cannot be absolute" nor contain "..")`);
+    if (climbsOut(d2)) throw refused(file, "diff_files", `names ${JSON.stringify(d2)}, which is not a path inside packagefiles/ (meson: "diff_files paths cannot be absolute" nor contain "..")`);
   }
   if (!full) return;
   const files = path.join(sub, "packagefiles");

@@ -157,6 +157,15 @@ export function loadTar(): Promise<typeof Tar> {
 // with usr -> /usr) is never followed out: the rule is the realpath of the deepest existing part of
 // the path, so links that stay inside are fine and links that leave are refused, with the link named.
 
+/**
+ * Whether a relative path that a file names (a wrap key, a submodule name, a series entry) leaves
+ * the directory it is relative to as written: absolute, or with a ".." component ("/" or "\\").
+ * Where it leads through links is assertInside's / staysInside's question.
+ */
+export function climbsOut(rel: string): boolean {
+  return path.isAbsolute(rel) || rel.split(/[/\\]/).includes("..");
+}
+
 /** Whether p is root itself or below it (both absolute and already resolved). */
 export function isWithin(p: string, root: string): boolean {
   const rel = path.relative(root, p);
