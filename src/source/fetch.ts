@@ -130,7 +130,7 @@ async function fetchComponent(
       throw new UserError(`--locked: ${LOCK_FILE} does not pin ${c.name} to the tarball sha256 ${src.sha256}.`, "Run xqbuild fetch --update-lock to record it.");
     }
     emit({ type: "fetch-start", component: c.name, what: "tarball", name: c.name, url: withoutCredentials(src.url) });
-    const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && opts.force === true, ...(config.xq.tarballMaxBytes !== undefined ? { maxBytes: config.xq.tarballMaxBytes } : {}) }, mirrorOpts);
+    const result = await checkoutTarball({ url: src.url, sha256: src.sha256, remoteDir: src.remoteDir, linkDir: src.linkDir, patches, force: opts.update && opts.force === true }, mirrorOpts);
     emit(fetchDone(c.name, "tarball", config, src.remoteDir, withoutCredentials(src.url), result, patches.length, seconds()));
     await postCheckout(config, c, result);
     return lockEntry(src.url, `sha256:${src.sha256}`, result.commit);

@@ -10,7 +10,7 @@ import { gitAt, whenGitFails } from "./git.js";
 import { sayInfo } from "./events.js";
 import type { MirrorOptions } from "./mirror.js";
 import { patchQueueHash, type Patch } from "./patches.js";
-import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
+import { extractTarball, obtainTarball, tarballLimits } from "./tarball.js";
 
 export interface TarballRequest {
   readonly url: string;
@@ -19,8 +19,6 @@ export interface TarballRequest {
   readonly linkDir: string;
   readonly patches?: readonly Patch[];
   readonly force?: boolean;
-  /** The most the archive may unpack to (XQBUILD_TARBALL_MAX_BYTES, read with the configuration). */
-  readonly maxBytes?: number;
 }
 
 
@@ -56,14 +54,14 @@ export async function checkoutTarball(req: TarballRequest, opts: MirrorOptions):
       throw new UserError(`${req.remoteDir} exists but was not unpacked by xqbuild from a tarball.`, "Move it away, or run xqbuild update --force to replace it (it is kept beside it).", "failure");
     }
   }
-  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m), req.maxBytes);
+  const file = await obtainTarball(req.url, req.sha256, opts.cacheDir, opts.offline, opts.retry, (m) => sayInfo(opts, m), opts.tarballMaxBytes);
   const tmp = `${req.remoteDir}.xqbuild-tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(tmp), { recursive: true });
   let head: string;
   let commit: string;
   try {
-    await extractTarball(file, tmp, req.maxBytes !== undefined ? { ...DEFAULT_LIMITS, maxBytes: req.maxBytes } : DEFAULT_LIMITS);
+    await extractTarball(file, tmp, tarballLimits(opts.tarballMaxBytes));
     const git = gitAt(tmp, { ...opts, env: { ...opts.env, ...xqbuildIdentity("2000-01-01T00:00:00Z") } });
     await git.raw(["init", "--quiet"]);
     await git.raw(["add", "--all", "--force", "."]);

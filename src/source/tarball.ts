@@ -26,6 +26,11 @@ export interface TarballLimits {
 
 export const DEFAULT_LIMITS: TarballLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 2_000_000, maxDepth: 64 };
 
+/** The limits with XQBUILD_TARBALL_MAX_BYTES (MirrorOptions.tarballMaxBytes) in place of the default size, when set. */
+export function tarballLimits(maxBytes: number | undefined): TarballLimits {
+  return maxBytes !== undefined ? { ...DEFAULT_LIMITS, maxBytes } : DEFAULT_LIMITS;
+}
+
 function mismatch(where: string, expected: string, actual: string): UserError {
   return new UserError(`sha256 mismatch for ${where}: expected ${expected}, got ${actual}.`, "The file is not the one pinned; the download was removed. Check the *_SHA256 value or the source.", "failure");
 }

@@ -12,7 +12,7 @@ import { sayInfo } from "./events.js";
 import { ensureRevision, networkUrl, type MirrorOptions } from "./mirror.js";
 import { fetchedUrlHint, fetchedUrlProblem } from "./url-policy.js";
 import { checkPatchPaths } from "./patches.js";
-import { DEFAULT_LIMITS, extractTarball, obtainTarball } from "./tarball.js";
+import { extractTarball, obtainTarball, tarballLimits } from "./tarball.js";
 import { withoutCredentials } from "../util/redact.js";
 
 /** One meson wrap file: the section type, its keys, and what meson derives from it. */
@@ -378,7 +378,7 @@ async function wrapArchive(sub: string, w: Wrap, what: "source" | "patch", opts:
 async function unpack(file: string, archive: string, dest: string, maxBytes: number | undefined): Promise<void> {
   if (/\.zip$/i.test(archive)) throw new UserError(`${file}: ${path.basename(archive)} is a zip archive, which xqbuild does not unpack.`, "Prepare that subproject yourself.", "failure");
   // XQBUILD_TARBALL_MAX_BYTES holds here as for a tarball source.
-  await extractTarball(archive, dest, maxBytes !== undefined ? { ...DEFAULT_LIMITS, maxBytes } : undefined, false);
+  await extractTarball(archive, dest, tarballLimits(maxBytes), false);
 }
 
 /**
