@@ -83,7 +83,7 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
   const dir = path.resolve(target);
   const signal = opts.signal;
   return withTreeLock(config, opts, lockWaitEvent(opts.emit), async () => {
-    const previous = onDisk(dir, () => checkTarget(dir));
+    const previous = await onDisk(dir, () => checkTarget(dir));
     const enabled = plan.components.filter((c) => c.enabled);
     // The cheap refusals first, before any tarball is written: not fetched, no license file, a queue
     // that is not the one applied.
@@ -91,8 +91,8 @@ export async function writeLegalInfo(config: ResolvedConfig, plan: Plan, target:
     const tmp = `${dir}.xqbuild-tmp-${process.pid}`;
     const aside = `${dir}.xqbuild-old-${process.pid}`;
     // The parents a failed run made are removed with it (mkdir gives the first it made, if any).
-    const madeParent = await onDiskAsync(dir, () => mkdir(path.dirname(dir), { recursive: true }));
-    await onDiskAsync(dir, () => removeStaleTemporaries(dir));
+    const madeParent = await onDisk(dir, () => mkdir(path.dirname(dir), { recursive: true }));
+    await onDisk(dir, () => removeStaleTemporaries(dir));
     // A second signal exits at once, without the catch below: the exit hook still removes the
     // temporary directory, and the set-aside previous output once the new one is in its place.
     const dropHook = onExit(() => {
@@ -161,15 +161,8 @@ function asUserError(e: unknown, dir: string): unknown {
   return fsUserError(e, dir, "the legal-info directory");
 }
 
-function onDisk<T>(dir: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw asUserError(e, dir);
-  }
-}
-
-async function onDiskAsync<T>(dir: string, f: () => Promise<T>): Promise<T> {
+/** f's value, an errno error of its work on the way to DIR said as asUserError says it. */
+async function onDisk<T>(dir: string, f: () => T | Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
